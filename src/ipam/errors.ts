@@ -17,7 +17,6 @@ export const ErrorCodes = [
   'NoAvailableSlices',
   'InvalidSlice',
   'InvalidNodeId',
-  'InvalidOwner',
   'SliceTaken',
   'InvalidState',
   'InvalidSnapshot',

@@ -218,6 +218,15 @@ export class NodeSliceAllocator {
     return this.big ? index : Number(index);
   }
 
+  /** Slice index containing an address value of this family, or undefined when outside the cluster. */
+  indexOfAddress(value: bigint): Offset | undefined {
+    const max = MAX_PREFIX[this.cluster.family];
+    const clusterShift = BigInt(max - this.cluster.prefix);
+    if (value >> clusterShift !== this.cluster.network >> clusterShift) return undefined;
+    const index = (value - this.cluster.network) >> BigInt(max - this.prefix);
+    return this.big ? index : Number(index);
+  }
+
   private take(nodeId: string, index: Offset): void {
     this.taken.add(index);
     this.byNode.set(nodeId, index);
