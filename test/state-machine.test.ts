@@ -1,0 +1,225 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IpamStateMachine, importSeedState, IpAllocator, NodeSliceAllocator, type ApplyResult, type IpamCommand } from '../src/index.js';
+import { commandArb, setupCommands } from './support/ipam-workload.js';
+
+function ok<T>(r: ApplyResult): T {
+  if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
+  return r.value as T;
+}
+function err(r: ApplyResult): string {
+  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
+  return r.error.code;
+}
+function setup(): IpamStateMachine {
+  const sm = new IpamStateMachine();
+  for (const c of setupCommands) ok(sm.apply(c));
+  return sm;
+}
+
+describe('IpamStateMachine: commands', () => {
+  it('configures networks idempotently and refuses a conflicting reconfiguration', () => {
+    const sm = setup();
+    expect(ok<{ created: boolean }>(sm.apply({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/22', slicePrefix: 28 })).created).toBe(false);
+    expect(err(sm.apply({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/22', slicePrefix: 26 }))).toBe('NetworkExists');
+    expect(err(sm.apply({ type: 'configureNetwork', name: 'x', cidr: '10.0.0.0/8', slicePrefix: 24, pair: 'tiny' }))).toBe('InvalidCommand');
+    expect(err(sm.apply({ type: 'configureNetwork', name: 'x', cidr: 'fd01::/48', slicePrefix: 64, pair: 'v4' }))).toBe('InvalidCommand');
+    expect(err(sm.apply({ type: 'configureNetwork', name: 'x', cidr: 'nope', slicePrefix: 24 }))).toBe('InvalidCidr');
+    expect(sm.networks().map((n) => n.name)).toEqual(['tiny', 'v4', 'v6']);
+  });
+
+  it('paired networks give a node both slices in one command, and release both', () => {
+    const sm = setup();
+    const { slices } = ok<{ slices: Record<string, string> }>(sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n1' }));
+    expect(Object.keys(slices).sort()).toEqual(['v4', 'v6']);
+    expect(sm.sliceOf('v6', 'n1')).toBe(slices.v6);
+    ok(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1', owner: 'c1' }));
+    ok(sm.apply({ type: 'allocate', network: 'v6', nodeId: 'n1', owner: 'c1' }));
+    expect(sm.addressesOf('c1').map((r) => r.network)).toEqual(['v4', 'v6']);
+    const released = ok<{ released: Record<string, string>; addressesReleased: number }>(sm.apply({ type: 'releaseSlice', network: 'v6', nodeId: 'n1' }));
+    expect(released.addressesReleased).toBe(2);
+    expect(sm.sliceOf('v4', 'n1')).toBeUndefined();
+    expect(sm.addressesOf('c1')).toEqual([]);
+  });
+
+  it('a paired assignment that cannot complete changes nothing', () => {
+    const sm = new IpamStateMachine();
+    ok(sm.apply({ type: 'configureNetwork', name: 'a', cidr: '10.0.0.0/24', slicePrefix: 26 })); // 4 slices
+    ok(sm.apply({ type: 'configureNetwork', name: 'b', cidr: 'fd00::/63', slicePrefix: 64, pair: 'a' })); // 2 slices
+    ok(sm.apply({ type: 'assignSlice', network: 'a', nodeId: 'x' }));
+    ok(sm.apply({ type: 'assignSlice', network: 'a', nodeId: 'y' }));
+    const before = sm.stateHash();
+    expect(err(sm.apply({ type: 'assignSlice', network: 'a', nodeId: 'z' }))).toBe('NoAvailableSlices');
+    expect(sm.stateHash()).toBe(before);
+    expect(sm.sliceOf('a', 'z')).toBeUndefined();
+  });
+
+  it('owner handles: same owner gets the same address; other node conflicts; release by owner', () => {
+    const sm = setup();
+    ok(sm.apply({ type: 'assignSlice', network: 'tiny', nodeId: 'n1' }));
+    ok(sm.apply({ type: 'assignSlice', network: 'tiny', nodeId: 'n2' }));
+    const first = ok<{ address: string; generation: number; existing: boolean }>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1', owner: 'c1' }));
+    const again = ok<{ address: string; generation: number; existing: boolean }>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1', owner: 'c1' }));
+    expect(again).toMatchObject({ address: first.address, generation: first.generation, existing: true });
+    expect(err(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n2', owner: 'c1' }))).toBe('OwnerConflict');
+    expect(sm.ownerOf('tiny', first.address)).toBe('c1');
+    expect(ok<{ released: unknown[] }>(sm.apply({ type: 'releaseOwner', owner: 'c1' })).released).toEqual([{ network: 'tiny', address: first.address }]);
+    expect(sm.ownerOf('tiny', first.address)).toBeUndefined();
+  });
+
+  it('a release carrying a stale generation is rejected and frees nothing', () => {
+    const sm = setup();
+    ok(sm.apply({ type: 'assignSlice', network: 'tiny', nodeId: 'n1' }));
+    const a = ok<{ address: string; generation: number }>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1', owner: 'old' }));
+    ok(sm.apply({ type: 'release', network: 'tiny', address: a.address, generation: a.generation }));
+    const b = ok<{ address: string; generation: number }>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1', owner: 'new' }));
+    expect(b.address).toBe(a.address); // lowest free: the same address comes back…
+    expect(b.generation).not.toBe(a.generation); // …under a new generation
+    expect(err(sm.apply({ type: 'release', network: 'tiny', address: a.address, generation: a.generation }))).toBe('StaleGeneration');
+    expect(sm.ownerOf('tiny', b.address)).toBe('new');
+  });
+
+  it('allocation stays inside the node slice and refuses reserved, foreign and out-of-slice addresses', () => {
+    const sm = setup();
+    const { slices } = ok<{ slices: Record<string, string> }>(sm.apply({ type: 'assignSlice', network: 'tiny', nodeId: 'n1' }));
+    const slice = new IpAllocator(slices.tiny as string);
+    const got = [1, 2, 3].map(() => sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1' }));
+    expect(got.slice(0, 2).map((r) => ok<{ address: string }>(r).address)).toEqual([slice.allocate(), slice.allocate()]);
+    expect(err(got[2] as ApplyResult)).toBe('NoAvailableIps'); // a /30 has two hosts
+    expect(err(sm.apply({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: slice.networkAddr() }))).toBe('ReservedAddress');
+    expect(err(sm.apply({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: 'fd00::1' }))).toBe('AddressFamilyMismatch');
+    expect(err(sm.apply({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: '192.0.3.1' }))).toBe('IpNotInRange');
+    expect(err(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'ghost' }))).toBe('NodeHasNoSlice');
+    expect(err(sm.apply({ type: 'allocate', network: 'nope', nodeId: 'n1' }))).toBe('UnknownNetwork');
+    expect(sm.sliceUsage('tiny', 'n1')).toEqual({ slice: slices.tiny, allocated: 2, total: 2n, available: 0n });
+  });
+
+  it('bad commands are rejected with InvalidCommand and change nothing', () => {
+    const sm = setup();
+    const before = sm.stateHash();
+    const bad: unknown[] = [null, 42, 'assign', [], {}, { type: 'explode' }, { type: 'allocate', network: 'v4' }, { type: 'allocate', network: 'v4', nodeId: 'n1', extra: 1 },
+      { type: 'configureNetwork', name: 'x', cidr: '10.0.0.0/8', slicePrefix: 1.5 }, { type: 'release', network: 'v4', address: '10.200.0.1', generation: -1 },
+      { type: 'allocate', network: 'v4', nodeId: 'x'.repeat(300) }, { type: 'assignSlice', network: 'v4', nodeId: '\udc00' }, { type: '__proto__' }];
+    for (const c of bad) expect(err(sm.apply(c))).toBe('InvalidCommand');
+    expect(sm.stateHash()).toBe(before);
+  });
+});
+
+describe('IpamStateMachine: determinism (property)', () => {
+  it('a replica restored from a snapshot at a random point, fed the rest, gives the same results and hash', () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 20, maxLength: 150 }), fc.nat(), (commands, cut) => {
+        const at = cut % (commands.length + 1);
+        const primary = setup();
+        const results = commands.map((c) => primary.apply(c));
+        const replica = setup();
+        for (const c of commands.slice(0, at)) replica.apply(c);
+        const restored = new IpamStateMachine();
+        restored.restore(replica.snapshot());
+        expect(restored.stateHash()).toBe(replica.stateHash());
+        const rest = commands.slice(at).map((c) => restored.apply(c));
+        expect(rest).toEqual(results.slice(at));
+        expect(Buffer.from(restored.snapshot()).equals(Buffer.from(primary.snapshot()))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('no address is ever granted twice while held, and every granted address is in the state', () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 20, maxLength: 200 }), (commands) => {
+        const sm = setup();
+        const held = new Map<string, number>(); // network/address → generation
+        for (const c of commands) {
+          const r = sm.apply(c);
+          if (!r.ok) continue;
+          const v = r.value as Record<string, unknown>;
+          if (c.type === 'allocate' || c.type === 'allocateFirst' || c.type === 'allocateSpecific' || c.type === 'mark') {
+            const key = `${c.network}/${v.address as string}`;
+            if (!v.existing) {
+              expect(held.has(key)).toBe(false);
+              held.set(key, v.generation as number);
+            } else {
+              expect(held.get(key)).toBe(v.generation);
+            }
+          }
+          // Drop what the state says is gone (releases of every kind).
+          for (const key of [...held.keys()]) {
+            const [network, address] = key.split(/\/(.*)/s) as [string, string];
+            if (!sm.allocationOf(network, address)) held.delete(key);
+          }
+        }
+        for (const [key, generation] of held) {
+          const [network, address] = key.split(/\/(.*)/s) as [string, string];
+          expect(sm.allocationOf(network, address)?.generation).toBe(generation);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('IpamStateMachine: snapshot decoding is all-or-nothing', () => {
+  function populated(): IpamStateMachine {
+    const sm = setup();
+    const commands: IpamCommand[] = [
+      { type: 'assignSlice', network: 'v4', nodeId: 'n1' },
+      { type: 'assignSlice', network: 'tiny', nodeId: 'n2' },
+      { type: 'allocate', network: 'v4', nodeId: 'n1', owner: 'c1' },
+      { type: 'allocate', network: 'v6', nodeId: 'n1', owner: 'c2' },
+      { type: 'allocate', network: 'v4', nodeId: 'n1' },
+      { type: 'allocate', network: 'tiny', nodeId: 'n2' },
+    ];
+    for (const c of commands) ok(sm.apply(c));
+    return sm;
+  }
+
+  it('rejects every truncation and every single-byte corruption without changing state', () => {
+    const source = populated();
+    const bytes = source.snapshot();
+    const target = setup();
+    ok(target.apply({ type: 'assignSlice', network: 'tiny', nodeId: 'keep' }));
+    const before = target.stateHash();
+    for (let n = 0; n < bytes.length; n++) {
+      expect(() => target.restore(bytes.subarray(0, n))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+    }
+    for (let i = 0; i < bytes.length; i++) {
+      const corrupt = Uint8Array.from(bytes);
+      corrupt[i] = (corrupt[i] as number) ^ 0x5a;
+      expect(() => target.restore(corrupt)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+    }
+    expect(target.stateHash()).toBe(before);
+    target.restore(bytes);
+    expect(target.stateHash()).toBe(source.stateHash());
+  });
+
+  it('rejects random bytes and well-framed but inconsistent payloads', () => {
+    const sm = setup();
+    const before = sm.stateHash();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(() => sm.restore(bytes)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+      }),
+      { numRuns: 500 },
+    );
+    expect(sm.stateHash()).toBe(before);
+  });
+});
+
+describe('seed state import', () => {
+  it('turns seed JSON files into commands that rebuild the same placement and addresses', () => {
+    const slices = new NodeSliceAllocator('10.200.0.0/16', 28);
+    const sliceA = slices.assign('node-a');
+    slices.assign('node-b');
+    const agent = new IpAllocator(sliceA);
+    agent.allocate();
+    agent.allocateSpecific(agent.allocatedIps()[0]!.replace(/\.\d+$/, (m) => `.${Number(m.slice(1)) + 5}`));
+    const commands = importSeedState({ network: 'overlay', slices: JSON.parse(JSON.stringify(slices.snapshot())), allocators: [JSON.parse(JSON.stringify(agent.toState()))] });
+    const sm = new IpamStateMachine();
+    for (const c of commands) ok(sm.apply(c));
+    expect(sm.sliceOf('overlay', 'node-a')).toBe(sliceA);
+    expect(sm.sliceOf('overlay', 'node-b')).toBe(slices.sliceFor('node-b'));
+    expect(agent.allocatedIps().every((ip) => sm.allocationOf('overlay', ip)?.nodeId === 'node-a')).toBe(true);
+    expect(() => importSeedState({ network: 'o', slices: slices.snapshot(), allocators: [{ cidr: '10.9.0.0/28', allocated: [] }] })).toThrow(expect.objectContaining({ code: 'InvalidState' }));
+  });
+});
