@@ -20,8 +20,8 @@ function setup(): IpamStateMachine {
 describe('IpamStateMachine: commands', () => {
   it('configures networks idempotently and refuses a conflicting reconfiguration', () => {
     const sm = setup();
-    expect(ok<{ created: boolean }>(sm.apply({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/22', slicePrefix: 28 })).created).toBe(false);
-    expect(err(sm.apply({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/22', slicePrefix: 26 }))).toBe('NetworkExists');
+    expect(ok<{ created: boolean }>(sm.apply({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/24', slicePrefix: 28 })).created).toBe(false);
+    expect(err(sm.apply({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/24', slicePrefix: 26 }))).toBe('NetworkExists');
     expect(err(sm.apply({ type: 'configureNetwork', name: 'x', cidr: '10.0.0.0/8', slicePrefix: 24, pair: 'tiny' }))).toBe('InvalidCommand');
     expect(err(sm.apply({ type: 'configureNetwork', name: 'x', cidr: 'fd01::/48', slicePrefix: 64, pair: 'v4' }))).toBe('InvalidCommand');
     expect(err(sm.apply({ type: 'configureNetwork', name: 'x', cidr: 'nope', slicePrefix: 24 }))).toBe('InvalidCidr');
