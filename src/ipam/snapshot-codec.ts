@@ -175,7 +175,6 @@ function decodeNode(net: Network, rawNode: unknown, nextGeneration: number, seen
   const slice = newNodeSlice(net, nodeId, sliceIndex);
   net.nodes.set(nodeId, slice);
   const range = slice.alloc.range;
-  const toOffset = (v: bigint): Offset => (typeof range.lo === 'number' ? Number(v) : v);
 
   if (!Array.isArray(runs) || runs.length % 2 !== 0) bad(`node ${describe(nodeId)}: runs must be an even-length array`);
   if (!Array.isArray(gens)) bad(`node ${describe(nodeId)}: generations must be an array`);
@@ -199,18 +198,25 @@ function decodeNode(net: Network, rawNode: unknown, nextGeneration: number, seen
 
   const byPosition: Offset[] = [];
   let g = 0;
+  const takeNext = (offset: Offset): void => {
+    const delta = gens[byPosition.length];
+    if (typeof delta !== 'number' || !Number.isSafeInteger(delta)) bad(`node ${describe(nodeId)}: bad generation delta ${describe(delta)}`);
+    g += delta;
+    if (g < 1 || g >= nextGeneration) bad(`node ${describe(nodeId)}: generation ${g} outside 1..${nextGeneration - 1}`);
+    if (seenGenerations.has(g)) bad(`generation ${g} appears twice`);
+    seenGenerations.add(g);
+    range.set.add(offset);
+    slice.gens.set(offset, g);
+    byPosition.push(offset);
+  };
   for (const [start, length] of parsed) {
-    for (let k = 0n; k < length; k++) {
-      const offset = toOffset(start + k);
-      const delta = gens[byPosition.length];
-      if (typeof delta !== 'number' || !Number.isSafeInteger(delta)) bad(`node ${describe(nodeId)}: bad generation delta ${describe(delta)}`);
-      g += delta;
-      if (g < 1 || g >= nextGeneration) bad(`node ${describe(nodeId)}: generation ${g} outside 1..${nextGeneration - 1}`);
-      if (seenGenerations.has(g)) bad(`generation ${g} appears twice`);
-      seenGenerations.add(g);
-      range.set.add(offset);
-      slice.gens.set(offset, g);
-      byPosition.push(offset);
+    if (typeof range.lo === 'number') {
+      // Number offsets (IPv4, small IPv6 slices): keep BigInt out of the per-address loop.
+      const s = Number(start);
+      const end = s + Number(length);
+      for (let o = s; o < end; o++) takeNext(o);
+    } else {
+      for (let k = 0n; k < length; k++) takeNext(start + k);
     }
   }
 

@@ -1,0 +1,148 @@
+/**
+ * npm run bench:allocator — the allocator core against a naive port of the seed's algorithms, measured in
+ * the same run (this machine is noisy; read the ratios). The naive side is capped where it would take
+ * minutes: it runs the first K operations of the same workload and the fast side is timed on the same K,
+ * so the ratio compares like with like; the naive full-size time is extrapolated from its O(n²) shape and
+ * labelled so. Prints a table and, last, one JSON line.
+ */
+import { Address6 } from 'ip-address';
+import { formatV6, IpAllocator, IpamStateMachine, NodeSliceAllocator } from '../src/index.js';
+import { NaiveIpAllocator, NaiveSliceAllocator } from './naive-seed.js';
+
+interface Row {
+  case: string;
+  n: number;
+  fastMs: number;
+  target?: string;
+  naiveN?: number;
+  naiveMs?: number;
+  fastMsAtNaiveN?: number;
+  speedup?: number;
+  naiveFullMsExtrapolated?: number;
+  extra?: Record<string, number | string>;
+}
+
+function time(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+/** Median of `runs` timings, each on fresh state from `make`. */
+function median<S>(runs: number, make: () => S, fn: (s: S) => void): number {
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = make();
+    ts.push(time(() => fn(s)));
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)] as number;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const rows: Row[] = [];
+const CAP = 4096;
+
+// 1. Fill an IPv4 /16.
+{
+  const fill = (a: IpAllocator, n = Infinity) => {
+    for (let i = 0; i < n && a.allocate() !== undefined; i++);
+  };
+  const fastMs = median(7, () => new IpAllocator('10.200.0.0/16'), (a) => fill(a));
+  const fastCap = median(7, () => new IpAllocator('10.200.0.0/16'), (a) => fill(a, CAP));
+  const naiveMs = median(3, () => new NaiveIpAllocator(4, 0x0ac80000n, 16), (a) => {
+    for (let i = 0; i < CAP; i++) a.allocate();
+  });
+  rows.push({ case: 'fill IPv4 /16 (65,534 allocate)', n: 65534, fastMs, target: '< 50 ms', naiveN: CAP, naiveMs, fastMsAtNaiveN: fastCap, speedup: naiveMs / fastCap, naiveFullMsExtrapolated: naiveMs * (65534 / CAP) ** 2 });
+}
+
+// 2. Assign 65,536 slices (10.0.0.0/8 → /24).
+{
+  const ids = Array.from({ length: 65536 }, (_, i) => `node-${i}`);
+  const fastMs = median(7, () => new NodeSliceAllocator('10.0.0.0/8', 24), (a) => ids.forEach((id) => a.assign(id)));
+  const fastCap = median(7, () => new NodeSliceAllocator('10.0.0.0/8', 24), (a) => ids.slice(0, CAP).forEach((id) => a.assign(id)));
+  const naiveMs = median(3, () => new NaiveSliceAllocator(8, 24), (a) => ids.slice(0, CAP).forEach((id) => a.assign(id)));
+  rows.push({ case: 'assign 65,536 slices (/8 → /24)', n: 65536, fastMs, target: '< 100 ms', naiveN: CAP, naiveMs, fastMsAtNaiveN: fastCap, speedup: naiveMs / fastCap, naiveFullMsExtrapolated: naiveMs * (65536 / CAP) ** 2 });
+}
+
+// 3. 100,000 allocations in an IPv6 /64.
+{
+  const fill = (a: IpAllocator, n: number) => {
+    for (let i = 0; i < n; i++) a.allocate();
+  };
+  const fastMs = median(5, () => new IpAllocator('fd00::/64'), (a) => fill(a, 100_000));
+  const fastCap = median(7, () => new IpAllocator('fd00::/64'), (a) => fill(a, CAP));
+  const naiveMs = median(3, () => new NaiveIpAllocator(6, 0xfd00n << 112n, 64), (a) => {
+    for (let i = 0; i < CAP; i++) a.allocate();
+  });
+  rows.push({ case: 'allocate 100,000 in IPv6 /64', n: 100_000, fastMs, naiveN: CAP, naiveMs, fastMsAtNaiveN: fastCap, speedup: naiveMs / fastCap, naiveFullMsExtrapolated: naiveMs * (100_000 / CAP) ** 2 });
+}
+
+// 4. Snapshot encode + decode of the state machine holding 1,000,000 addresses.
+function buildState(total: number, owners: boolean): IpamStateMachine {
+  const sm = new IpamStateMachine();
+  sm.apply({ type: 'configureNetwork', name: 'overlay', cidr: '10.0.0.0/8', slicePrefix: 22 });
+  let made = 0;
+  for (let node = 0; made < total; node++) {
+    const nodeId = `node-${node}`;
+    sm.apply({ type: 'assignSlice', network: 'overlay', nodeId });
+    for (let i = 0; i < 1022 && made < total; i++, made++) {
+      const r = sm.apply(owners ? { type: 'allocate', network: 'overlay', nodeId, owner: `container-${made}` } : { type: 'allocate', network: 'overlay', nodeId });
+      if (!r.ok) throw new Error(r.error.message);
+    }
+  }
+  return sm;
+}
+for (const owners of [false, true]) {
+  const total = 1_000_000;
+  const sm = buildState(total, owners);
+  let bytes: Uint8Array = new Uint8Array();
+  const encodeMs = median(3, () => sm, (s) => {
+    bytes = s.snapshot();
+  });
+  const decodeMs = median(3, () => new IpamStateMachine(), (s) => s.restore(bytes));
+  // Baseline: the seed's persistence, a JSON list of address strings, written and read back into a Set.
+  const addresses: string[] = [];
+  const reference = new IpAllocator('10.0.0.0/12');
+  for (let i = 0; i < total; i++) addresses.push(reference.allocate() as string);
+  let json = '';
+  const naiveMs = median(3, () => null, () => {
+    json = JSON.stringify({ cidr: '10.0.0.0/8', allocated: addresses });
+    new Set(JSON.parse(json).allocated as string[]);
+  });
+  rows.push({
+    case: `snapshot encode+decode, 1,000,000 addresses${owners ? ' each with an owner' : ''}`,
+    n: total,
+    fastMs: encodeMs + decodeMs,
+    target: owners ? undefined : '< 1000 ms and < 4 MB',
+    naiveN: total,
+    naiveMs,
+    speedup: naiveMs / (encodeMs + decodeMs),
+    extra: { encodeMs: round(encodeMs), decodeMs: round(decodeMs), snapshotBytes: bytes.length, seedJsonBytes: Buffer.byteLength(json) },
+  });
+}
+
+// 5. Dense IPv4 memory: bits per address of the bitmap in a fragmented /12 (every other address taken).
+{
+  const a = new IpAllocator('10.0.0.0/12');
+  for (let i = 0; i < 1 << 20; i++) a.allocate();
+  const fullBytes = a.range.set.usedBytes;
+  for (let i = 2; i < 1 << 20; i += 2) a.release(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+  rows.push({ case: 'memory: IPv4 /12, full then every other address released', n: 1 << 20, fastMs: 0, extra: { bytesWhenFull: fullBytes, bitsPerAddressFragmented: round((a.range.set.usedBytes * 8) / (1 << 20)) } });
+}
+
+// 6. Why formatting is hand-written: ip-address's RFC 5952 form vs formatV6.
+{
+  const values = Array.from({ length: 100_000 }, (_, i) => (0xfd00n << 112n) + BigInt(i * 7919));
+  const mine = median(5, () => null, () => values.forEach((v) => formatV6(v)));
+  const lib = median(3, () => null, () => values.forEach((v) => Address6.fromBigInt(v).correctForm()));
+  rows.push({ case: 'format 100,000 IPv6 addresses (vs ip-address correctForm)', n: 100_000, fastMs: mine, naiveN: 100_000, naiveMs: lib, fastMsAtNaiveN: mine, speedup: lib / mine });
+}
+
+const pad = (s: string, n: number) => s.padEnd(n);
+console.log(`${pad('case', 64)} ${pad('fast ms', 10)} ${pad('target', 22)} ${pad('baseline', 26)} speedup`);
+for (const r of rows) {
+  const base = r.naiveMs === undefined ? '' : `${round(r.naiveMs)} ms @ ${r.naiveN}`;
+  console.log(`${pad(r.case, 64)} ${pad(String(round(r.fastMs)), 10)} ${pad(r.target ?? '', 22)} ${pad(base, 26)} ${r.speedup ? `${round(r.speedup)}x` : ''}${r.naiveFullMsExtrapolated ? `  (naive full size ≈ ${Math.round(r.naiveFullMsExtrapolated / 1000)} s, extrapolated)` : ''}${r.extra ? `  ${JSON.stringify(r.extra)}` : ''}`);
+}
+console.log(JSON.stringify({ bench: 'allocator', node: process.version, rows: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))) }));
