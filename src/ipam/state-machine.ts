@@ -21,6 +21,7 @@ export type ApplyResult<T = unknown> = { ok: true; value: T } | { ok: false; err
 
 export interface AllocationResult {
   network: string;
+  nodeId: string;
   address: string;
   generation: number;
   owner?: string;
@@ -297,7 +298,7 @@ export class IpamStateMachine {
       slice.owners.set(offset, owner);
       net.ownerIndex.set(owner, { nodeId: slice.nodeId, offset });
     }
-    return { network: net.name, address: slice.alloc.range.format(offset), generation, ...(owner !== undefined ? { owner } : {}), existing: false };
+    return { network: net.name, nodeId: slice.nodeId, address: slice.alloc.range.format(offset), generation, ...(owner !== undefined ? { owner } : {}), existing: false };
   }
 
   private free(net: Network, slice: NodeSlice, offset: Offset): void {
