@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { importSeedState, IpamStateMachine, OverlayError } from '../index.js';
 import { runDemo } from './demo.js';
+import { runMany, simulate } from '../sim/cli.js';
+import type { Variant } from '../sim/simulator.js';
 
 const program = new Command();
 program.name('raft-ipam').description('Replicated IP address manager for container overlay networks').version('0.1.0');
@@ -44,6 +46,45 @@ program
     }
     const usage = sm.networkUsage(opts.network);
     console.log(JSON.stringify({ commands: commands.length, ...usage, sliceCapacity: String(usage?.sliceCapacity), stateHash: sm.stateHash() }));
+  });
+
+const VARIANTS = ['none', 'vote-without-log-check', 'commit-prior-term'];
+const int = (name: string, min: number, max: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new OverlayError('InvalidCommand', `--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+};
+const variantOf = (v: string): Variant => {
+  if (!VARIANTS.includes(v)) throw new OverlayError('InvalidCommand', `--variant must be one of ${VARIANTS.join(', ')}`);
+  return v as Variant;
+};
+
+program
+  .command('simulate')
+  .description('run one seeded Raft simulation (replays a failure exactly)')
+  .requiredOption('--seed <n>', 'seed', int('seed', 0, 2 ** 32 - 1))
+  .option('--steps <n>', 'events in the fault phase', int('steps', 1, 10_000_000), 3000)
+  .option('--nodes <n>', 'initial voters', int('nodes', 3, 7), 3)
+  .option('--variant <name>', `deliberately broken core: ${VARIANTS.join(', ')}`, variantOf, 'none')
+  .action((o: { seed: number; steps: number; nodes: number; variant: Variant }) => {
+    const r = simulate(o);
+    console.log(JSON.stringify(r, null, 2));
+    if (!r.ok) process.exitCode = 1;
+  });
+
+program
+  .command('sim-many')
+  .description('run many seeds; print failures with their replay commands')
+  .option('--seeds <n>', 'number of seeds', int('seeds', 1, 100_000_000), 100)
+  .option('--from <n>', 'first seed', int('from', 0, 2 ** 32 - 1), 1)
+  .option('--steps <n>', 'events per seed', int('steps', 1, 10_000_000), 3000)
+  .option('--nodes <n>', 'initial voters (default: 3–7 by seed)', int('nodes', 3, 7))
+  .option('--variant <name>', 'deliberately broken core', variantOf)
+  .action((o: { seeds: number; from: number; steps: number; nodes?: number; variant?: Variant }) => {
+    const r = runMany({ ...o, onProgress: (done) => { if (done % 1000 === 0) console.error(`${done} seeds…`); } });
+    for (const f of r.failures) console.log(`FAIL seed ${f.seed}: ${f.violation}\n  replay: ${f.replay}`);
+    console.log(JSON.stringify({ seeds: r.seeds, failures: r.failures.length, ms: r.ms, msPerSeed: Math.round((r.ms / r.seeds) * 10) / 10 }));
+    if (r.failures.length > 0) process.exitCode = 1;
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -1,0 +1,962 @@
+/**
+ * The Raft consensus core: pure and deterministic (Ongaro & Ousterhout, "In Search of an Understandable
+ * Consensus Algorithm"; Ongaro's dissertation for PreVote, CheckQuorum, leadership transfer, ReadIndex and
+ * single-server membership changes). No clocks, sockets, disk or Math.random: time arrives as tick(),
+ * messages as step(), randomness from the injected Rng; output is a Ready (see types.ts for what must be
+ * durable before messages leave). The shape follows etcd-io/raft: become<Role>() installs the role's step
+ * and tick handlers; each message type has its own small handler.
+ */
+import { RaftLog, entrySize } from './log.js';
+import { Progress } from './progress.js';
+import { committedIndex, hasQuorum, voteResult } from './quorum.js';
+import type { Rng } from './rng.js';
+import {
+  RaftError,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Ready,
+  type Role,
+  type Snapshot,
+  type SoftState,
+} from './types.js';
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Ticks without hearing from a leader before campaigning; randomized in [electionTick, 2·electionTick). */
+  electionTick: number;
+  /** Ticks between leader heartbeats. Must be < electionTick. */
+  heartbeatTick: number;
+  rng: Rng;
+  /** §9.6 PreVote: a node only increments its term after a quorum says it could win. Default on. */
+  preVote?: boolean;
+  /** §6.2 CheckQuorum: a leader that has not heard from a quorum in an election timeout steps down. Default on. */
+  checkQuorum?: boolean;
+  /** 'safe' = ReadIndex with a heartbeat round; 'lease' = answer from the leader lease (needs checkQuorum). */
+  readOnly?: 'safe' | 'lease';
+  /** Soft cap on the bytes of entries in one append message. */
+  maxSizePerMsg?: number;
+  /** Unacknowledged appends per follower in replicate state. */
+  maxInflightMsgs?: number;
+  /** Unacknowledged append bytes per follower (0 = unlimited). */
+  maxInflightBytes?: number;
+  /** Bytes of snapshot data per InstallSnapshot chunk. */
+  snapshotChunkBytes?: number;
+  /** Deliberate bugs, only for proving the simulator finds them. Never set in production. */
+  unsafeTestingKnobs?: { grantVotesWithoutLogCheck?: boolean; commitEntriesOfPriorTerms?: boolean };
+}
+
+/** What a node persisted before it stopped: everything it needs to restart (§5, Figure 2). */
+export interface RaftBootState {
+  hardState: HardState;
+  /** Latest snapshot, if any (its meta.conf is the membership at that point). */
+  snapshot?: Snapshot;
+  /** Persisted entries after the snapshot (or from index 1). */
+  entries: Entry[];
+  /** Membership when there is no snapshot yet (the initial cluster). */
+  initialConf?: ConfState;
+}
+
+export interface Status {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId | null;
+  lead: NodeId | null;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  conf: ConfState;
+  progress?: Record<NodeId, { match: number; next: number; state: string }>;
+}
+
+interface PendingRead {
+  seq: number;
+  index: number;
+  ctx: string;
+  acks: Set<NodeId>;
+}
+
+/** Reassembly of an InstallSnapshot arriving in chunks (§7); kept across chunks so transfers resume. */
+interface IncomingSnapshot {
+  index: number;
+  term: number;
+  total: number;
+  chunks: Uint8Array[];
+  received: number;
+}
+
+type StepFn = (m: Message) => void;
+
+export class RaftCore {
+  readonly id: NodeId;
+  private readonly cfg: Required<Omit<RaftConfig, 'unsafeTestingKnobs'>> & Pick<RaftConfig, 'unsafeTestingKnobs'>;
+  private readonly log: RaftLog;
+
+  private term = 0;
+  private vote: NodeId | null = null;
+  private lead: NodeId | null = null;
+  private role: Role = 'follower';
+
+  private voters = new Set<NodeId>();
+  private learners = new Set<NodeId>();
+  private progress = new Map<NodeId, Progress>();
+  private votes = new Map<NodeId, boolean>();
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+
+  /** Index of the last conf change appended by this leader; no new one until it is applied. */
+  private pendingConfIndex = 0;
+  private leadTransferee: NodeId | null = null;
+
+  private readSeq = 0;
+  private pendingReads: PendingRead[] = [];
+  /** Reads asked for before this leader committed an entry of its term (§6.4: it cannot know the commit index yet). */
+  private deferredReads: string[] = [];
+
+  private snapshot: Snapshot | undefined;
+  /** Installed from the leader, not yet handed to the driver. */
+  private pendingSnapshot: Snapshot | undefined;
+  private incoming: IncomingSnapshot | undefined;
+
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private prevHard: HardState;
+  private prevSoft: SoftState;
+  private readyOutstanding = false;
+
+  private stepRole: StepFn = () => undefined;
+  private tickRole: () => void = () => undefined;
+
+  constructor(config: RaftConfig, boot: RaftBootState) {
+    this.id = config.id;
+    if (!(config.heartbeatTick > 0 && config.electionTick > config.heartbeatTick)) {
+      throw new RaftError('Misuse', `need 0 < heartbeatTick < electionTick, got ${config.heartbeatTick} and ${config.electionTick}`);
+    }
+    this.cfg = {
+      preVote: true,
+      checkQuorum: true,
+      readOnly: 'safe',
+      maxSizePerMsg: 64 * 1024,
+      maxInflightMsgs: 64,
+      maxInflightBytes: 0,
+      snapshotChunkBytes: 64 * 1024,
+      ...config,
+    };
+    if (this.cfg.readOnly === 'lease' && !this.cfg.checkQuorum) {
+      throw new RaftError('Misuse', 'lease reads are only safe with checkQuorum (a leader must step down when it loses its quorum)');
+    }
+    const snap = boot.snapshot;
+    this.snapshot = snap;
+    const offset = snap?.meta.index ?? 0;
+    const offsetTerm = snap?.meta.term ?? 0;
+    const entries = boot.entries.filter((e) => e.index > offset);
+    entries.forEach((e, i) => {
+      if (e.index !== offset + 1 + i) throw new RaftError('Misuse', `boot entries are not contiguous after ${offset}`);
+    });
+    this.log = new RaftLog(offset, offsetTerm, entries, Math.max(boot.hardState.commit, offset));
+    if (this.log.committed > this.log.lastIndex()) throw new RaftError('Misuse', `commit ${this.log.committed} beyond last index ${this.log.lastIndex()}`);
+    this.term = boot.hardState.term;
+    this.vote = boot.hardState.vote;
+    const conf = snap?.meta.conf ?? boot.initialConf ?? { voters: [], learners: [] };
+    this.voters = new Set(conf.voters);
+    this.learners = new Set(conf.learners);
+    // Conf entries after the snapshot that are already applied would be re-applied as they are delivered
+    // again (applied restarts at the snapshot), so membership replays in log order.
+    this.prevHard = this.hardState();
+    this.prevSoft = { lead: null, role: 'follower' };
+    this.becomeFollower(this.term, null);
+  }
+
+  // --- inputs ----------------------------------------------------------------------------------------
+
+  /** One unit of logical time. */
+  tick(): void {
+    this.assertNoReady();
+    this.tickRole();
+  }
+
+  /** A message from a peer. Messages for another node or from a non-member are ignored by the handlers. */
+  step(m: Message): void {
+    this.assertNoReady();
+    if (m.to !== this.id || m.from === this.id) return;
+    if (m.term > this.term) {
+      if (!this.onHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.onLowerTerm(m);
+      return;
+    }
+    if (m.type === 'vote' || m.type === 'preVote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    this.stepRole(m);
+  }
+
+  /** Start an election now (e.g. operator request); same path as an election timeout. */
+  campaign(): void {
+    this.assertNoReady();
+    this.hup(false);
+  }
+
+  /** Leader only: append a command. Returns the entry's index and term (the proposal is not yet committed). */
+  propose(data: Uint8Array): { index: number; term: number } {
+    this.assertNoReady();
+    this.checkCanPropose();
+    return this.appendEntry({ type: 'normal', data });
+  }
+
+  /**
+   * Leader only: a single-server membership change (§4.1 of the dissertation). Refused until the leader
+   * has committed an entry of its own term (the fix to the single-server change bug, raft-dev 2015) and
+   * while an earlier change is not yet applied.
+   */
+  proposeConfChange(change: ConfChange): { index: number; term: number } {
+    this.assertNoReady();
+    this.checkCanPropose();
+    if (this.log.term(this.log.committed) !== this.term) {
+      throw new RaftError('ConfChangePending', 'leader has not committed an entry of its term yet', this.id);
+    }
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new RaftError('ConfChangePending', `conf change at index ${this.pendingConfIndex} is not applied yet`, this.id);
+    }
+    this.validateConfChange(change);
+    const r = this.appendEntry({ type: 'conf', change });
+    this.pendingConfIndex = r.index;
+    return r;
+  }
+
+  /** Leader only: hand leadership to `target` (§3.10 of the dissertation). */
+  transferLeadership(target: NodeId): void {
+    this.assertNoReady();
+    if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
+    if (target === this.id) return;
+    if (!this.voters.has(target)) throw new RaftError('InvalidConfChange', `${target} is not a voter`);
+    this.leadTransferee = target;
+    this.electionElapsed = 0; // the transfer must finish within one election timeout
+    const pr = this.progress.get(target) as Progress;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to: target });
+    else this.sendAppend(target);
+  }
+
+  /**
+   * Ask for a linearizable read (§6.4). The answer arrives as a ReadState in a later Ready; serve the read
+   * once the state machine has applied ReadState.index.
+   */
+  readIndex(ctx: string): void {
+    this.assertNoReady();
+    if (this.role !== 'leader') throw new RaftError('NotLeader', 'reads are served by the leader', this.lead);
+    if (this.log.term(this.log.committed) !== this.term) {
+      this.deferredReads.push(ctx);
+      return;
+    }
+    this.startRead(ctx);
+  }
+
+  /**
+   * The driver took a snapshot of the state machine at the applied index. Records it for followers that
+   * fall behind and drops log entries up to `index − keepTrailing` (a trailing window lets slightly slow
+   * followers catch up from the log instead of a snapshot).
+   */
+  compact(index: number, data: Uint8Array, keepTrailing: number): { snapshot: Snapshot; compactedTo: number } {
+    this.assertNoReady();
+    if (index !== this.log.applied) throw new RaftError('Misuse', `compact at ${index} but applied is ${this.log.applied}`);
+    if (this.snapshot && index <= this.snapshot.meta.index) throw new RaftError('SnapshotOutOfDate', `snapshot at ${this.snapshot.meta.index} is not older than ${index}`);
+    // The membership at the applied index is the current one: conf changes take effect when applied.
+    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confState() }, data };
+    this.log.compactTo(Math.max(this.log.offset, index - Math.max(0, keepTrailing)));
+    return { snapshot: this.snapshot, compactedTo: this.log.offset };
+  }
+
+  // --- output ----------------------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    const hs = this.hardState();
+    return (
+      this.msgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.pendingSnapshot !== undefined ||
+      this.log.lastIndex() > this.log.stable ||
+      this.committedToApply() > this.log.applied ||
+      !sameHard(hs, this.prevHard) ||
+      this.lead !== this.prevSoft.lead ||
+      this.role !== this.prevSoft.role
+    );
+  }
+
+  ready(): Ready {
+    this.assertNoReady();
+    const hs = this.hardState();
+    const rd: Ready = {
+      entries: this.log.slice(this.log.stable + 1, this.log.lastIndex()),
+      messages: this.msgs,
+      committedEntries: this.log.slice(this.log.applied + 1, this.committedToApply()),
+      readStates: this.readStates,
+    };
+    if (!sameHard(hs, this.prevHard)) rd.hardState = hs;
+    if (this.lead !== this.prevSoft.lead || this.role !== this.prevSoft.role) rd.softState = { lead: this.lead, role: this.role };
+    if (this.pendingSnapshot) rd.snapshot = this.pendingSnapshot;
+    this.msgs = [];
+    this.readStates = [];
+    this.readyOutstanding = true;
+    return rd;
+  }
+
+  /** The driver has done everything the Ready asked (persisted, sent, applied). */
+  advance(rd: Ready): void {
+    if (!this.readyOutstanding) throw new RaftError('Misuse', 'advance() without ready()');
+    this.readyOutstanding = false;
+    if (rd.hardState) this.prevHard = rd.hardState;
+    if (rd.softState) this.prevSoft = rd.softState;
+    if (rd.snapshot) {
+      this.snapshot = rd.snapshot;
+      this.pendingSnapshot = undefined;
+    }
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry) this.log.stable = Math.max(this.log.stable, lastEntry.index);
+    for (const e of rd.committedEntries) {
+      if (e.type === 'conf') this.applyConfChange(e.change);
+      this.log.applied = e.index;
+    }
+    if (this.role === 'leader') {
+      // Our own entries count toward commit only once they are on our disk.
+      const self = this.progress.get(this.id);
+      if (self) self.maybeUpdate(this.log.stable);
+      if (this.maybeCommit()) this.broadcastAppend();
+      if (this.deferredReads.length > 0 && this.log.term(this.log.committed) === this.term) {
+        const reads = this.deferredReads;
+        this.deferredReads = [];
+        for (const ctx of reads) this.startRead(ctx);
+      }
+    }
+  }
+
+  status(): Status {
+    const s: Status = {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      lead: this.lead,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      snapshotIndex: this.snapshot?.meta.index ?? 0,
+      conf: this.confState(),
+    };
+    if (this.role === 'leader') {
+      s.progress = {};
+      for (const [id, pr] of [...this.progress].sort(([a], [b]) => (a < b ? -1 : 1))) s.progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+    }
+    return s;
+  }
+
+  /** Read-only view of the retained log (simulator invariants, tests). */
+  logView(): { offset: number; offsetTerm: number; entries: readonly Entry[]; stable: number } {
+    return { offset: this.log.offset, offsetTerm: this.log.offsetTerm, entries: this.log.entries, stable: this.log.stable };
+  }
+
+  // --- roles -----------------------------------------------------------------------------------------
+
+  private becomeFollower(term: number, lead: NodeId | null): void {
+    this.reset(term);
+    this.role = 'follower';
+    this.lead = lead;
+    this.stepRole = (m) => this.stepFollower(m);
+    this.tickRole = () => this.tickElection();
+  }
+
+  private becomePreCandidate(): void {
+    // PreVote does not touch term or vote (§9.6): a partitioned node cannot inflate terms.
+    this.role = 'preCandidate';
+    this.votes = new Map();
+    this.lead = null;
+    this.stepRole = (m) => this.stepCandidate(m);
+    this.tickRole = () => this.tickElection();
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this.term + 1);
+    this.role = 'candidate';
+    this.vote = this.id;
+    this.stepRole = (m) => this.stepCandidate(m);
+    this.tickRole = () => this.tickElection();
+  }
+
+  private becomeLeader(): void {
+    this.reset(this.term);
+    this.role = 'leader';
+    this.lead = this.id;
+    for (const pr of this.progress.values()) pr.recentActive = true;
+    const self = this.progress.get(this.id);
+    if (self) self.becomeReplicate();
+    // Conservatively treat everything up to here as possibly holding an unapplied conf change.
+    this.pendingConfIndex = this.log.lastIndex();
+    this.stepRole = (m) => this.stepLeader(m);
+    this.tickRole = () => this.tickHeartbeat();
+    // §8: a no-op entry of the new term lets the leader commit (and learn the commit index) promptly.
+    this.appendEntry({ type: 'normal', data: new Uint8Array(0) });
+  }
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.lead = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.cfg.electionTick + this.cfg.rng.int(this.cfg.electionTick);
+    this.votes = new Map();
+    this.leadTransferee = null;
+    this.pendingReads = [];
+    this.deferredReads = [];
+    this.progress = new Map();
+    for (const id of [...this.voters, ...this.learners]) {
+      const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes, this.learners.has(id));
+      if (id === this.id) pr.match = this.log.stable;
+      this.progress.set(id, pr);
+    }
+  }
+
+  // --- ticks -----------------------------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTick) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) {
+        // §6.2: a leader that cannot reach a quorum steps down, so clients look elsewhere.
+        const active = hasQuorum([...this.voters], (id) => id === this.id || (this.progress.get(id)?.recentActive ?? false));
+        for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+        if (!active) {
+          this.becomeFollower(this.term, null);
+          return;
+        }
+      }
+      if (this.leadTransferee !== null) this.leadTransferee = null; // transfer timed out
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat(this.pendingReads.length > 0 ? this.readSeq : 0);
+    }
+  }
+
+  // --- elections -------------------------------------------------------------------------------------
+
+  private promotable(): boolean {
+    return this.voters.has(this.id);
+  }
+
+  private hup(transfer: boolean): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    // A committed but unapplied conf change may remove us or change the quorum: wait for it.
+    for (let i = this.log.applied + 1; i <= this.log.committed; i++) if (this.log.entry(i)?.type === 'conf') return;
+    if (this.cfg.preVote && !transfer) this.campaignPre();
+    else this.campaignReal(transfer);
+  }
+
+  private campaignPre(): void {
+    this.becomePreCandidate();
+    this.requestVotes('preVote', this.term + 1, false);
+  }
+
+  private campaignReal(transfer: boolean): void {
+    this.becomeCandidate();
+    this.requestVotes('vote', this.term, transfer);
+  }
+
+  private requestVotes(type: 'vote' | 'preVote', term: number, transfer: boolean): void {
+    this.votes.set(this.id, true);
+    if (this.tallyAndMaybeWin(type === 'preVote')) return;
+    for (const id of [...this.voters].sort()) {
+      if (id === this.id) continue;
+      this.msgs.push({ type, from: this.id, to: id, term, logTerm: this.log.lastTerm(), index: this.log.lastIndex(), transfer });
+    }
+  }
+
+  /** Returns true if the election ended (won or lost). */
+  private tallyAndMaybeWin(pre: boolean): boolean {
+    const outcome = voteResult([...this.voters], this.votes);
+    if (outcome === 'won') {
+      if (pre) this.campaignReal(false);
+      else this.becomeLeader();
+      return true;
+    }
+    if (outcome === 'lost') {
+      this.becomeFollower(this.term, null);
+      return true;
+    }
+    return false;
+  }
+
+  private handleVoteRequest(m: Extract<Message, { type: 'vote' | 'preVote' }>): void {
+    const pre = m.type === 'preVote';
+    // §5.2/§5.4.1: one vote per term, and only for a log at least as up to date as ours. A pre-vote for a
+    // future term may be granted freely (it changes nothing) as long as the log check passes.
+    const canVote = this.vote === m.from || (this.vote === null && this.lead === null) || (pre && m.term > this.term);
+    const upToDate = this.cfg.unsafeTestingKnobs?.grantVotesWithoutLogCheck ? true : this.log.isUpToDate(m.index, m.logTerm);
+    const respType = pre ? 'preVoteResp' : 'voteResp';
+    if (canVote && upToDate) {
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (!pre) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  /** A message from a higher term. Returns false if it must be dropped without further handling. */
+  private onHigherTerm(m: Message): boolean {
+    if (m.type === 'vote' || m.type === 'preVote') {
+      // Leader stickiness (§6 / §9.6): while we hear from a live leader, ignore disruptive candidates,
+      // unless the leader itself asked for the election (leadership transfer).
+      const inLease = this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.cfg.electionTick;
+      if (inLease && !m.transfer) return false;
+    }
+    if (m.type === 'preVote') return true; // answering a pre-vote never changes our term
+    if (m.type === 'preVoteResp' && !m.reject) return true; // granted pre-votes carry the future term
+    const lead = m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap' ? m.from : null;
+    this.becomeFollower(m.term, lead);
+    return true;
+  }
+
+  private onLowerTerm(m: Message): void {
+    if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
+      // A stale leader (e.g. back from a partition): tell it our term so it steps down. Without this, with
+      // PreVote/CheckQuorum it could never learn it was deposed and the cluster could stall.
+      this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
+    } else if (m.type === 'preVote') {
+      this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  // --- role step handlers ----------------------------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'app':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case 'snap':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshotChunk(m);
+        return;
+      case 'timeoutNow':
+        // The leader is handing over: campaign now, skipping PreVote and the lease check (§3.10).
+        if (this.promotable()) this.hup(true);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const pre = this.role === 'preCandidate';
+    switch (m.type) {
+      case 'app':
+      case 'heartbeat':
+      case 'snap':
+        // A leader of our term exists (§5.2): return to follower and handle it.
+        this.becomeFollower(m.term, m.from);
+        this.stepFollower(m);
+        return;
+      case 'voteResp':
+      case 'preVoteResp':
+        if ((m.type === 'preVoteResp') !== pre) return;
+        if (!this.voters.has(m.from)) return;
+        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+        this.tallyAndMaybeWin(pre);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return; // not a member (any more)
+    pr.recentActive = true;
+    switch (m.type) {
+      case 'appResp':
+        this.handleAppendResponse(m, pr);
+        return;
+      case 'heartbeatResp':
+        this.handleHeartbeatResponse(m, pr);
+        return;
+      case 'snapResp':
+        this.handleSnapshotResponse(m, pr);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // --- replication: follower side --------------------------------------------------------------------
+
+  private handleAppend(m: Extract<Message, { type: 'app' }>): void {
+    if (m.index < this.log.committed) {
+      // Everything up to our commit index is already settled; say how far we are.
+      this.respondAppend(m.from, this.log.committed, false);
+      return;
+    }
+    const last = this.log.maybeAppend(m.index, m.logTerm, m.entries);
+    if (last !== undefined) {
+      // §5.3: commit up to min(leaderCommit, index of last new entry).
+      this.log.commitTo(Math.min(m.commit, last));
+      this.respondAppend(m.from, last, false);
+      return;
+    }
+    // Log mismatch at m.index: hint the largest index whose term ≤ the probe's term (fast backtracking).
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term });
+  }
+
+  private respondAppend(to: NodeId, index: number, reject: boolean): void {
+    this.msgs.push({ type: 'appResp', from: this.id, to, term: this.term, index, reject, rejectHint: 0, logTerm: 0 });
+  }
+
+  private handleHeartbeat(m: Extract<Message, { type: 'heartbeat' }>): void {
+    // The leader sends min(its commit, our match), so this never points past what we hold from it.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readSeq: m.readSeq });
+  }
+
+  private handleSnapshotChunk(m: Extract<Message, { type: 'snap' }>): void {
+    const { meta } = m;
+    const reply = (nextOffset: number, done: boolean): void => {
+      this.msgs.push({ type: 'snapResp', from: this.id, to: m.from, term: this.term, snapIndex: meta.index, snapTerm: meta.term, nextOffset, done });
+    };
+    if (meta.index <= this.log.committed) {
+      // Already have everything it covers (a duplicate or a late chunk): report done so the leader probes.
+      this.incoming = undefined;
+      reply(m.total, true);
+      return;
+    }
+    let inc = this.incoming;
+    if (!inc || inc.index !== meta.index || inc.term !== meta.term || inc.total !== m.total) {
+      if (m.offset !== 0) {
+        reply(0, false); // we hold none of this snapshot: restart from the beginning
+        return;
+      }
+      inc = { index: meta.index, term: meta.term, total: m.total, chunks: [], received: 0 };
+      this.incoming = inc;
+    }
+    if (m.offset !== inc.received) {
+      reply(inc.received, false); // resume where we are (a lost chunk, or a new leader restarting at 0)
+      return;
+    }
+    inc.chunks.push(m.chunk);
+    inc.received += m.chunk.length;
+    if (inc.received < inc.total) {
+      reply(inc.received, false);
+      return;
+    }
+    const data = concat(inc.chunks, inc.total);
+    this.incoming = undefined;
+    this.installSnapshot({ meta, data });
+    reply(m.total, true);
+  }
+
+  private installSnapshot(snap: Snapshot): void {
+    const { index, term, conf } = snap.meta;
+    if (this.log.matchTerm(index, term)) {
+      // Our log already contains the snapshot's last entry: keep the entries after it (§7).
+      this.log.commitTo(index);
+      return;
+    }
+    this.log.restore(index, term);
+    this.voters = new Set(conf.voters);
+    this.learners = new Set(conf.learners);
+    this.pendingSnapshot = snap;
+  }
+
+  // --- replication: leader side ----------------------------------------------------------------------
+
+  private checkCanPropose(): void {
+    if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
+    if (this.leadTransferee !== null) throw new RaftError('ProposalDropped', `leadership is moving to ${this.leadTransferee}`, this.leadTransferee);
+    if (!this.progress.has(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
+  }
+
+  private appendEntry(e: { type: 'normal'; data: Uint8Array } | { type: 'conf'; change: ConfChange }): { index: number; term: number } {
+    const index = this.log.lastIndex() + 1;
+    const entry = { ...e, term: this.term, index } as Entry;
+    this.log.append([entry]);
+    // Our own progress advances in advance(), once the entry is persisted.
+    this.broadcastAppend();
+    return { index, term: this.term };
+  }
+
+  private broadcastAppend(): void {
+    for (const id of this.sortedPeers()) this.sendAppend(id);
+  }
+
+  private broadcastHeartbeat(readSeq: number): void {
+    for (const id of this.sortedPeers()) {
+      const pr = this.progress.get(id) as Progress;
+      // Heartbeats un-pause probing: a lost append must not stall a follower forever.
+      if (pr.state === 'probe') pr.paused = false;
+      if (pr.state === 'snapshot') pr.paused = false;
+      this.msgs.push({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(pr.match, this.log.committed), readSeq });
+      if (pr.state === 'snapshot') this.sendSnapshotChunk(id, pr);
+    }
+  }
+
+  private sortedPeers(): NodeId[] {
+    return [...this.progress.keys()].filter((id) => id !== this.id).sort();
+  }
+
+  /** Send what the follower needs next, if flow control allows. */
+  private sendAppend(to: NodeId): void {
+    const pr = this.progress.get(to);
+    if (!pr || pr.isPaused()) return;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      // The entries it needs were compacted: switch to InstallSnapshot (§7).
+      if (!this.snapshot) return;
+      pr.becomeSnapshot(this.snapshot.meta.index);
+      this.sendSnapshotChunk(to, pr);
+      return;
+    }
+    const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.cfg.maxSizePerMsg) : [];
+    this.msgs.push({ type: 'app', from: this.id, to, term: this.term, logTerm: prevTerm, index: prevIndex, entries, commit: this.log.committed });
+    const last = entries[entries.length - 1];
+    if (pr.state === 'replicate' && last) {
+      pr.next = last.index + 1; // pipelining: do not wait for the answer
+      pr.inflights.add(last.index, entries.reduce((n, e) => n + entrySize(e), 0));
+    } else if (pr.state === 'probe') {
+      pr.paused = true;
+    }
+  }
+
+  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    const snap = this.snapshot;
+    if (!snap || pr.paused) return;
+    if (snap.meta.index !== pr.pendingSnapshot) {
+      // A newer snapshot exists: send that one instead (the follower restarts at offset 0).
+      pr.becomeSnapshot(snap.meta.index);
+    }
+    const offset = Math.min(pr.snapshotOffset, snap.data.length);
+    const chunk = snap.data.subarray(offset, offset + this.cfg.snapshotChunkBytes);
+    this.msgs.push({ type: 'snap', from: this.id, to, term: this.term, meta: snap.meta, offset, total: snap.data.length, chunk });
+    pr.paused = true; // stop-and-wait per chunk; a heartbeat round re-sends a lost one
+  }
+
+  private handleAppendResponse(m: Extract<Message, { type: 'appResp' }>, pr: Progress): void {
+    if (m.reject) {
+      // Fast backtracking: skip to the follower's hint, adjusted by our own log (etcd findConflictByTerm).
+      let next = m.rejectHint;
+      if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+      if (pr.maybeDecrTo(m.index, next)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from);
+      }
+      return;
+    }
+    if (!pr.maybeUpdate(m.index)) {
+      if (pr.state === 'probe') {
+        pr.paused = false;
+        this.sendAppend(m.from);
+      }
+      return;
+    }
+    if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe();
+    else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+    if (this.maybeCommit()) this.broadcastAppend();
+    else this.sendAppendsWhileAllowed(m.from, pr);
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send({ type: 'timeoutNow', to: m.from });
+    }
+  }
+
+  private sendAppendsWhileAllowed(to: NodeId, pr: Progress): void {
+    // Keep the pipe full: several appends can go out in one go when entries are waiting.
+    let guard = 0;
+    while (pr.next <= this.log.lastIndex() && !pr.isPaused() && guard++ < this.cfg.maxInflightMsgs) {
+      const before = pr.next;
+      this.sendAppend(to);
+      if (pr.next === before) break;
+    }
+  }
+
+  private handleHeartbeatResponse(m: Extract<Message, { type: 'heartbeatResp' }>, pr: Progress): void {
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
+    if (m.readSeq > 0) this.ackReads(m.from, m.readSeq);
+  }
+
+  private handleSnapshotResponse(m: Extract<Message, { type: 'snapResp' }>, pr: Progress): void {
+    if (pr.state !== 'snapshot' || m.snapIndex !== pr.pendingSnapshot) {
+      if (m.done) this.sendAppend(m.from);
+      return;
+    }
+    pr.paused = false;
+    if (m.done) {
+      pr.maybeUpdate(m.snapIndex);
+      pr.becomeProbe();
+      this.sendAppend(m.from);
+      return;
+    }
+    pr.snapshotOffset = m.nextOffset; // resume exactly where the follower is
+    this.sendSnapshotChunk(m.from, pr);
+  }
+
+  /** §5.3/§5.4.2: commit the highest index replicated on a majority, but only if it is of our term. */
+  private maybeCommit(): boolean {
+    const voters = [...this.voters];
+    if (voters.length === 0) return false;
+    const mci = committedIndex(voters, (id) => this.progress.get(id)?.match ?? 0);
+    if (mci <= this.log.committed) return false;
+    if (this.log.term(mci) !== this.term && !this.cfg.unsafeTestingKnobs?.commitEntriesOfPriorTerms) return false;
+    this.log.commitTo(mci);
+    return true;
+  }
+
+  private committedToApply(): number {
+    return Math.min(this.log.committed, this.log.stable);
+  }
+
+  // --- reads -----------------------------------------------------------------------------------------
+
+  private startRead(ctx: string): void {
+    if (this.cfg.readOnly === 'lease' || this.voters.size === 1) {
+      // Lease: CheckQuorum guarantees we would have stepped down had we lost the quorum within the last
+      // election timeout, so our commit index is current (modulo clock drift bounded by the tick rate).
+      this.readStates.push({ index: this.log.committed, ctx });
+      return;
+    }
+    const seq = ++this.readSeq;
+    this.pendingReads.push({ seq, index: this.log.committed, ctx, acks: new Set([this.id]) });
+    this.broadcastHeartbeat(seq);
+  }
+
+  private ackReads(from: NodeId, seq: number): void {
+    if (!this.voters.has(from)) return;
+    let released = 0;
+    for (const r of this.pendingReads) {
+      if (r.seq > seq) break;
+      r.acks.add(from);
+    }
+    // Release in order: a later read is safe only after every earlier one is.
+    while (released < this.pendingReads.length) {
+      const r = this.pendingReads[released] as PendingRead;
+      if (!hasQuorum([...this.voters], (id) => r.acks.has(id))) break;
+      this.readStates.push({ index: r.index, ctx: r.ctx });
+      released++;
+    }
+    if (released > 0) this.pendingReads.splice(0, released);
+  }
+
+  // --- membership ------------------------------------------------------------------------------------
+
+  private confState(): ConfState {
+    return { voters: [...this.voters].sort(), learners: [...this.learners].sort() };
+  }
+
+  private validateConfChange(c: ConfChange): void {
+    const isVoter = this.voters.has(c.node);
+    const isLearner = this.learners.has(c.node);
+    if (c.op === 'addVoter' && isVoter) throw new RaftError('InvalidConfChange', `${c.node} is already a voter`);
+    if (c.op === 'addLearner' && (isVoter || isLearner)) throw new RaftError('InvalidConfChange', `${c.node} is already a ${isVoter ? 'voter (demotion is not supported)' : 'learner'}`);
+    if (c.op === 'remove') {
+      if (!isVoter && !isLearner) throw new RaftError('InvalidConfChange', `${c.node} is not a member`);
+      if (isVoter && this.voters.size === 1) throw new RaftError('InvalidConfChange', 'cannot remove the last voter');
+    }
+  }
+
+  private applyConfChange(c: ConfChange): void {
+    switch (c.op) {
+      case 'addVoter':
+        this.learners.delete(c.node);
+        this.voters.add(c.node);
+        break;
+      case 'addLearner':
+        if (!this.voters.has(c.node)) this.learners.add(c.node);
+        break;
+      case 'remove':
+        this.voters.delete(c.node);
+        this.learners.delete(c.node);
+        break;
+    }
+    if (this.role !== 'leader') return;
+    if (c.op === 'remove') {
+      this.progress.delete(c.node);
+      if (c.node === this.id) {
+        // A removed leader steps down; the rest elect a new one (§4.2.2).
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      if (this.leadTransferee === c.node) this.leadTransferee = null;
+    } else {
+      const existing = this.progress.get(c.node);
+      if (existing) {
+        const pr = new Progress(existing.next, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes, false);
+        pr.match = existing.match;
+        this.progress.set(c.node, pr);
+      } else {
+        const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes, c.op === 'addLearner');
+        pr.recentActive = true;
+        this.progress.set(c.node, pr);
+        this.sendAppend(c.node);
+      }
+    }
+    // The quorum changed: what is committed may have changed too.
+    if (this.maybeCommit()) this.broadcastAppend();
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------------
+
+  private send(m: { type: 'timeoutNow'; to: NodeId }): void {
+    this.msgs.push({ ...m, from: this.id, term: this.term });
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private assertNoReady(): void {
+    if (this.readyOutstanding) throw new RaftError('Misuse', 'call advance() before stepping the node again');
+  }
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+/**
+ * Data types of the Raft core. Everything here is plain data so that it can be persisted and sent with
+ * msgpackr as is. Node ids are strings; indexes and terms are non-negative integers (numbers: 2^53 log
+ * entries is not a limit anyone reaches).
+ */
+
+export type NodeId = string;
+
+/** Membership change carried by a 'conf' entry; takes effect when the entry is applied. */
+export type ConfChange =
+  | { op: 'addVoter'; node: NodeId } // also promotes a learner
+  | { op: 'addLearner'; node: NodeId }
+  | { op: 'remove'; node: NodeId };
+
+export type Entry =
+  | { term: number; index: number; type: 'normal'; data: Uint8Array } // empty data = leader no-op (§8)
+  | { term: number; index: number; type: 'conf'; change: ConfChange };
+
+export interface ConfState {
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+/** The part of a node's state that must survive a crash (Figure 2, "Persistent state on all servers"). */
+export interface HardState {
+  term: number;
+  vote: NodeId | null;
+  commit: number;
+}
+
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+  conf: ConfState;
+}
+
+export interface Snapshot {
+  meta: SnapshotMeta;
+  data: Uint8Array;
+}
+
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+interface Base {
+  from: NodeId;
+  to: NodeId;
+  term: number;
+}
+
+export type Message =
+  | (Base & { type: 'app'; logTerm: number; index: number; entries: Entry[]; commit: number })
+  | (Base & { type: 'appResp'; index: number; reject: boolean; rejectHint: number; logTerm: number })
+  | (Base & { type: 'vote' | 'preVote'; logTerm: number; index: number; transfer: boolean })
+  | (Base & { type: 'voteResp' | 'preVoteResp'; reject: boolean })
+  | (Base & { type: 'heartbeat'; commit: number; readSeq: number })
+  | (Base & { type: 'heartbeatResp'; readSeq: number })
+  | (Base & { type: 'snap'; meta: SnapshotMeta; offset: number; total: number; chunk: Uint8Array })
+  | (Base & { type: 'snapResp'; snapIndex: number; snapTerm: number; nextOffset: number; done: boolean })
+  | (Base & { type: 'timeoutNow' });
+
+export type MessageType = Message['type'];
+
+/** A linearizable read became safe: the state machine may serve `ctx` once applied ≥ index. */
+export interface ReadState {
+  index: number;
+  ctx: string;
+}
+
+export interface SoftState {
+  lead: NodeId | null;
+  role: Role;
+}
+
+/**
+ * What the core asks its driver to do, in this order (etcd-io/raft node.go):
+ *  1. Persist `snapshot`, `entries` and `hardState` durably (fsync). A `snapshot` replaces the persisted
+ *     log: delete every persisted entry. `entries` may start at or below the last persisted index: delete
+ *     every persisted entry from entries[0].index on, then write them.
+ *  2. Only then send `messages`: a vote grant or an append acknowledgement promises that the state it
+ *     reflects is on disk (§5.2, §5.3); sending first would let a crash forget a vote or an entry that a
+ *     quorum counted.
+ *  3. If `snapshot` is set, restore the state machine from it; then apply `committedEntries` in order.
+ *     These only ever include entries already persisted (by this or an earlier Ready).
+ *  4. Serve `readStates` once the state machine has applied their index.
+ *  5. Call advance(ready). No step(), tick() or proposal may happen between ready() and advance().
+ */
+export interface Ready {
+  softState?: SoftState;
+  hardState?: HardState;
+  entries: Entry[];
+  snapshot?: Snapshot;
+  messages: Message[];
+  committedEntries: Entry[];
+  readStates: ReadState[];
+}
+
+export type RaftErrorCode = 'NotLeader' | 'ProposalDropped' | 'ConfChangePending' | 'InvalidConfChange' | 'SnapshotOutOfDate' | 'Misuse';
+
+export class RaftError extends Error {
+  override readonly name = 'RaftError';
+  constructor(
+    readonly code: RaftErrorCode,
+    message: string,
+    readonly leaderHint: NodeId | null = null,
+  ) {
+    super(message);
+  }
+}

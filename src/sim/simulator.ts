@@ -1,0 +1,653 @@
+/**
+ * Deterministic Raft simulator: 3–7 RaftCore nodes on virtual time, one seed driving every choice, faults
+ * injected into the network (drop, duplicate, reorder, delay, partitions) and the nodes (crash losing what
+ * was not persisted, restart from what was), membership churn, snapshots with compaction, and a client
+ * workload of real IpamStateMachine commands. Safety invariants are checked after every event; then a
+ * liveness phase heals everything and requires convergence. A failure names the command that replays it.
+ */
+import { Packr } from 'msgpackr';
+import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
+import type { IpamCommand } from '../ipam/commands.js';
+import { RaftCore, type RaftBootState, type RaftConfig } from '../raft/raft.js';
+import { RaftError, type ConfState, type Entry, type HardState, type Message, type NodeId, type Snapshot } from '../raft/types.js';
+import { createRng, type Rng } from '../raft/rng.js';
+import { EventQueue } from './event-queue.js';
+import { nextCommand, SETUP } from './workload.js';
+
+export type Variant = 'none' | 'vote-without-log-check' | 'commit-prior-term';
+
+export interface SimOptions {
+  seed: number;
+  /** Events processed in the fault phase. */
+  steps: number;
+  /** Initial voters (3–7). */
+  nodes?: number;
+  variant?: Variant;
+  /** Virtual milliseconds allowed for the liveness phase. */
+  livenessMs?: number;
+}
+
+export interface SimResult {
+  ok: boolean;
+  seed: number;
+  violation?: string;
+  replay: string;
+  stats: { events: number; virtualMs: number; elections: number; committed: number; acked: number; crashes: number; snapshots: number; snapshotsSent: number; confChanges: number };
+}
+
+const TICK_MS = 10;
+const packr = new Packr({ useRecords: false });
+
+interface Storage {
+  hardState: HardState;
+  snapshot?: Snapshot;
+  entries: Entry[];
+}
+
+interface SimNode {
+  id: NodeId;
+  storage: Storage;
+  core: RaftCore | undefined;
+  sm: IpamStateMachine | undefined;
+  /** Incremented on crash so events scheduled for a previous life are dropped. */
+  life: number;
+  readyScheduled: boolean;
+  /** Monotonicity watermarks within the current life. */
+  seenTerm: number;
+  seenCommit: number;
+  seenApplied: number;
+  /** Watermarks of persisted state, across lives. */
+  persistedTerm: number;
+  persistedCommit: number;
+  initialConf: ConfState | undefined;
+}
+
+type Event =
+  | { kind: 'tick'; node: NodeId; life: number }
+  | { kind: 'deliver'; msg: Message }
+  | { kind: 'ready'; node: NodeId; life: number }
+  | { kind: 'client' }
+  | { kind: 'fault' }
+  | { kind: 'restart'; node: NodeId };
+
+interface Proposal {
+  id: number;
+  node: NodeId;
+  index: number;
+  term: number;
+  command: IpamCommand;
+}
+
+class Violation extends Error {}
+
+export function replayCommand(o: SimOptions): string {
+  return `npx raft-ipam simulate --seed ${o.seed} --steps ${o.steps} --nodes ${o.nodes ?? 3}${o.variant && o.variant !== 'none' ? ` --variant ${o.variant}` : ''}`;
+}
+
+export class Simulation {
+  private readonly rng: Rng;
+  private readonly net: Rng;
+  private readonly queue = new EventQueue<Event>();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private now = 0;
+  private events = 0;
+
+  // Faults currently in force.
+  private dropRate = 0;
+  private dupRate = 0;
+  private maxDelay = 5;
+  private blocked = new Set<string>(); // "from>to"
+  private healing = false;
+
+  // Invariant bookkeeping.
+  private readonly leaders = new Map<number, NodeId>();
+  /** index → term/bytes of every entry known committed anywhere. */
+  private readonly committed = new Map<number, { term: number; key: string }>();
+  /** index → bytes of every entry applied anywhere. */
+  private readonly applied = new Map<number, { key: string; entry: Entry }>();
+
+  // Client bookkeeping.
+  private nextRequestId = 1;
+  private readonly proposals = new Map<number, Proposal>();
+  private readonly acked = new Map<number, ApplyResult>();
+  private readonly recentGenerations: number[] = [];
+  private setupDone = 0;
+  private lastLeader: NodeId | undefined;
+
+  readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0 };
+
+  constructor(readonly options: SimOptions) {
+    const n = options.nodes ?? 3;
+    if (!Number.isInteger(n) || n < 3 || n > 7) throw new RangeError(`nodes must be 3..7, got ${n}`);
+    this.rng = createRng(options.seed);
+    this.net = this.rng.fork();
+    const voters = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+    const spares = ['n8', 'n9'];
+    for (const id of [...voters, ...spares]) {
+      const isInitial = voters.includes(id);
+      this.nodes.set(id, {
+        id,
+        storage: { hardState: { term: 0, vote: null, commit: 0 }, entries: [] },
+        core: undefined,
+        sm: undefined,
+        life: 0,
+        readyScheduled: false,
+        seenTerm: 0,
+        seenCommit: 0,
+        seenApplied: 0,
+        persistedTerm: 0,
+        persistedCommit: 0,
+        // Spares start with no membership: they join only through conf changes.
+        initialConf: isInitial ? { voters, learners: [] } : undefined,
+      });
+      this.start(id);
+    }
+  }
+
+  run(): SimResult {
+    try {
+      this.queue.push(20, { kind: 'client' });
+      this.queue.push(50, { kind: 'fault' });
+      while (this.events < this.options.steps) this.processOne();
+      this.liveness();
+      this.clientOracle();
+      return this.result(true);
+    } catch (e) {
+      if (e instanceof Violation) return this.result(false, e.message);
+      return this.result(false, `exception: ${(e as Error).stack ?? String(e)}`);
+    }
+  }
+
+  private result(ok: boolean, violation?: string): SimResult {
+    this.stats.events = this.events;
+    this.stats.virtualMs = this.now;
+    this.stats.acked = this.acked.size;
+    this.stats.committed = this.committed.size;
+    return { ok, seed: this.options.seed, ...(violation ? { violation } : {}), replay: replayCommand(this.options), stats: { ...this.stats } };
+  }
+
+  // --- node lifecycle ----------------------------------------------------------------------------------
+
+  private config(id: NodeId): RaftConfig {
+    const variant = this.options.variant ?? 'none';
+    return {
+      id,
+      electionTick: 10,
+      heartbeatTick: 2,
+      rng: this.rng.fork(),
+      maxSizePerMsg: 4096,
+      maxInflightMsgs: 8,
+      snapshotChunkBytes: 512,
+      unsafeTestingKnobs: {
+        grantVotesWithoutLogCheck: variant === 'vote-without-log-check',
+        commitEntriesOfPriorTerms: variant === 'commit-prior-term',
+      },
+    };
+  }
+
+  private start(id: NodeId): void {
+    const node = this.nodes.get(id) as SimNode;
+    const boot: RaftBootState = {
+      hardState: { ...node.storage.hardState },
+      entries: node.storage.entries.slice(),
+      ...(node.storage.snapshot ? { snapshot: node.storage.snapshot } : {}),
+      ...(node.initialConf ? { initialConf: node.initialConf } : {}),
+    };
+    node.core = new RaftCore(this.config(id), boot);
+    node.sm = new IpamStateMachine();
+    if (node.storage.snapshot) node.sm.restore(node.storage.snapshot.data);
+    const st = node.core.status();
+    node.seenTerm = st.term;
+    node.seenCommit = st.commit;
+    node.seenApplied = st.applied;
+    node.readyScheduled = false;
+    this.queue.push(this.now + 1 + this.rng.int(TICK_MS), { kind: 'tick', node: id, life: node.life });
+  }
+
+  private crash(id: NodeId): void {
+    const node = this.nodes.get(id) as SimNode;
+    if (!node.core) return;
+    // Everything not persisted is gone: the core, the state machine, a ready not yet processed.
+    node.core = undefined;
+    node.sm = undefined;
+    node.life++;
+    this.stats.crashes++;
+    this.queue.push(this.now + 50 + this.rng.int(400), { kind: 'restart', node: id });
+  }
+
+  // --- event loop --------------------------------------------------------------------------------------
+
+  private processOne(): void {
+    const item = this.queue.pop();
+    if (!item) throw new Violation('event queue ran dry');
+    this.now = item.at;
+    this.events++;
+    const ev = item.event;
+    let touched: SimNode | undefined;
+    switch (ev.kind) {
+      case 'tick': {
+        const node = this.nodes.get(ev.node) as SimNode;
+        if (node.life !== ev.life || !node.core) break;
+        node.core.tick();
+        this.queue.push(this.now + TICK_MS, ev);
+        touched = node;
+        break;
+      }
+      case 'deliver': {
+        const node = this.nodes.get(ev.msg.to) as SimNode;
+        if (!node.core) break;
+        // Stepping while a ready event is pending is fine: ready() and advance() run back to back in
+        // handleReady, so the core never sees a step between them.
+        node.core.step(ev.msg);
+        touched = node;
+        break;
+      }
+      case 'ready': {
+        const node = this.nodes.get(ev.node) as SimNode;
+        if (node.life !== ev.life || !node.core) break;
+        node.readyScheduled = false;
+        this.handleReady(node);
+        touched = node;
+        break;
+      }
+      case 'client':
+        this.client();
+        if (!this.healing) this.queue.push(this.now + 5 + this.rng.int(30), { kind: 'client' });
+        break;
+      case 'fault':
+        this.fault();
+        if (!this.healing) this.queue.push(this.now + 20 + this.rng.int(200), { kind: 'fault' });
+        break;
+      case 'restart': {
+        const node = this.nodes.get(ev.node) as SimNode;
+        if (!node.core) this.start(ev.node);
+        touched = node;
+        break;
+      }
+    }
+    if (touched) this.scheduleReady(touched);
+    this.checkInvariants();
+  }
+
+  private handleReady(node: SimNode): void {
+    const core = node.core as RaftCore;
+    const sm = node.sm as IpamStateMachine;
+    const rd = core.ready();
+    // 1. persist
+    const st = node.storage;
+    if (rd.snapshot) {
+      st.snapshot = rd.snapshot;
+      st.entries = [];
+    }
+    if (rd.entries.length > 0) {
+      const first = (rd.entries[0] as Entry).index;
+      st.entries = st.entries.filter((e) => e.index < first).concat(rd.entries);
+    }
+    if (rd.hardState) {
+      if (rd.hardState.term < node.persistedTerm) throw new Violation(`${node.id}: persisted term went back ${node.persistedTerm} → ${rd.hardState.term}`);
+      if (rd.hardState.commit < node.persistedCommit) throw new Violation(`${node.id}: persisted commit went back ${node.persistedCommit} → ${rd.hardState.commit}`);
+      st.hardState = { ...rd.hardState };
+      node.persistedTerm = rd.hardState.term;
+      node.persistedCommit = rd.hardState.commit;
+    }
+    // 2. send
+    for (const m of rd.messages) this.send(m);
+    // 3. apply
+    if (rd.snapshot) {
+      sm.restore(rd.snapshot.data);
+      this.stats.snapshotsSent++;
+    }
+    for (const e of rd.committedEntries) this.apply(node, sm, e);
+    core.advance(rd);
+    if (rd.softState?.role === 'leader') this.onNewLeader(node);
+    // Snapshot policy: every 25–40 applied entries, keep a trailing window of 8.
+    const status = core.status();
+    if (status.applied - status.snapshotIndex >= 25 + (node.id.charCodeAt(1) % 16)) {
+      const { snapshot, compactedTo } = core.compact(status.applied, sm.snapshot(), 8);
+      st.snapshot = snapshot;
+      st.entries = st.entries.filter((e) => e.index > compactedTo);
+      this.stats.snapshots++;
+    }
+  }
+
+  private apply(node: SimNode, sm: IpamStateMachine, e: Entry): void {
+    const key = entryKey(e);
+    const seen = this.applied.get(e.index);
+    if (seen && seen.key !== key) throw new Violation(`state machine safety: ${node.id} applied a different entry at index ${e.index}`);
+    if (!seen) this.applied.set(e.index, { key, entry: e });
+    if (e.type !== 'normal' || e.data.length === 0) return;
+    const { id, command } = packr.unpack(e.data) as { id: number; command: IpamCommand };
+    const result = sm.apply(command);
+    const p = this.proposals.get(id);
+    if (p && p.node === node.id && p.index === e.index && !this.acked.has(id)) {
+      this.acked.set(id, result);
+      if (result.ok && typeof (result.value as { generation?: unknown }).generation === 'number') {
+        this.recentGenerations.push((result.value as { generation: number }).generation);
+        if (this.recentGenerations.length > 20) this.recentGenerations.shift();
+      }
+    }
+  }
+
+  private send(m: Message): void {
+    if (this.blocked.has(`${m.from}>${m.to}`)) return;
+    if (!this.healing && this.net.chance(this.dropRate)) return;
+    const copies = !this.healing && this.net.chance(this.dupRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) this.queue.push(this.now + 1 + this.net.int(this.maxDelay), { kind: 'deliver', msg: m });
+  }
+
+  private onNewLeader(node: SimNode): void {
+    this.stats.elections++;
+    this.lastLeader = node.id;
+    const st = (node.core as RaftCore).status();
+    // Leader completeness (§5.4): the new leader holds every entry committed so far.
+    const view = (node.core as RaftCore).logView();
+    for (const [index, c] of this.committed) {
+      if (index <= view.offset) continue;
+      const e = view.entries[index - view.offset - 1];
+      if (!e || e.term !== c.term) throw new Violation(`leader completeness: ${node.id} leads term ${st.term} without committed entry ${index}`);
+    }
+  }
+
+  // --- client workload ---------------------------------------------------------------------------------
+
+  private client(): void {
+    const alive = [...this.nodes.values()].filter((n) => n.core);
+    if (alive.length === 0) return;
+    const leader = this.lastLeader ? this.nodes.get(this.lastLeader) : undefined;
+    const target = leader?.core && this.rng.chance(0.8) ? leader : this.rng.pick(alive);
+    const core = target.core as RaftCore;
+    const command = this.setupDone < SETUP.length ? (SETUP[this.setupDone] as IpamCommand) : nextCommand(this.rng, this.recentGenerations);
+    const id = this.nextRequestId++;
+    try {
+      const { index, term } = core.propose(packr.pack({ id, command }));
+      this.proposals.set(id, { id, node: target.id, index, term, command });
+      if (this.setupDone < SETUP.length) this.setupDone++;
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e;
+      if (e.leaderHint) this.lastLeader = e.leaderHint;
+      return;
+    }
+    this.scheduleReady(target);
+  }
+
+  // --- faults ------------------------------------------------------------------------------------------
+
+  private fault(): void {
+    const ids = [...this.nodes.keys()];
+    const members = this.members();
+    const r = this.rng.next();
+    if (r < 0.15) {
+      this.dropRate = this.rng.pick([0, 0, 0.05, 0.2, 0.4]);
+      this.dupRate = this.rng.pick([0, 0.05, 0.2]);
+      this.maxDelay = this.rng.pick([3, 10, 40, 120]); // long tails reorder messages
+    } else if (r < 0.3) {
+      // Symmetric partition of the members into two sides.
+      this.blocked.clear();
+      const side = new Set(members.filter(() => this.rng.chance(0.5)));
+      for (const a of ids) for (const b of ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`);
+    } else if (r < 0.4) {
+      // One-way partition: a node can send but not receive (or the reverse).
+      this.blocked.clear();
+      const victim = this.rng.pick(members);
+      const inbound = this.rng.chance(0.5);
+      for (const other of ids) if (other !== victim) this.blocked.add(inbound ? `${other}>${victim}` : `${victim}>${other}`);
+    } else if (r < 0.5) {
+      // Isolate the leader.
+      this.blocked.clear();
+      const leader = this.currentLeader();
+      if (leader) for (const other of ids) if (other !== leader) this.blocked.add(`${leader}>${other}`).add(`${other}>${leader}`);
+    } else if (r < 0.62) {
+      this.blocked.clear();
+    } else if (r < 0.8) {
+      this.crash(this.rng.pick(ids));
+    } else if (r < 0.92) {
+      this.churn();
+    } else {
+      // Leadership transfer to a random voter.
+      const leader = this.currentLeader();
+      const node = leader ? this.nodes.get(leader) : undefined;
+      if (node?.core) {
+        const voters = node.core.status().conf.voters.filter((v) => v !== leader);
+        if (voters.length > 0) node.core.transferLeadership(this.rng.pick(voters));
+        this.scheduleReady(node);
+      }
+    }
+  }
+
+  /** Membership churn through the leader: add/promote/remove, keeping at least three voters. */
+  private churn(): void {
+    const leaderId = this.currentLeader();
+    const node = leaderId ? this.nodes.get(leaderId) : undefined;
+    if (!node?.core) return;
+    const { voters, learners } = node.core.status().conf;
+    const outsiders = [...this.nodes.keys()].filter((id) => !voters.includes(id) && !learners.includes(id));
+    const options: Array<() => void> = [];
+    if (outsiders.length > 0) options.push(() => node.core?.proposeConfChange({ op: 'addLearner', node: this.rng.pick(outsiders) }));
+    if (learners.length > 0) options.push(() => node.core?.proposeConfChange({ op: 'addVoter', node: this.rng.pick(learners) }));
+    if (learners.length > 0) options.push(() => node.core?.proposeConfChange({ op: 'remove', node: this.rng.pick(learners) }));
+    if (voters.length > 3) options.push(() => node.core?.proposeConfChange({ op: 'remove', node: this.rng.pick(voters) }));
+    if (options.length === 0) return;
+    try {
+      this.rng.pick(options)();
+      this.stats.confChanges++;
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e;
+    }
+    this.scheduleReady(node);
+  }
+
+  private scheduleReady(node: SimNode): void {
+    if (node.core && !node.readyScheduled && node.core.hasReady()) {
+      node.readyScheduled = true;
+      this.queue.push(this.now + this.rng.int(3), { kind: 'ready', node: node.id, life: node.life });
+    }
+  }
+
+  private currentLeader(): NodeId | undefined {
+    let best: { id: NodeId; term: number } | undefined;
+    for (const n of this.nodes.values()) {
+      const st = n.core?.status();
+      if (st?.role === 'leader' && (!best || st.term > best.term)) best = { id: n.id, term: st.term };
+    }
+    return best?.id;
+  }
+
+  /** Members according to the most advanced live node. */
+  private members(): NodeId[] {
+    let best: { commit: number; conf: ConfState } | undefined;
+    for (const n of this.nodes.values()) {
+      const st = n.core?.status();
+      if (st && (!best || st.applied > best.commit)) best = { commit: st.applied, conf: st.conf };
+    }
+    const conf = best?.conf ?? { voters: ['n1', 'n2', 'n3'], learners: [] };
+    return [...conf.voters, ...conf.learners];
+  }
+
+  // --- invariants --------------------------------------------------------------------------------------
+
+  private checkInvariants(): void {
+    for (const n of this.nodes.values()) {
+      const core = n.core;
+      if (!core) continue;
+      const st = core.status();
+      // Election safety: at most one leader per term (§5.2).
+      if (st.role === 'leader') {
+        const other = this.leaders.get(st.term);
+        if (other !== undefined && other !== n.id) throw new Violation(`election safety: ${other} and ${n.id} both lead term ${st.term}`);
+        this.leaders.set(st.term, n.id);
+      }
+      // Monotonic within a life.
+      if (st.term < n.seenTerm) throw new Violation(`${n.id}: term went back ${n.seenTerm} → ${st.term}`);
+      if (st.commit < n.seenCommit) throw new Violation(`${n.id}: commit went back ${n.seenCommit} → ${st.commit}`);
+      if (st.applied < n.seenApplied) throw new Violation(`${n.id}: applied went back ${n.seenApplied} → ${st.applied}`);
+      if (!(st.snapshotIndex <= st.applied && st.applied <= st.commit && st.commit <= st.lastIndex)) {
+        throw new Violation(`${n.id}: expected snapshot ≤ applied ≤ commit ≤ last, got ${st.snapshotIndex} ${st.applied} ${st.commit} ${st.lastIndex}`);
+      }
+      // Committed entries never change: record what this node says is committed, compare with what
+      // anyone else said was committed at the same index.
+      const view = core.logView();
+      for (let i = Math.max(n.seenCommit, view.offset) + 1; i <= st.commit; i++) {
+        const e = view.entries[i - view.offset - 1] as Entry;
+        const known = this.committed.get(i);
+        const key = entryKey(e);
+        if (known && (known.term !== e.term || known.key !== key)) throw new Violation(`committed entry ${i} changed: ${n.id} has term ${e.term}, committed was term ${known.term}`);
+        if (!known) this.committed.set(i, { term: e.term, key });
+      }
+      n.seenTerm = st.term;
+      n.seenCommit = st.commit;
+      n.seenApplied = st.applied;
+    }
+    if (this.events % 64 === 0) this.checkLogMatching();
+  }
+
+  /** Log Matching (§5.3): same index and term ⇒ identical entries and identical logs before them. */
+  private checkLogMatching(): void {
+    const live = [...this.nodes.values()].filter((n) => n.core);
+    for (let a = 0; a < live.length; a++) {
+      for (let b = a + 1; b < live.length; b++) {
+        const va = (live[a] as SimNode).core?.logView();
+        const vb = (live[b] as SimNode).core?.logView();
+        if (!va || !vb) continue;
+        const lo = Math.max(va.offset, vb.offset) + 1;
+        const hi = Math.min(va.offset + va.entries.length, vb.offset + vb.entries.length);
+        let matchedAbove = false;
+        for (let i = hi; i >= lo; i--) {
+          const ea = va.entries[i - va.offset - 1] as Entry;
+          const eb = vb.entries[i - vb.offset - 1] as Entry;
+          if (ea.term === eb.term) {
+            if (entryKey(ea) !== entryKey(eb)) throw new Violation(`log matching: ${(live[a] as SimNode).id} and ${(live[b] as SimNode).id} differ at index ${i}, term ${ea.term}`);
+            matchedAbove = true;
+          } else if (matchedAbove) {
+            throw new Violation(`log matching: ${(live[a] as SimNode).id} and ${(live[b] as SimNode).id} agree above index ${i} but not at it`);
+          }
+        }
+      }
+    }
+  }
+
+  // --- liveness and the client oracle ------------------------------------------------------------------
+
+  private liveness(): void {
+    this.healing = true;
+    this.blocked.clear();
+    this.dropRate = 0;
+    this.dupRate = 0;
+    this.maxDelay = 5;
+    for (const n of this.nodes.values()) if (!n.core) this.start(n.id);
+    const deadline = this.now + (this.options.livenessMs ?? 30_000);
+    let stableSince: number | undefined;
+    while (this.now < deadline) {
+      this.processOne();
+      if (this.events % 16 !== 0) continue;
+      if (this.converged()) {
+        stableSince ??= this.now;
+        if (this.now - stableSince > 200) return;
+      } else {
+        stableSince = undefined;
+      }
+    }
+    const summary = [...this.nodes.values()].map((n) => {
+      const s = n.core?.status();
+      return s ? `${n.id}:${s.role}/t${s.term}/c${s.commit}/a${s.applied}/l${s.lastIndex}` : `${n.id}:down`;
+    });
+    throw new Violation(`liveness: no convergence within ${this.options.livenessMs ?? 30_000} virtual ms after healing (${summary.join(' ')})`);
+  }
+
+  /** One leader; every member applied everything the leader holds; equal state hashes. */
+  private converged(): boolean {
+    const leaderId = this.currentLeader();
+    if (!leaderId) return false;
+    const leader = (this.nodes.get(leaderId) as SimNode).core as RaftCore;
+    const ls = leader.status();
+    if (ls.commit !== ls.lastIndex) return false;
+    const members = [...ls.conf.voters, ...ls.conf.learners];
+    let hash: string | undefined;
+    for (const id of members) {
+      const n = this.nodes.get(id) as SimNode;
+      const st = n.core?.status();
+      if (!st || st.applied !== ls.commit) return false;
+      const h = (n.sm as IpamStateMachine).stateHash();
+      if (hash !== undefined && h !== hash) throw new Violation(`replicas ${members.join(',')} applied index ${ls.commit} but hold different states`);
+      hash = h;
+    }
+    return true;
+  }
+
+  /**
+   * Every acknowledged command is in the final log at the index it was acknowledged at, with the result
+   * the client saw; the log holds only proposed commands, each once; no address or slice is granted twice.
+   */
+  private clientOracle(): void {
+    const replay = new IpamStateMachine();
+    const seenIds = new Set<number>();
+    const held = new Set<string>();
+    const heldSlices = new Map<string, string>();
+    const indexes = [...this.applied.keys()].sort((a, b) => a - b);
+    indexes.forEach((index, i) => {
+      if (index !== i + 1) throw new Violation(`applied log has a gap before index ${index}`);
+    });
+    for (const index of indexes) {
+      const e = (this.applied.get(index) as { entry: Entry }).entry;
+      if (e.type !== 'normal' || e.data.length === 0) continue;
+      const { id, command } = packr.unpack(e.data) as { id: number; command: IpamCommand };
+      const p = this.proposals.get(id);
+      if (!p) throw new Violation(`client oracle: index ${index} holds request ${id}, which was never proposed`);
+      if (seenIds.has(id)) throw new Violation(`client oracle: request ${id} applied twice`);
+      seenIds.add(id);
+      const result = replay.apply(command);
+      const ack = this.acked.get(id);
+      if (ack && JSON.stringify(ack, bigintSafe) !== JSON.stringify(result, bigintSafe)) {
+        throw new Violation(`client oracle: request ${id} was acknowledged with ${JSON.stringify(ack, bigintSafe)} but the log gives ${JSON.stringify(result, bigintSafe)}`);
+      }
+      this.checkGrants(command, result, held, heldSlices, replay);
+    }
+    for (const [id, p] of this.proposals) {
+      if (this.acked.has(id) && !seenIds.has(id)) throw new Violation(`client oracle: acknowledged request ${id} (index ${p.index}) is not in the final log`);
+    }
+    const finalHash = replay.stateHash();
+    for (const n of this.nodes.values()) {
+      const st = n.core?.status();
+      if (st && st.applied === indexes.length && (n.sm as IpamStateMachine).stateHash() !== finalHash) {
+        throw new Violation(`${n.id} applied the whole log but its state differs from a replay of it`);
+      }
+    }
+  }
+
+  private checkGrants(command: IpamCommand, result: ApplyResult, held: Set<string>, heldSlices: Map<string, string>, sm: IpamStateMachine): void {
+    if (!result.ok) return;
+    const v = result.value as Record<string, unknown>;
+    if ((command.type === 'allocate' || command.type === 'allocateFirst' || command.type === 'allocateSpecific' || command.type === 'mark') && !v.existing) {
+      const key = `${v.network as string}/${v.address as string}`;
+      if (held.has(key)) throw new Violation(`address ${key} granted twice`);
+      held.add(key);
+    }
+    if (command.type === 'assignSlice') {
+      for (const [net, slice] of Object.entries(v.slices as Record<string, string>)) {
+        const holder = heldSlices.get(`${net}/${slice}`);
+        if (holder !== undefined && holder !== command.nodeId) throw new Violation(`slice ${slice} granted to ${holder} and ${command.nodeId}`);
+        heldSlices.set(`${net}/${slice}`, command.nodeId);
+      }
+    }
+    // Forget what the state no longer holds, so a later re-grant is legitimate.
+    for (const key of [...held]) {
+      const [net, address] = key.split(/\/(.*)/s) as [string, string];
+      if (!sm.allocationOf(net, address)) held.delete(key);
+    }
+    for (const [key, nodeId] of [...heldSlices]) {
+      const net = key.slice(0, key.indexOf('/'));
+      if (sm.sliceOf(net, nodeId) !== key.slice(key.indexOf('/') + 1)) heldSlices.delete(key);
+    }
+  }
+}
+
+function entryKey(e: Entry): string {
+  return e.type === 'normal' ? `n${e.term}:${Buffer.from(e.data).toString('base64')}` : `c${e.term}:${JSON.stringify(e.change)}`;
+}
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export function simulate(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
