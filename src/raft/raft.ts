@@ -165,12 +165,15 @@ export class RaftCore {
     if (this.log.committed > this.log.lastIndex()) throw new RaftError('Misuse', `commit ${this.log.committed} beyond last index ${this.log.lastIndex()}`);
     this.term = boot.hardState.term;
     this.vote = boot.hardState.vote;
-    const conf = snap?.meta.conf ?? boot.initialConf ?? { voters: [], learners: [] };
+    // Membership is a function of the log: the snapshot's conf, then every conf entry as it is applied
+    // (applied restarts at the snapshot, so entries after it are delivered and applied again in order).
+    const conf = snap?.meta.conf ?? { voters: [], learners: [] };
     this.voters = new Set(conf.voters);
     this.learners = new Set(conf.learners);
-    // Conf entries after the snapshot that are already applied would be re-applied as they are delivered
-    // again (applied restarts at the snapshot), so membership replays in log order.
-    this.prevHard = this.hardState();
+    const fresh = !snap && entries.length === 0 && boot.hardState.term === 0;
+    if (fresh && boot.initialConf) this.bootstrap(boot.initialConf);
+    else if (boot.initialConf && !snap && entries.length === 0) throw new RaftError('Misuse', 'initialConf given to a node with persisted state');
+    this.prevHard = boot.hardState;
     this.prevSoft = { lead: null, role: 'follower' };
     this.becomeFollower(this.term, null);
   }
@@ -361,6 +364,22 @@ export class RaftCore {
   /** Read-only view of the retained log (simulator invariants, tests). */
   logView(): { offset: number; offsetTerm: number; entries: readonly Entry[]; stable: number } {
     return { offset: this.log.offset, offsetTerm: this.log.offsetTerm, entries: this.log.entries, stable: this.log.stable };
+  }
+
+  /**
+   * A brand-new cluster member writes the initial membership into its log as conf entries 1…k of term 1,
+   * committed by construction (etcd-io/raft bootstrap). Every founding node writes the same entries, and a
+   * node that joins later learns the membership by replaying them like any other entry.
+   */
+  private bootstrap(conf: ConfState): void {
+    const changes: ConfChange[] = [
+      ...[...new Set(conf.voters)].sort().map((node): ConfChange => ({ op: 'addVoter', node })),
+      ...[...new Set(conf.learners)].sort().map((node): ConfChange => ({ op: 'addLearner', node })),
+    ];
+    if (!changes.some((c) => c.op === 'addVoter')) throw new RaftError('Misuse', 'initial membership needs at least one voter');
+    this.log.append(changes.map((change, i) => ({ term: 1, index: i + 1, type: 'conf', change })));
+    this.term = 1;
+    this.log.commitTo(changes.length);
   }
 
   // --- roles -----------------------------------------------------------------------------------------

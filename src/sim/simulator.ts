@@ -114,6 +114,9 @@ export class Simulation {
   private setupDone = 0;
   private lastLeader: NodeId | undefined;
 
+  /** Optional event trace (debugging a seed); not used by checks. */
+  trace: ((line: string) => void) | undefined;
+
   readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0 };
 
   constructor(readonly options: SimOptions) {
@@ -223,6 +226,7 @@ export class Simulation {
     this.now = item.at;
     this.events++;
     const ev = item.event;
+    if (this.trace) this.trace(`${this.now} ${JSON.stringify(ev, (k, v) => (v instanceof Uint8Array ? `<${v.length}b>` : v))}`);
     let touched: SimNode | undefined;
     switch (ev.kind) {
       case 'tick': {
@@ -255,6 +259,7 @@ export class Simulation {
         if (!this.healing) this.queue.push(this.now + 5 + this.rng.int(30), { kind: 'client' });
         break;
       case 'fault':
+        if (this.healing) break; // a fault queued before healing must not undo it
         this.fault();
         if (!this.healing) this.queue.push(this.now + 20 + this.rng.int(200), { kind: 'fault' });
         break;
