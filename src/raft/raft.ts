@@ -236,6 +236,13 @@ export class RaftCore {
     return r;
   }
 
+  /** The transport could not deliver to `id`: stop pipelining to it and probe (etcd MsgUnreachable). */
+  reportUnreachable(id: NodeId): void {
+    this.assertNoReady();
+    const pr = this.role === 'leader' ? this.progress.get(id) : undefined;
+    if (pr && pr.state === 'replicate') pr.becomeProbe();
+  }
+
   /** Leader only: hand leadership to `target` (§3.10 of the dissertation). */
   transferLeadership(target: NodeId): void {
     this.assertNoReady();
@@ -470,6 +477,13 @@ export class RaftCore {
         }
       }
       if (this.leadTransferee !== null) this.leadTransferee = null; // transfer timed out
+      // A pipelined append can be lost without anyone saying so (a dropped packet, a reset connection
+      // the transport did not report). A follower in replicate state whose match has not moved for a whole
+      // election timeout while appends are outstanding goes back to probing, which retransmits.
+      for (const [id, pr] of this.progress) {
+        if (id !== this.id && pr.state === 'replicate' && pr.inflights.count > 0 && pr.match === pr.matchAtLastCheck) pr.becomeProbe();
+        pr.matchAtLastCheck = pr.match;
+      }
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
       this.heartbeatElapsed = 0;
