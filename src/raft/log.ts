@@ -5,7 +5,8 @@
  * Indexes: `offset` is the index just before the first retained entry (the compaction point, its term in
  * `offsetTerm`); retained entries are offset+1 … lastIndex. `committed` is the highest index known
  * committed, `applied` the highest handed to the state machine and acknowledged, `stable` the highest
- * persisted. Invariant: offset ≤ applied ≤ committed ≤ lastIndex, and applied ≤ stable.
+ * persisted. Invariant: offset ≤ applied ≤ committed ≤ lastIndex, and applied ≤ stable — except that
+ * after restore(snapshot) `applied` stays behind until the driver has restored the state machine.
  */
 import type { Entry } from './types.js';
 
@@ -136,7 +137,6 @@ export class RaftLog {
     this.offset = index;
     this.offsetTerm = term;
     this.committed = index;
-    this.applied = index;
     this.stable = index;
   }
 }

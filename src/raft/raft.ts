@@ -328,6 +328,8 @@ export class RaftCore {
     if (rd.snapshot) {
       this.snapshot = rd.snapshot;
       this.pendingSnapshot = undefined;
+      // Only now is the state machine at the snapshot: applied moves here, not when it arrived.
+      this.log.applied = Math.max(this.log.applied, rd.snapshot.meta.index);
     }
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) this.log.stable = Math.max(this.log.stable, lastEntry.index);
@@ -874,6 +876,8 @@ export class RaftCore {
   }
 
   private committedToApply(): number {
+    // Nothing is applied on top of a snapshot the driver has not restored yet.
+    if (this.pendingSnapshot) return this.log.applied;
     return Math.min(this.log.committed, this.log.stable);
   }
 

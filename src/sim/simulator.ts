@@ -117,6 +117,8 @@ export class Simulation {
   /** Optional event trace (debugging a seed); not used by checks. */
   trace: ((line: string) => void) | undefined;
 
+  private readonly maxSizePerMsg: number;
+
   readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0 };
 
   constructor(readonly options: SimOptions) {
@@ -124,6 +126,7 @@ export class Simulation {
     if (!Number.isInteger(n) || n < 3 || n > 7) throw new RangeError(`nodes must be 3..7, got ${n}`);
     this.rng = createRng(options.seed);
     this.net = this.rng.fork();
+    this.maxSizePerMsg = this.rng.pick([1, 1, 300, 4096]);
     const voters = Array.from({ length: n }, (_, i) => `n${i + 1}`);
     const spares = ['n8', 'n9'];
     for (const id of [...voters, ...spares]) {
@@ -178,7 +181,8 @@ export class Simulation {
       electionTick: 10,
       heartbeatTick: 2,
       rng: this.rng.fork(),
-      maxSizePerMsg: 4096,
+      // Batching varies by run: one entry per append exposes interleavings that big batches hide.
+      maxSizePerMsg: this.maxSizePerMsg,
       maxInflightMsgs: 8,
       snapshotChunkBytes: 512,
       unsafeTestingKnobs: {
