@@ -47,7 +47,7 @@ export interface RaftConfig {
   /** Bytes of snapshot data per InstallSnapshot chunk. */
   snapshotChunkBytes?: number;
   /** Deliberate bugs, only for proving the simulator finds them. Never set in production. */
-  unsafeTestingKnobs?: { grantVotesWithoutLogCheck?: boolean; commitEntriesOfPriorTerms?: boolean };
+  unsafeTestingKnobs?: { grantVotesWithoutLogCheck?: boolean; commitEntriesOfPriorTerms?: boolean; forgetVoteOnRestart?: boolean };
 }
 
 /** What a node persisted before it stopped: everything it needs to restart (§5, Figure 2). */
@@ -164,7 +164,7 @@ export class RaftCore {
     this.log = new RaftLog(offset, offsetTerm, entries, Math.max(boot.hardState.commit, offset));
     if (this.log.committed > this.log.lastIndex()) throw new RaftError('Misuse', `commit ${this.log.committed} beyond last index ${this.log.lastIndex()}`);
     this.term = boot.hardState.term;
-    this.vote = boot.hardState.vote;
+    this.vote = config.unsafeTestingKnobs?.forgetVoteOnRestart ? null : boot.hardState.vote;
     // Membership is a function of the log: the snapshot's conf, then every conf entry as it is applied
     // (applied restarts at the snapshot, so entries after it are delivered and applied again in order).
     const conf = snap?.meta.conf ?? { voters: [], learners: [] };

@@ -14,7 +14,7 @@ import { createRng, type Rng } from '../raft/rng.js';
 import { EventQueue } from './event-queue.js';
 import { nextCommand, SETUP } from './workload.js';
 
-export type Variant = 'none' | 'vote-without-log-check' | 'commit-prior-term';
+export type Variant = 'none' | 'vote-without-log-check' | 'commit-prior-term' | 'vote-not-persisted';
 
 export interface SimOptions {
   seed: number;
@@ -68,7 +68,8 @@ type Event =
   | { kind: 'ready'; node: NodeId; life: number }
   | { kind: 'client' }
   | { kind: 'fault' }
-  | { kind: 'restart'; node: NodeId };
+  | { kind: 'restart'; node: NodeId }
+  | { kind: 'crash'; node: NodeId; life: number };
 
 interface Proposal {
   id: number;
@@ -118,6 +119,8 @@ export class Simulation {
   trace: ((line: string) => void) | undefined;
 
   private readonly maxSizePerMsg: number;
+  /** Fault intensity of this run, drawn from the seed: calm, moderate or violent. */
+  private readonly profile: { faultMin: number; faultSpread: number; restartMin: number; restartSpread: number; killLeader: number };
 
   readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0 };
 
@@ -127,6 +130,11 @@ export class Simulation {
     this.rng = createRng(options.seed);
     this.net = this.rng.fork();
     this.maxSizePerMsg = this.rng.pick([1, 1, 300, 4096]);
+    this.profile = this.rng.pick([
+      { faultMin: 40, faultSpread: 300, restartMin: 50, restartSpread: 400, killLeader: 0.1 },
+      { faultMin: 20, faultSpread: 200, restartMin: 50, restartSpread: 400, killLeader: 0.3 },
+      { faultMin: 5, faultSpread: 60, restartMin: 5, restartSpread: 80, killLeader: 0.6 },
+    ]);
     const voters = Array.from({ length: n }, (_, i) => `n${i + 1}`);
     const spares = ['n8', 'n9'];
     for (const id of [...voters, ...spares]) {
@@ -188,6 +196,7 @@ export class Simulation {
       unsafeTestingKnobs: {
         grantVotesWithoutLogCheck: variant === 'vote-without-log-check',
         commitEntriesOfPriorTerms: variant === 'commit-prior-term',
+        forgetVoteOnRestart: variant === 'vote-not-persisted',
       },
     };
   }
@@ -219,7 +228,7 @@ export class Simulation {
     node.sm = undefined;
     node.life++;
     this.stats.crashes++;
-    this.queue.push(this.now + 50 + this.rng.int(400), { kind: 'restart', node: id });
+    this.queue.push(this.now + this.profile.restartMin + this.rng.int(this.profile.restartSpread), { kind: 'restart', node: id });
   }
 
   // --- event loop --------------------------------------------------------------------------------------
@@ -265,8 +274,13 @@ export class Simulation {
       case 'fault':
         if (this.healing) break; // a fault queued before healing must not undo it
         this.fault();
-        if (!this.healing) this.queue.push(this.now + 20 + this.rng.int(200), { kind: 'fault' });
+        if (!this.healing) this.queue.push(this.now + this.profile.faultMin + this.rng.int(this.profile.faultSpread), { kind: 'fault' });
         break;
+      case 'crash': {
+        const node = this.nodes.get(ev.node) as SimNode;
+        if (node.life === ev.life && !this.healing) this.crash(ev.node);
+        break;
+      }
       case 'restart': {
         const node = this.nodes.get(ev.node) as SimNode;
         if (!node.core) this.start(ev.node);
@@ -347,6 +361,9 @@ export class Simulation {
   private onNewLeader(node: SimNode): void {
     this.stats.elections++;
     this.lastLeader = node.id;
+    // Chaos tests kill fresh leaders: a leader that dies before its first entry of the new term reaches
+    // a quorum is exactly where commit rules (§5.4.2, Figure 8) are tested.
+    if (!this.healing && this.rng.chance(this.profile.killLeader)) this.queue.push(this.now + 1 + this.rng.int(40), { kind: 'crash', node: node.id, life: node.life });
     const st = (node.core as RaftCore).status();
     // Leader completeness (§5.4): the new leader holds every entry committed so far.
     const view = (node.core as RaftCore).logView();
