@@ -48,7 +48,7 @@ program
     console.log(JSON.stringify({ commands: commands.length, ...usage, sliceCapacity: String(usage?.sliceCapacity), stateHash: sm.stateHash() }));
   });
 
-const VARIANTS = ['none', 'vote-without-log-check', 'commit-prior-term', 'vote-not-persisted'];
+const VARIANTS = ['none', 'vote-without-log-check', 'commit-prior-term', 'vote-not-persisted', 'lease-without-quorum-acks'];
 const int = (name: string, min: number, max: number) => (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new OverlayError('InvalidCommand', `--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);

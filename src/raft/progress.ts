@@ -55,6 +55,8 @@ export class Progress {
   paused = false;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /** Leader tick at which the newest heartbeat this follower answered was sent (lease reads). */
+  leaseSentAt = -Infinity;
   /** match at the previous stall check (see RaftCore.tickHeartbeat). */
   matchAtLastCheck = 0;
   /** In snapshot state: the snapshot index being sent and the next byte offset to send. */

@@ -47,7 +47,7 @@ export interface RaftConfig {
   /** Bytes of snapshot data per InstallSnapshot chunk. */
   snapshotChunkBytes?: number;
   /** Deliberate bugs, only for proving the simulator finds them. Never set in production. */
-  unsafeTestingKnobs?: { grantVotesWithoutLogCheck?: boolean; commitEntriesOfPriorTerms?: boolean; forgetVoteOnRestart?: boolean };
+  unsafeTestingKnobs?: { grantVotesWithoutLogCheck?: boolean; commitEntriesOfPriorTerms?: boolean; forgetVoteOnRestart?: boolean; leaseWithoutQuorumAcks?: boolean };
 }
 
 /** What a node persisted before it stopped: everything it needs to restart (§5, Figure 2). */
@@ -108,6 +108,8 @@ export class RaftCore {
   private progress = new Map<NodeId, Progress>();
   private votes = new Map<NodeId, boolean>();
 
+  /** Ticks since this core started; heartbeats carry the leader's value so responses date its lease. */
+  private ticks = 0;
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -183,6 +185,7 @@ export class RaftCore {
   /** One unit of logical time. */
   tick(): void {
     this.assertNoReady();
+    this.ticks++;
     this.tickRole();
   }
 
@@ -564,7 +567,9 @@ export class RaftCore {
     if (m.type === 'vote' || m.type === 'preVote') {
       // Leader stickiness (§6 / §9.6): while we hear from a live leader, ignore disruptive candidates,
       // unless the leader itself asked for the election (leadership transfer).
-      const inLease = this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.cfg.electionTick;
+      // A freshly (re)started node counts as in lease for its first election timeout: it may have
+      // answered a heartbeat just before a crash, and a leader's lease counts on that answer.
+      const inLease = this.cfg.checkQuorum && this.electionElapsed < this.cfg.electionTick && (this.lead !== null || this.ticks < this.cfg.electionTick);
       if (inLease && !m.transfer) return false;
     }
     if (m.type === 'preVote') return true; // answering a pre-vote never changes our term
@@ -680,7 +685,7 @@ export class RaftCore {
   private handleHeartbeat(m: Extract<Message, { type: 'heartbeat' }>): void {
     // The leader sends min(its commit, our match), so this never points past what we hold from it.
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readSeq: m.readSeq });
+    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readSeq: m.readSeq, sentAt: m.sentAt });
   }
 
   private handleSnapshotChunk(m: Extract<Message, { type: 'snap' }>): void {
@@ -759,7 +764,7 @@ export class RaftCore {
       // Heartbeats un-pause probing: a lost append must not stall a follower forever.
       if (pr.state === 'probe') pr.paused = false;
       if (pr.state === 'snapshot') pr.paused = false;
-      this.msgs.push({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(pr.match, this.log.committed), readSeq });
+      this.msgs.push({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(pr.match, this.log.committed), readSeq, sentAt: this.ticks });
       if (pr.state === 'snapshot') this.sendSnapshotChunk(id, pr);
     }
   }
@@ -845,6 +850,7 @@ export class RaftCore {
 
   private handleHeartbeatResponse(m: Extract<Message, { type: 'heartbeatResp' }>, pr: Progress): void {
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
+    pr.leaseSentAt = Math.max(pr.leaseSentAt, m.sentAt);
     if (m.readSeq > 0) this.ackReads(m.from, m.readSeq);
   }
 
@@ -884,15 +890,29 @@ export class RaftCore {
   // --- reads -----------------------------------------------------------------------------------------
 
   private startRead(ctx: string): void {
-    if (this.cfg.readOnly === 'lease' || this.voters.size === 1) {
-      // Lease: CheckQuorum guarantees we would have stepped down had we lost the quorum within the last
-      // election timeout, so our commit index is current (modulo clock drift bounded by the tick rate).
+    if (this.voters.size === 1 || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
       this.readStates.push({ index: this.log.committed, ctx });
       return;
     }
     const seq = ++this.readSeq;
     this.pendingReads.push({ seq, index: this.log.committed, ctx, acks: new Set([this.id]) });
     this.broadcastHeartbeat(seq);
+  }
+
+  /**
+   * The leader lease (§6.4.1 of the dissertation). A follower that answered a heartbeat sent at leader
+   * tick t heard from us at or after t, and — with CheckQuorum — refuses to vote for anyone else until an
+   * election timeout of its own ticks has passed. So once a quorum has answered heartbeats sent at or
+   * after t, no other leader can exist before t + electionTick. One tick is kept as margin for tick phase
+   * and rate differences; a transfer in progress voids the lease (the target campaigns without waiting).
+   */
+  private leaseValid(): boolean {
+    if (this.cfg.unsafeTestingKnobs?.leaseWithoutQuorumAcks) return true;
+    if (this.leadTransferee !== null) return false;
+    const voters = [...this.voters];
+    const sentAt = voters.map((id) => (id === this.id ? this.ticks : this.progress.get(id)?.leaseSentAt ?? -Infinity)).sort((a, b) => b - a);
+    const quorumSentAt = sentAt[Math.floor(voters.length / 2)] as number;
+    return this.ticks < quorumSentAt + this.cfg.electionTick - 1;
   }
 
   private ackReads(from: NodeId, seq: number): void {

@@ -52,8 +52,8 @@ export type Message =
   | (Base & { type: 'appResp'; index: number; reject: boolean; rejectHint: number; logTerm: number })
   | (Base & { type: 'vote' | 'preVote'; logTerm: number; index: number; transfer: boolean })
   | (Base & { type: 'voteResp' | 'preVoteResp'; reject: boolean })
-  | (Base & { type: 'heartbeat'; commit: number; readSeq: number })
-  | (Base & { type: 'heartbeatResp'; readSeq: number })
+  | (Base & { type: 'heartbeat'; commit: number; readSeq: number; sentAt: number })
+  | (Base & { type: 'heartbeatResp'; readSeq: number; sentAt: number })
   | (Base & { type: 'snap'; meta: SnapshotMeta; offset: number; total: number; chunk: Uint8Array })
   | (Base & { type: 'snapResp'; snapIndex: number; snapTerm: number; nextOffset: number; done: boolean })
   | (Base & { type: 'timeoutNow' });

@@ -14,7 +14,7 @@ import { createRng, type Rng } from '../raft/rng.js';
 import { EventQueue } from './event-queue.js';
 import { nextCommand, SETUP } from './workload.js';
 
-export type Variant = 'none' | 'vote-without-log-check' | 'commit-prior-term' | 'vote-not-persisted';
+export type Variant = 'none' | 'vote-without-log-check' | 'commit-prior-term' | 'vote-not-persisted' | 'lease-without-quorum-acks';
 
 export interface SimOptions {
   seed: number;
@@ -32,7 +32,7 @@ export interface SimResult {
   seed: number;
   violation?: string;
   replay: string;
-  stats: { events: number; virtualMs: number; elections: number; committed: number; acked: number; crashes: number; snapshots: number; snapshotsSent: number; confChanges: number };
+  stats: { events: number; virtualMs: number; elections: number; committed: number; acked: number; crashes: number; snapshots: number; snapshotsSent: number; confChanges: number; readsServed: number };
 }
 
 const TICK_MS = 10;
@@ -67,6 +67,7 @@ type Event =
   | { kind: 'deliver'; msg: Message }
   | { kind: 'ready'; node: NodeId; life: number }
   | { kind: 'client' }
+  | { kind: 'read' }
   | { kind: 'fault' }
   | { kind: 'restart'; node: NodeId }
   | { kind: 'crash'; node: NodeId; life: number };
@@ -119,10 +120,17 @@ export class Simulation {
   trace: ((line: string) => void) | undefined;
 
   private readonly maxSizePerMsg: number;
+  private readonly readOnly: 'safe' | 'lease';
+  /** Reads in flight: ctx → the highest write index acknowledged before the read began. */
+  private readonly reads = new Map<string, { node: NodeId; life: number; mustSee: number }>();
+  /** Reads whose ReadState arrived, waiting for the node to apply up to its index. */
+  private readonly readsToServe = new Map<NodeId, Array<{ ctx: string; index: number }>>();
+  private maxAckedIndex = 0;
+  private nextReadId = 1;
   /** Fault intensity of this run, drawn from the seed: calm, moderate or violent. */
   private readonly profile: { faultMin: number; faultSpread: number; restartMin: number; restartSpread: number; killLeader: number };
 
-  readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0 };
+  readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0, readsServed: 0 };
 
   constructor(readonly options: SimOptions) {
     const n = options.nodes ?? 3;
@@ -130,6 +138,8 @@ export class Simulation {
     this.rng = createRng(options.seed);
     this.net = this.rng.fork();
     this.maxSizePerMsg = this.rng.pick([1, 1, 300, 4096]);
+    this.readOnly = this.rng.pick(['safe', 'lease'] as const);
+    if (options.variant === 'lease-without-quorum-acks') this.readOnly = 'lease';
     this.profile = this.rng.pick([
       { faultMin: 40, faultSpread: 300, restartMin: 50, restartSpread: 400, killLeader: 0.1 },
       { faultMin: 20, faultSpread: 200, restartMin: 50, restartSpread: 400, killLeader: 0.3 },
@@ -162,6 +172,7 @@ export class Simulation {
     try {
       this.queue.push(20, { kind: 'client' });
       this.queue.push(50, { kind: 'fault' });
+      this.queue.push(30, { kind: 'read' });
       while (this.events < this.options.steps) this.processOne();
       this.liveness();
       this.clientOracle();
@@ -191,12 +202,14 @@ export class Simulation {
       rng: this.rng.fork(),
       // Batching varies by run: one entry per append exposes interleavings that big batches hide.
       maxSizePerMsg: this.maxSizePerMsg,
+      readOnly: this.readOnly,
       maxInflightMsgs: 8,
       snapshotChunkBytes: 512,
       unsafeTestingKnobs: {
         grantVotesWithoutLogCheck: variant === 'vote-without-log-check',
         commitEntriesOfPriorTerms: variant === 'commit-prior-term',
         forgetVoteOnRestart: variant === 'vote-not-persisted',
+        leaseWithoutQuorumAcks: variant === 'lease-without-quorum-acks',
       },
     };
   }
@@ -227,6 +240,7 @@ export class Simulation {
     node.core = undefined;
     node.sm = undefined;
     node.life++;
+    this.readsToServe.delete(id);
     this.stats.crashes++;
     this.queue.push(this.now + this.profile.restartMin + this.rng.int(this.profile.restartSpread), { kind: 'restart', node: id });
   }
@@ -270,6 +284,10 @@ export class Simulation {
       case 'client':
         this.client();
         if (!this.healing) this.queue.push(this.now + 5 + this.rng.int(30), { kind: 'client' });
+        break;
+      case 'read':
+        this.startRead();
+        if (!this.healing) this.queue.push(this.now + 10 + this.rng.int(60), { kind: 'read' });
         break;
       case 'fault':
         if (this.healing) break; // a fault queued before healing must not undo it
@@ -321,7 +339,13 @@ export class Simulation {
       this.stats.snapshotsSent++;
     }
     for (const e of rd.committedEntries) this.apply(node, sm, e);
+    for (const rs of rd.readStates) {
+      const list = this.readsToServe.get(node.id) ?? [];
+      list.push({ ctx: rs.ctx, index: rs.index });
+      this.readsToServe.set(node.id, list);
+    }
     core.advance(rd);
+    this.serveReads(node, core.status().applied);
     if (rd.softState?.role === 'leader') this.onNewLeader(node);
     // Snapshot policy: every 25–40 applied entries, keep a trailing window of 8.
     const status = core.status();
@@ -344,6 +368,7 @@ export class Simulation {
     const p = this.proposals.get(id);
     if (p && p.node === node.id && p.index === e.index && !this.acked.has(id)) {
       this.acked.set(id, result);
+      this.maxAckedIndex = Math.max(this.maxAckedIndex, e.index);
       if (result.ok && typeof (result.value as { generation?: unknown }).generation === 'number') {
         this.recentGenerations.push((result.value as { generation: number }).generation);
         if (this.recentGenerations.length > 20) this.recentGenerations.shift();
@@ -394,6 +419,48 @@ export class Simulation {
       return;
     }
     this.scheduleReady(target);
+  }
+
+  // --- linearizable reads ------------------------------------------------------------------------------
+
+  private startRead(): void {
+    // Any node that believes it leads may be asked, including a deposed one behind a partition: that is
+    // where a stale read would come from.
+    const leaders = [...this.nodes.values()].filter((n) => n.core?.status().role === 'leader');
+    if (leaders.length === 0) return;
+    const node = this.rng.pick(leaders);
+    if (!node.core) return;
+    const ctx = `r${this.nextReadId++}`;
+    try {
+      node.core.readIndex(ctx);
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e;
+      return;
+    }
+    this.reads.set(ctx, { node: node.id, life: node.life, mustSee: this.maxAckedIndex });
+    this.scheduleReady(node);
+  }
+
+  /**
+   * Serve reads whose index the node has applied. Linearizability: a read that began after a write was
+   * acknowledged must observe it, so its read index must cover every index acknowledged before it began.
+   */
+  private serveReads(node: SimNode, applied: number): void {
+    const list = this.readsToServe.get(node.id);
+    if (!list) return;
+    const keep: Array<{ ctx: string; index: number }> = [];
+    for (const r of list) {
+      if (r.index > applied) {
+        keep.push(r);
+        continue;
+      }
+      const read = this.reads.get(r.ctx);
+      this.reads.delete(r.ctx);
+      if (!read || read.life !== node.life) continue;
+      if (r.index < read.mustSee) throw new Violation(`stale read: ${node.id} served ${r.ctx} at index ${r.index}, but index ${read.mustSee} was acknowledged before the read began (${this.readOnly} reads)`);
+      this.stats.readsServed++;
+    }
+    this.readsToServe.set(node.id, keep);
   }
 
   // --- faults ------------------------------------------------------------------------------------------
@@ -485,8 +552,9 @@ export class Simulation {
       const st = n.core?.status();
       if (st && (!best || st.applied > best.commit)) best = { commit: st.applied, conf: st.conf };
     }
-    const conf = best?.conf ?? { voters: ['n1', 'n2', 'n3'], learners: [] };
-    return [...conf.voters, ...conf.learners];
+    const members = best ? [...best.conf.voters, ...best.conf.learners] : [];
+    // Before anyone has applied the bootstrap entries, the founding nodes are the members.
+    return members.length > 0 ? members : [...this.nodes.values()].filter((n) => n.initialConf).map((n) => n.id);
   }
 
   // --- invariants --------------------------------------------------------------------------------------
