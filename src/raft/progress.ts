@@ -64,7 +64,7 @@ export class Progress {
   snapshotOffset = 0;
   readonly inflights: Inflights;
 
-  constructor(next: number, maxInflight: number, maxInflightBytes: number, readonly isLearner: boolean) {
+  constructor(next: number, maxInflight: number, maxInflightBytes: number) {
     this.next = next;
     this.inflights = new Inflights(maxInflight, maxInflightBytes);
   }

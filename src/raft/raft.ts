@@ -451,7 +451,7 @@ export class RaftCore {
     this.deferredReads = [];
     this.progress = new Map();
     for (const id of [...this.voters, ...this.learners]) {
-      const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes, this.learners.has(id));
+      const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
       if (id === this.id) pr.match = this.log.stable;
       this.progress.set(id, pr);
     }
@@ -821,13 +821,10 @@ export class RaftCore {
       }
       return;
     }
-    if (!pr.maybeUpdate(m.index)) {
-      if (pr.state === 'probe') {
-        pr.paused = false;
-        this.sendAppend(m.from);
-      }
-      return;
-    }
+    // An acknowledgement that moves match, or one that confirms a probe exactly at match (a follower
+    // already up to date), switches to pipelining; anything else is an old, reordered answer.
+    const updated = pr.maybeUpdate(m.index);
+    if (!updated && !(pr.state === 'probe' && pr.match === m.index)) return;
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe();
     else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
@@ -973,13 +970,9 @@ export class RaftCore {
       }
       if (this.leadTransferee === c.node) this.leadTransferee = null;
     } else {
-      const existing = this.progress.get(c.node);
-      if (existing) {
-        const pr = new Progress(existing.next, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes, false);
-        pr.match = existing.match;
-        this.progress.set(c.node, pr);
-      } else {
-        const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes, c.op === 'addLearner');
+      // A promoted learner keeps its progress; a new member starts probing from our last index.
+      if (!this.progress.has(c.node)) {
+        const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
         pr.recentActive = true;
         this.progress.set(c.node, pr);
         this.sendAppend(c.node);
