@@ -70,7 +70,8 @@ type Event =
   | { kind: 'read' }
   | { kind: 'fault' }
   | { kind: 'restart'; node: NodeId }
-  | { kind: 'crash'; node: NodeId; life: number };
+  | { kind: 'crash'; node: NodeId; life: number }
+  | { kind: 'isolate'; node: NodeId };
 
 interface Proposal {
   id: number;
@@ -267,6 +268,8 @@ export class Simulation {
       case 'deliver': {
         const node = this.nodes.get(ev.msg.to) as SimNode;
         if (!node.core) break;
+        // A partition that began while the message was in flight loses it, as a real network would.
+        if (this.blocked.has(`${ev.msg.from}>${ev.msg.to}`)) break;
         // Stepping while a ready event is pending is fine: ready() and advance() run back to back in
         // handleReady, so the core never sees a step between them.
         node.core.step(ev.msg);
@@ -294,6 +297,13 @@ export class Simulation {
         this.fault();
         if (!this.healing) this.queue.push(this.now + this.profile.faultMin + this.rng.int(this.profile.faultSpread), { kind: 'fault' });
         break;
+      case 'isolate': {
+        if (this.healing) break;
+        // Cut a fresh leader off before (most of) its first entries of the term get out.
+        this.blocked.clear();
+        for (const other of this.nodes.keys()) if (other !== ev.node) this.blocked.add(`${ev.node}>${other}`).add(`${other}>${ev.node}`);
+        break;
+      }
       case 'crash': {
         const node = this.nodes.get(ev.node) as SimNode;
         if (node.life === ev.life && !this.healing) this.crash(ev.node);
@@ -388,7 +398,10 @@ export class Simulation {
     this.lastLeader = node.id;
     // Chaos tests kill fresh leaders: a leader that dies before its first entry of the new term reaches
     // a quorum is exactly where commit rules (§5.4.2, Figure 8) are tested.
-    if (!this.healing && this.rng.chance(this.profile.killLeader)) this.queue.push(this.now + 1 + this.rng.int(40), { kind: 'crash', node: node.id, life: node.life });
+    if (!this.healing && this.rng.chance(this.profile.killLeader)) {
+      if (this.rng.chance(0.5)) this.queue.push(this.now + 1 + this.rng.int(40), { kind: 'crash', node: node.id, life: node.life });
+      else this.queue.push(this.now + this.rng.int(6), { kind: 'isolate', node: node.id });
+    }
     const st = (node.core as RaftCore).status();
     // Leader completeness (§5.4): the new leader holds every entry committed so far.
     const view = (node.core as RaftCore).logView();

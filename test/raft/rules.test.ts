@@ -1,0 +1,228 @@
+/**
+ * Table tests of the Raft rules, each tied to a sentence of the paper (Ongaro & Ousterhout, "In Search of
+ * an Understandable Consensus Algorithm", extended version) or of Ongaro's dissertation.
+ */
+import { describe, expect, it } from 'vitest';
+import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
+import { createRng } from '../../src/raft/rng.js';
+import type { Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
+
+const enc = new TextEncoder();
+
+function entries(terms: number[]): Entry[] {
+  return terms.map((term, i) => ({ term, index: i + 1, type: 'normal', data: enc.encode(`e${i + 1}`) }));
+}
+
+/** A node with a given persisted log and term, members `voters`, past its startup lease. */
+function node(id: NodeId, voters: NodeId[], opts: { term?: number; vote?: NodeId | null; log?: number[]; commit?: number; cfg?: Partial<RaftConfig> } = {}): RaftCore {
+  const core = new RaftCore(
+    { id, electionTick: 10, heartbeatTick: 1, rng: createRng(id.charCodeAt(0)), ...opts.cfg },
+    {
+      hardState: { term: opts.term ?? 1, vote: opts.vote ?? null, commit: opts.commit ?? 0 },
+      entries: entries(opts.log ?? []),
+      snapshot: { meta: { index: 0, term: 0, conf: { voters, learners: [] } }, data: new Uint8Array() },
+    },
+  );
+  flush(core);
+  return core;
+}
+
+function flush(core: RaftCore): Ready | undefined {
+  if (!core.hasReady()) return undefined;
+  const rd = core.ready();
+  core.advance(rd);
+  return rd;
+}
+
+function sent(core: RaftCore): Message[] {
+  return flush(core)?.messages ?? [];
+}
+
+function vote(from: NodeId, to: NodeId, term: number, lastIndex: number, lastTerm: number): Message {
+  return { type: 'vote', from, to, term, index: lastIndex, logTerm: lastTerm, transfer: false };
+}
+
+function makeLeader(core: RaftCore, peers: NodeId[]): void {
+  // Skip the startup lease of the peers by using transfer-style (forced) votes, then win.
+  core.campaign();
+  let msgs = sent(core);
+  const term = core.status().term + (msgs[0]?.type === 'preVote' ? 1 : 0);
+  if (msgs[0]?.type === 'preVote') {
+    for (const p of peers) core.step({ type: 'preVoteResp', from: p, to: core.id, term, reject: false });
+    msgs = sent(core);
+  }
+  for (const p of peers) core.step({ type: 'voteResp', from: p, to: core.id, term, reject: false });
+  flush(core);
+  expect(core.status().role).toBe('leader');
+}
+
+describe('§5.1 terms', () => {
+  it('"If a server receives a request with a stale term number, it rejects the request."', () => {
+    const f = node('2', ['1', '2', '3'], { term: 5, log: [1, 1] });
+    f.step({ type: 'app', from: '1', to: '2', term: 3, index: 2, logTerm: 1, entries: entries([1, 1, 3]).slice(2), commit: 2 });
+    const out = sent(f);
+    expect(f.status().lastIndex).toBe(2);
+    // The stale leader is told the current term so it steps down.
+    expect(out).toEqual([expect.objectContaining({ type: 'appResp', to: '1', term: 5 })]);
+  });
+  it('"If one server’s current term is smaller than the other’s, then it updates its current term to the larger value."', () => {
+    const f = node('2', ['1', '2', '3'], { term: 2 });
+    f.step({ type: 'heartbeat', from: '1', to: '2', term: 7, commit: 0, readSeq: 0, sentAt: 0 });
+    expect(f.status()).toMatchObject({ term: 7, lead: '1', role: 'follower' });
+  });
+});
+
+describe('§5.2 leader election', () => {
+  it('"each server will vote for at most one candidate in a given term, on a first-come-first-served basis"', () => {
+    const v = node('3', ['1', '2', '3'], { term: 1 });
+    for (let i = 0; i < 10; i++) v.tick(); // past the startup lease
+    flush(v);
+    v.step(vote('1', '3', 2, 0, 0));
+    v.step(vote('2', '3', 2, 0, 0));
+    v.step(vote('1', '3', 2, 0, 0)); // a retransmission of the granted request is granted again
+    const out = sent(v).filter((m) => m.type === 'voteResp');
+    expect(out.map((m) => [m.to, m.type === 'voteResp' && m.reject])).toEqual([['1', false], ['2', true], ['1', false]]);
+    expect(v.status().vote).toBe('1');
+  });
+  it('the vote is in the same Ready as the grant, so the driver persists it before the message leaves', () => {
+    const v = node('3', ['1', '2', '3']);
+    for (let i = 0; i < 10; i++) v.tick();
+    flush(v);
+    v.step(vote('1', '3', 2, 0, 0));
+    const rd = v.ready();
+    expect(rd.hardState).toEqual({ term: 2, vote: '1', commit: 0 });
+    expect(rd.messages).toEqual([expect.objectContaining({ type: 'voteResp', reject: false })]);
+    v.advance(rd);
+  });
+  it('"If a follower receives no communication over a period of time called the election timeout … it begins an election" (randomized in [T, 2T))', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const f = new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(seed) }, { hardState: { term: 1, vote: null, commit: 0 }, entries: [], snapshot: { meta: { index: 0, term: 0, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() } });
+      let ticks = 0;
+      while (f.status().role === 'follower' && ticks < 100) {
+        f.tick();
+        ticks++;
+      }
+      expect(ticks).toBeGreaterThanOrEqual(10);
+      expect(ticks).toBeLessThan(20);
+    }
+  });
+});
+
+describe('§5.4.1 election restriction', () => {
+  // "the voter denies its vote if its own log is more up-to-date than that of the candidate … If the logs
+  // have last entries with different terms, then the log with the later term is more up-to-date. If the
+  // logs end with the same term, then whichever log is longer is more up-to-date."
+  const cases: Array<[string, number[], number, number, boolean]> = [
+    ['candidate has a later last term', [1, 1, 2], 2, 3, true],
+    ['candidate has an earlier last term, longer log', [1, 1, 3], 5, 2, false],
+    ['same last term, candidate longer', [1, 2], 3, 2, true],
+    ['same last term, same length', [1, 2], 2, 2, true],
+    ['same last term, candidate shorter', [1, 2, 2], 2, 2, false],
+    ['voter log empty', [], 0, 0, true],
+  ];
+  for (const [name, voterLog, candLast, candLastTerm, granted] of cases) {
+    it(`${name}: ${granted ? 'granted' : 'denied'}`, () => {
+      const v = node('3', ['1', '2', '3'], { term: 3, log: voterLog });
+      for (let i = 0; i < 10; i++) v.tick();
+      flush(v);
+      v.step(vote('1', '3', 4, candLast, candLastTerm));
+      const resp = sent(v).find((m) => m.type === 'voteResp');
+      expect(resp && resp.type === 'voteResp' && !resp.reject).toBe(granted);
+    });
+  }
+  it('the deliberately broken variant grants regardless (what the simulator must catch)', () => {
+    const v = node('3', ['1', '2', '3'], { term: 3, log: [1, 1, 3], cfg: { unsafeTestingKnobs: { grantVotesWithoutLogCheck: true } } });
+    for (let i = 0; i < 10; i++) v.tick();
+    flush(v);
+    v.step(vote('1', '3', 4, 5, 2));
+    expect(sent(v).find((m) => m.type === 'voteResp')).toMatchObject({ reject: false });
+  });
+});
+
+describe('§5.3 log replication', () => {
+  it('"If an existing entry conflicts with a new one (same index but different terms), delete the existing entry and all that follow it"', () => {
+    const f = node('2', ['1', '2', '3'], { term: 3, log: [1, 1, 2, 2] });
+    f.step({ type: 'app', from: '1', to: '2', term: 3, index: 2, logTerm: 1, entries: [{ term: 3, index: 3, type: 'normal', data: enc.encode('new') }], commit: 0 });
+    flush(f);
+    expect(f.logView().entries.map((e) => e.term)).toEqual([1, 1, 3]);
+  });
+  it('"Reply false if log doesn’t contain an entry at prevLogIndex whose term matches prevLogTerm", with a hint to skip the whole term', () => {
+    const f = node('2', ['1', '2', '3'], { term: 3, log: [1, 2, 2, 2, 2] });
+    f.step({ type: 'app', from: '1', to: '2', term: 3, index: 5, logTerm: 3, entries: [], commit: 0 });
+    expect(sent(f)).toEqual([expect.objectContaining({ type: 'appResp', reject: true, index: 5, rejectHint: 5, logTerm: 2 })]);
+  });
+  it('"If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry)"', () => {
+    const f = node('2', ['1', '2', '3'], { term: 2, log: [1, 1, 1, 1, 1] });
+    f.step({ type: 'app', from: '1', to: '2', term: 2, index: 2, logTerm: 1, entries: [], commit: 5 });
+    expect(f.status().commit).toBe(2); // entries 3..5 are not known to match the leader yet
+    f.step({ type: 'app', from: '1', to: '2', term: 2, index: 5, logTerm: 1, entries: [], commit: 4 });
+    expect(f.status().commit).toBe(4);
+  });
+  it('Figure 2: committed entries reach the state machine only once persisted', () => {
+    const l = node('1', ['1']);
+    l.campaign();
+    const rd1 = l.ready();
+    expect(rd1.entries.map((e) => e.index)).toEqual([1]); // the no-op, to persist
+    expect(rd1.committedEntries).toEqual([]);
+    l.advance(rd1);
+    const rd2 = l.ready();
+    expect(rd2.committedEntries.map((e) => e.index)).toEqual([1]);
+    l.advance(rd2);
+  });
+});
+
+describe('§5.4.2 committing entries from previous terms', () => {
+  // "Raft never commits log entries from previous terms by counting replicas. Only log entries from the
+  // leader’s current term are committed by counting replicas."
+  function scenario(knobs: RaftConfig['unsafeTestingKnobs']): RaftCore {
+    // Leader of term 3 holds entry 2 from term 2 (uncommitted) and its own no-op at 3.
+    const l = node('1', ['1', '2', '3'], { term: 2, log: [1, 2], commit: 1, cfg: { unsafeTestingKnobs: knobs } });
+    makeLeader(l, ['2', '3']);
+    expect(l.logView().entries.map((e) => e.term)).toEqual([1, 2, 3]);
+    // Follower 2 acknowledges up to index 2 only (the old-term entry), not the no-op.
+    l.step({ type: 'appResp', from: '2', to: '1', term: 3, index: 2, reject: false, rejectHint: 0, logTerm: 0 });
+    flush(l);
+    return l;
+  }
+  it('a majority holding an old-term entry does not commit it…', () => {
+    expect(scenario(undefined).status().commit).toBe(1);
+  });
+  it('…until an entry of the current term is replicated, which commits both (Log Matching)', () => {
+    const l = scenario(undefined);
+    l.step({ type: 'appResp', from: '2', to: '1', term: 3, index: 3, reject: false, rejectHint: 0, logTerm: 0 });
+    flush(l);
+    expect(l.status().commit).toBe(3);
+  });
+  it('the deliberately broken variant commits it (Figure 8 becomes possible)', () => {
+    expect(scenario({ commitEntriesOfPriorTerms: true }).status().commit).toBe(2);
+  });
+});
+
+describe('§8 client interaction', () => {
+  it('"having each leader commit a blank no-op entry into the log at the start of its term"', () => {
+    const l = node('1', ['1', '2', '3'], { term: 1, log: [1, 1] });
+    makeLeader(l, ['2', '3']);
+    const last = l.logView().entries.at(-1) as Entry;
+    expect(last).toMatchObject({ index: 3, term: 2, type: 'normal' });
+    expect(last.type === 'normal' && last.data.length).toBe(0);
+  });
+  it('proposals to a follower are refused with a leader hint', () => {
+    const f = node('2', ['1', '2', '3'], { term: 2 });
+    f.step({ type: 'heartbeat', from: '1', to: '2', term: 2, commit: 0, readSeq: 0, sentAt: 0 });
+    flush(f);
+    expect(() => f.propose(enc.encode('x'))).toThrow(expect.objectContaining({ code: 'NotLeader', leaderHint: '1' }));
+  });
+});
+
+describe('misuse is refused', () => {
+  it('stepping between ready() and advance()', () => {
+    const l = node('1', ['1']);
+    l.campaign();
+    const rd = l.ready();
+    expect(() => l.tick()).toThrow(expect.objectContaining({ code: 'Misuse' }));
+    l.advance(rd);
+  });
+  it('lease reads without CheckQuorum', () => {
+    expect(() => node('1', ['1'], { cfg: { readOnly: 'lease', checkQuorum: false } })).toThrow(expect.objectContaining({ code: 'Misuse' }));
+  });
+});
