@@ -85,12 +85,33 @@ export interface SoftState {
  *  5. Call advance(ready). No step(), tick() or proposal may happen between ready() and advance().
  */
 export interface Ready {
+  /** Leader and role changed (informational; nothing to persist). */
   softState?: SoftState;
+  /**
+   * Term, vote and commit index changed. DURABLE BEFORE `messages` are sent: a vote response promises the
+   * vote is on disk (§5.2), and a node that forgot its vote could vote twice in one term.
+   */
   hardState?: HardState;
+  /**
+   * Entries to append. DURABLE BEFORE `messages` are sent: an append acknowledgement (and a leader's own
+   * count toward commit) promises the entries survive a crash (§5.3). If entries[0].index is at or below
+   * the last persisted index, delete persisted entries from there on first (a conflicting suffix).
+   */
   entries: Entry[];
+  /**
+   * A snapshot received from the leader. DURABLE BEFORE `messages` are sent (the acknowledgement tells the
+   * leader we hold it) and it replaces the whole persisted log. Restore the state machine from it before
+   * applying `committedEntries`.
+   */
   snapshot?: Snapshot;
+  /** Messages to send, only after everything above is durable. Order within one peer matters little. */
   messages: Message[];
+  /**
+   * Entries known committed and already durable: apply them in order. Conf entries also change the core's
+   * membership when advance() is called. Nothing here needs to be persisted again.
+   */
   committedEntries: Entry[];
+  /** Linearizable reads that became safe; serve each once the state machine has applied its index. */
   readStates: ReadState[];
 }
 

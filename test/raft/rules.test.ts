@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
+import { SnapshotPolicy } from '../../src/raft/snapshot-policy.js';
 import type { Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
 
 const enc = new TextEncoder();
@@ -224,5 +225,20 @@ describe('misuse is refused', () => {
   });
   it('lease reads without CheckQuorum', () => {
     expect(() => node('1', ['1'], { cfg: { readOnly: 'lease', checkQuorum: false } })).toThrow(expect.objectContaining({ code: 'Misuse' }));
+  });
+});
+
+describe('snapshot policy (entries or bytes, whichever first)', () => {
+  it('is due after the entry threshold or the byte threshold and starts over after reset', () => {
+    const p = new SnapshotPolicy({ entries: 3, bytes: 1000, keepTrailing: 2 });
+    p.applied(entries([1, 1]));
+    expect(p.due()).toBe(false);
+    p.applied(entries([1]));
+    expect(p.due()).toBe(true);
+    p.reset();
+    expect(p.due()).toBe(false);
+    p.applied([{ term: 1, index: 9, type: 'normal', data: new Uint8Array(2000) }]);
+    expect(p.due()).toBe(true);
+    expect(() => new SnapshotPolicy({ entries: 0, bytes: 1, keepTrailing: 0 })).toThrow(RangeError);
   });
 });
