@@ -214,9 +214,21 @@ export class RaftCore {
 
   /** Leader only: append a command. Returns the entry's index and term (the proposal is not yet committed). */
   propose(data: Uint8Array): { index: number; term: number } {
+    return this.proposeBatch([data]);
+  }
+
+  /**
+   * Leader only: append several commands as consecutive entries and replicate them in one round (the
+   * driver's group commit). Returns the index of the first and the term; entry i is at first + i.
+   */
+  proposeBatch(batch: readonly Uint8Array[]): { index: number; term: number } {
     this.assertNoReady();
     this.checkCanPropose();
-    return this.appendEntry({ type: 'normal', data });
+    if (batch.length === 0) throw new RaftError('Misuse', 'empty proposal batch');
+    const first = this.log.lastIndex() + 1;
+    this.log.append(batch.map((data, i): Entry => ({ term: this.term, index: first + i, type: 'normal', data })));
+    this.broadcastAppend();
+    return { index: first, term: this.term };
   }
 
   /**

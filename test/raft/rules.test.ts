@@ -242,3 +242,17 @@ describe('snapshot policy (entries or bytes, whichever first)', () => {
     expect(() => new SnapshotPolicy({ entries: 0, bytes: 1, keepTrailing: 0 })).toThrow(RangeError);
   });
 });
+
+describe('batched proposals', () => {
+  it('proposeBatch appends consecutive entries and replicates them in one append per follower', () => {
+    const l = node('1', ['1', '2', '3']);
+    makeLeader(l, ['2', '3']);
+    for (const p of ['2', '3']) l.step({ type: 'appResp', from: p, to: '1', term: 2, index: 1, reject: false, rejectHint: 0, logTerm: 0 });
+    flush(l);
+    const r = l.proposeBatch(['a', 'b', 'c'].map((x) => enc.encode(x)));
+    expect(r).toEqual({ index: 2, term: 2 });
+    const apps = sent(l).filter((m) => m.type === 'app');
+    expect(apps.map((m) => m.to)).toEqual(['2', '3']);
+    expect(apps.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[2, 3, 4], [2, 3, 4]]);
+  });
+});
