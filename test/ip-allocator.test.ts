@@ -2,17 +2,8 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IpAllocator, OverlayError, firstIpFromCidr } from '../src/index.js';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OverlayError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { IpAllocator, firstIpFromCidr } from '../src/index.js';
+import { code } from './support/errors.js';
 
 describe('IpAllocator: seed test cases (IPv4)', () => {
   it('new', () => {

@@ -1,17 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NodeSliceAllocator, OverlayError, fnv1a64, fnvToBigInt } from '../src/index.js';
+import { NodeSliceAllocator, fnv1a64, fnvToBigInt } from '../src/index.js';
+import { code } from './support/errors.js';
 import { NaiveSliceAllocator, naiveFnv1a64 } from '../scripts/naive-seed.js';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OverlayError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const cluster = '10.200.0.0/16';
 

@@ -252,15 +252,9 @@ export class BitTree {
   private newLeaf(full: boolean): number {
     const id = this.leafFreeList.pop() ?? this.leafNext++;
     if (id * 32 + 32 > this.leafWords.length) {
-      const words = new Int32Array(this.leafWords.length * 2);
-      words.set(this.leafWords);
-      this.leafWords = words;
-      const summary = new Int32Array(this.leafSummary.length * 2);
-      summary.set(this.leafSummary);
-      this.leafSummary = summary;
-      const pop = new Uint16Array(this.leafPop.length * 2);
-      pop.set(this.leafPop);
-      this.leafPop = pop;
+      this.leafWords = doubled(this.leafWords);
+      this.leafSummary = doubled(this.leafSummary);
+      this.leafPop = doubled(this.leafPop);
     }
     this.leafWords.fill(full ? -1 : 0, id * 32, id * 32 + 32);
     this.leafSummary[id] = full ? -1 : 0;
@@ -271,15 +265,9 @@ export class BitTree {
   private newNode(full: boolean): number {
     const id = this.nodeFreeList.pop() ?? this.nodeNext++;
     if (id * 32 + 32 > this.nodeChildren.length) {
-      const children = new Int32Array(this.nodeChildren.length * 2);
-      children.set(this.nodeChildren);
-      this.nodeChildren = children;
-      const fullMask = new Int32Array(this.nodeFull.length * 2);
-      fullMask.set(this.nodeFull);
-      this.nodeFull = fullMask;
-      const nonEmpty = new Int32Array(this.nodeNonEmpty.length * 2);
-      nonEmpty.set(this.nodeNonEmpty);
-      this.nodeNonEmpty = nonEmpty;
+      this.nodeChildren = doubled(this.nodeChildren);
+      this.nodeFull = doubled(this.nodeFull);
+      this.nodeNonEmpty = doubled(this.nodeNonEmpty);
     }
     this.nodeChildren.fill(full ? FULL : EMPTY, id * 32, id * 32 + 32);
     this.nodeFull[id] = full ? -1 : 0;
@@ -316,4 +304,11 @@ export class BitTree {
     }
     this.root = EMPTY;
   }
+}
+
+/** A slab twice the size with the same contents (amortised O(1) growth). */
+function doubled<T extends Int32Array | Uint16Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
 }
