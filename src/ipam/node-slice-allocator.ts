@@ -120,11 +120,16 @@ export class NodeSliceAllocator {
 
   /** Place `nodeId` at a given slice (imports, restores). Idempotent for the same pair. */
   assignSpecific(nodeId: string, slice: string): string {
+    return this.sliceAt(this.assignSpecificIndex(nodeId, slice));
+  }
+
+  /** @internal assignSpecific, returning the slice index. */
+  assignSpecificIndex(nodeId: string, slice: string): Offset {
     validateNodeId(nodeId);
     const index = this.indexOfSlice(slice);
     const existing = this.byNode.get(nodeId);
     if (existing !== undefined) {
-      if (existing === index) return this.sliceAt(index);
+      if (existing === index) return index;
       throw new OverlayError('NodeHasSlice', `node ${describe(nodeId)} already holds slice ${this.sliceAt(existing)}`);
     }
     const holder = this.byIndex.get(index);
@@ -132,7 +137,7 @@ export class NodeSliceAllocator {
       throw new OverlayError('SliceTaken', `slice ${this.sliceAt(index)} is already assigned to node ${describe(holder)}`);
     }
     this.take(nodeId, index);
-    return this.sliceAt(index);
+    return index;
   }
 
   release(nodeId: string): boolean {

@@ -170,8 +170,7 @@ function decodeNode(net: Network, rawNode: unknown, nextGeneration: number, seen
   const nodeId = validateNodeId(rawId);
   const index = wireOffset(rawIndex, `node ${describe(nodeId)} slice index`);
   if (index >= net.slices.capacity()) bad(`node ${describe(nodeId)}: slice index ${index} outside ${net.slices.clusterCidr()}`);
-  const sliceIndex = net.slices.indexOfSlice(net.slices.sliceAt(net.slices.indexBits > 48 ? index : Number(index)));
-  net.slices.assignSpecific(nodeId, net.slices.sliceAt(sliceIndex)); // refuses a slice held twice
+  const sliceIndex = net.slices.assignSpecificIndex(nodeId, net.slices.sliceAt(net.slices.indexBits > 48 ? index : Number(index))); // refuses a slice held twice
   const slice = newNodeSlice(net, nodeId, sliceIndex);
   net.nodes.set(nodeId, slice);
   const range = slice.alloc.range;

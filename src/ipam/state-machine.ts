@@ -186,7 +186,7 @@ export class IpamStateMachine {
           if (slice !== undefined && target === net) target.slices.assignSpecific(nodeId, slice); // throws if different
           continue;
         }
-        const index = slice !== undefined && target === net ? target.slices.indexOfSlice(target.slices.assignSpecific(nodeId, slice)) : target.slices.assignIndex(nodeId);
+        const index = slice !== undefined && target === net ? target.slices.assignSpecificIndex(nodeId, slice) : target.slices.assignIndex(nodeId);
         target.nodes.set(nodeId, newNodeSlice(target, nodeId, index));
         added.push(target);
       }
