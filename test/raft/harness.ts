@@ -44,7 +44,7 @@ export class Harness {
         return ['ok'];
       case 'campaign':
         this.core(pos[0]).campaign();
-        return this.stabilize(kv.quiet === 'true');
+        return kv.stabilize === 'false' ? this.drain(pos[0] as string) : this.stabilize(kv.quiet === 'true');
       case 'tick': {
         const n = Number(kv.n ?? '1');
         for (let i = 0; i < n; i++) this.core(pos[0]).tick();
@@ -76,6 +76,14 @@ export class Harness {
       }
       case 'stabilize':
         return this.stabilize(kv.quiet === 'true');
+      case 'ready':
+        // Process one node's ready only: persist, queue its messages, apply; deliver nothing.
+        return this.drain(pos[0] as string);
+      case 'deliver':
+        // Deliver the queued messages matching from=/to= (all if neither), once; keep the rest queued.
+        return this.deliver(kv.from, kv.to, false);
+      case 'drop':
+        return this.deliver(kv.from, kv.to, true);
       case 'partition': {
         // partition 1 2 | 3  — no traffic between the two sides
         const bar = pos.indexOf('|');
@@ -120,6 +128,7 @@ export class Harness {
       readOnly: kv.read === 'lease' ? 'lease' : 'safe',
       maxSizePerMsg: Number(kv.maxsize ?? 1 << 20),
       snapshotChunkBytes: Number(kv.chunk ?? 1 << 20),
+      ...(kv.unsafe === 'commit-prior-term' ? { unsafeTestingKnobs: { commitEntriesOfPriorTerms: true } } : {}),
     };
     for (const id of [...voters, ...learners]) this.addNode(id, voters, learners);
     const out = this.stabilize(true);
@@ -204,6 +213,22 @@ export class Harness {
     return true;
   }
 
+  private deliver(from: string | undefined, to: string | undefined, drop: boolean): string[] {
+    const out: string[] = [];
+    const keep: Message[] = [];
+    for (const m of this.queue) {
+      if ((from !== undefined && m.from !== from) || (to !== undefined && m.to !== to)) {
+        keep.push(m);
+        continue;
+      }
+      const lost = drop || this.blocked.has(`${m.from}>${m.to}`);
+      out.push(`${lost ? 'DROP ' : ''}${describeMessage(m)}`);
+      if (!lost) this.nodes.get(m.to)?.core?.step(m);
+    }
+    this.queue = keep;
+    return out.length ? out : ['ok'];
+  }
+
   /** Process readies and deliver messages until nothing moves. */
   private stabilize(quiet: boolean): string[] {
     const out: string[] = [];
@@ -233,7 +258,7 @@ export class Harness {
 
   private logLines(n: Node): string[] {
     const v = n.core?.logView();
-    if (!v) return [`${n.id}: down`];
+    if (!v) return [`${n.id} (down, on disk): ${n.storage.entries.map(entryText).join(' ') || '(empty)'}`];
     return [`${n.id}: [from ${v.offset + 1}] ${v.entries.map(entryText).join(' ') || '(empty)'}`];
   }
 }
