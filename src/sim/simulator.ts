@@ -13,6 +13,8 @@ import { RaftError, type ConfState, type Entry, type HardState, type Message, ty
 import { createRng, type Rng } from '../raft/rng.js';
 import { EventQueue } from './event-queue.js';
 import { nextCommand, SETUP } from './workload.js';
+import { clientHistoryViolation, type Proposal } from './client-oracle.js';
+import { entryKey, logMatchingViolation } from './invariants.js';
 
 export type Variant = 'none' | 'vote-without-log-check' | 'commit-prior-term' | 'vote-not-persisted' | 'lease-without-quorum-acks';
 
@@ -72,14 +74,6 @@ type Event =
   | { kind: 'restart'; node: NodeId }
   | { kind: 'crash'; node: NodeId; life: number }
   | { kind: 'isolate'; node: NodeId };
-
-interface Proposal {
-  id: number;
-  node: NodeId;
-  index: number;
-  term: number;
-  command: IpamCommand;
-}
 
 class Violation extends Error {}
 
@@ -607,29 +601,10 @@ export class Simulation {
     if (this.events % 64 === 0) this.checkLogMatching();
   }
 
-  /** Log Matching (§5.3): same index and term ⇒ identical entries and identical logs before them. */
   private checkLogMatching(): void {
-    const live = [...this.nodes.values()].filter((n) => n.core);
-    for (let a = 0; a < live.length; a++) {
-      for (let b = a + 1; b < live.length; b++) {
-        const va = (live[a] as SimNode).core?.logView();
-        const vb = (live[b] as SimNode).core?.logView();
-        if (!va || !vb) continue;
-        const lo = Math.max(va.offset, vb.offset) + 1;
-        const hi = Math.min(va.offset + va.entries.length, vb.offset + vb.entries.length);
-        let matchedAbove = false;
-        for (let i = hi; i >= lo; i--) {
-          const ea = va.entries[i - va.offset - 1] as Entry;
-          const eb = vb.entries[i - vb.offset - 1] as Entry;
-          if (ea.term === eb.term) {
-            if (entryKey(ea) !== entryKey(eb)) throw new Violation(`log matching: ${(live[a] as SimNode).id} and ${(live[b] as SimNode).id} differ at index ${i}, term ${ea.term}`);
-            matchedAbove = true;
-          } else if (matchedAbove) {
-            throw new Violation(`log matching: ${(live[a] as SimNode).id} and ${(live[b] as SimNode).id} agree above index ${i} but not at it`);
-          }
-        }
-      }
-    }
+    const views = [...this.nodes.values()].flatMap((n) => (n.core ? [{ id: n.id, view: n.core.logView() }] : []));
+    const violation = logMatchingViolation(views);
+    if (violation) throw new Violation(violation);
   }
 
   // --- liveness and the client oracle ------------------------------------------------------------------
@@ -680,79 +655,11 @@ export class Simulation {
     return true;
   }
 
-  /**
-   * Every acknowledged command is in the final log at the index it was acknowledged at, with the result
-   * the client saw; the log holds only proposed commands, each once; no address or slice is granted twice.
-   */
   private clientOracle(): void {
-    const replay = new IpamStateMachine();
-    const seenIds = new Set<number>();
-    const held = new Set<string>();
-    const heldSlices = new Map<string, string>();
-    const indexes = [...this.applied.keys()].sort((a, b) => a - b);
-    indexes.forEach((index, i) => {
-      if (index !== i + 1) throw new Violation(`applied log has a gap before index ${index}`);
-    });
-    for (const index of indexes) {
-      const e = (this.applied.get(index) as { entry: Entry }).entry;
-      if (e.type !== 'normal' || e.data.length === 0) continue;
-      const { id, command } = packr.unpack(e.data) as { id: number; command: IpamCommand };
-      const p = this.proposals.get(id);
-      if (!p) throw new Violation(`client oracle: index ${index} holds request ${id}, which was never proposed`);
-      if (seenIds.has(id)) throw new Violation(`client oracle: request ${id} applied twice`);
-      seenIds.add(id);
-      const result = replay.apply(command);
-      const ack = this.acked.get(id);
-      if (ack && JSON.stringify(ack, bigintSafe) !== JSON.stringify(result, bigintSafe)) {
-        throw new Violation(`client oracle: request ${id} was acknowledged with ${JSON.stringify(ack, bigintSafe)} but the log gives ${JSON.stringify(result, bigintSafe)}`);
-      }
-      this.checkGrants(command, result, held, heldSlices, replay);
-    }
-    for (const [id, p] of this.proposals) {
-      if (this.acked.has(id) && !seenIds.has(id)) throw new Violation(`client oracle: acknowledged request ${id} (index ${p.index}) is not in the final log`);
-    }
-    const finalHash = replay.stateHash();
-    for (const n of this.nodes.values()) {
-      const st = n.core?.status();
-      if (st && st.applied === indexes.length && (n.sm as IpamStateMachine).stateHash() !== finalHash) {
-        throw new Violation(`${n.id} applied the whole log but its state differs from a replay of it`);
-      }
-    }
+    const replicas = [...this.nodes.values()].flatMap((n) => (n.core && n.sm ? [{ id: n.id, applied: n.core.status().applied, sm: n.sm }] : []));
+    const violation = clientHistoryViolation(this.applied, this.proposals, this.acked, replicas);
+    if (violation) throw new Violation(`client oracle: ${violation}`);
   }
-
-  private checkGrants(command: IpamCommand, result: ApplyResult, held: Set<string>, heldSlices: Map<string, string>, sm: IpamStateMachine): void {
-    if (!result.ok) return;
-    const v = result.value as Record<string, unknown>;
-    if ((command.type === 'allocate' || command.type === 'allocateFirst' || command.type === 'allocateSpecific' || command.type === 'mark') && !v.existing) {
-      const key = `${v.network as string}/${v.address as string}`;
-      if (held.has(key)) throw new Violation(`address ${key} granted twice`);
-      held.add(key);
-    }
-    if (command.type === 'assignSlice') {
-      for (const [net, slice] of Object.entries(v.slices as Record<string, string>)) {
-        const holder = heldSlices.get(`${net}/${slice}`);
-        if (holder !== undefined && holder !== command.nodeId) throw new Violation(`slice ${slice} granted to ${holder} and ${command.nodeId}`);
-        heldSlices.set(`${net}/${slice}`, command.nodeId);
-      }
-    }
-    // Forget what the state no longer holds, so a later re-grant is legitimate.
-    for (const key of [...held]) {
-      const [net, address] = key.split(/\/(.*)/s) as [string, string];
-      if (!sm.allocationOf(net, address)) held.delete(key);
-    }
-    for (const [key, nodeId] of [...heldSlices]) {
-      const net = key.slice(0, key.indexOf('/'));
-      if (sm.sliceOf(net, nodeId) !== key.slice(key.indexOf('/') + 1)) heldSlices.delete(key);
-    }
-  }
-}
-
-function entryKey(e: Entry): string {
-  return e.type === 'normal' ? `n${e.term}:${Buffer.from(e.data).toString('base64')}` : `c${e.term}:${JSON.stringify(e.change)}`;
-}
-
-function bigintSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 export function simulate(options: SimOptions): SimResult {
