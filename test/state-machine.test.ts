@@ -223,3 +223,23 @@ describe('seed state import', () => {
     expect(() => importSeedState({ network: 'o', slices: slices.snapshot(), allocators: [{ cidr: '10.9.0.0/28', allocated: [] }] })).toThrow(expect.objectContaining({ code: 'InvalidState' }));
   });
 });
+
+describe('IpamStateMachine: arbitrary input never throws and never changes state when refused', () => {
+  it('apply(anything) returns a result; a refused command leaves the hash unchanged', () => {
+    const sm = setup();
+    ok(sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' }));
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), commandArb.map((c) => ({ ...c, extra: 1 })), fc.record({ type: fc.constantFrom('allocate', 'release', 'configureNetwork'), network: fc.anything(), nodeId: fc.anything(), address: fc.anything(), cidr: fc.anything(), slicePrefix: fc.anything() }, { requiredKeys: ['type'] })), (input) => {
+        const before = sm.stateHash();
+        const r = sm.apply(input);
+        expect(typeof r.ok).toBe('boolean');
+        if (!r.ok) {
+          expect(r.error.code).toMatch(/^[A-Z][A-Za-z]+$/);
+          expect(r.error.message).not.toMatch(/^internal error/); // every refusal is a deliberate check
+          expect(sm.stateHash()).toBe(before);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
