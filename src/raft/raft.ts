@@ -606,19 +606,14 @@ export class RaftCore {
   private stepFollower(m: Message): void {
     switch (m.type) {
       case 'app':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleAppend(m);
-        return;
       case 'heartbeat':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleHeartbeat(m);
-        return;
       case 'snap':
+        // Any of these comes from the leader of our term: it is alive, so our election timer restarts.
         this.electionElapsed = 0;
         this.lead = m.from;
-        this.handleSnapshotChunk(m);
+        if (m.type === 'app') this.handleAppend(m);
+        else if (m.type === 'heartbeat') this.handleHeartbeat(m);
+        else this.handleSnapshotChunk(m);
         return;
       case 'timeoutNow':
         // The leader is handing over: campaign now, skipping PreVote and the lease check (§3.10).
