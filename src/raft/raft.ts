@@ -117,6 +117,11 @@ export class RaftCore {
   /** Index of the last conf change appended by this leader; no new one until it is applied. */
   private pendingConfIndex = 0;
   private leadTransferee: NodeId | null = null;
+  /**
+   * This leader has told someone to campaign (TimeoutNow) in this term. Voters bypass their leases for
+   * that election, so our lease can never be trusted again in this term, even if the transfer "times out".
+   */
+  private sentTimeoutNow = false;
 
   private readSeq = 0;
   private pendingReads: PendingRead[] = [];
@@ -459,6 +464,7 @@ export class RaftCore {
     this.randomizedElectionTimeout = this.cfg.electionTick + this.cfg.rng.int(this.cfg.electionTick);
     this.votes = new Map();
     this.leadTransferee = null;
+    this.sentTimeoutNow = false;
     this.pendingReads = [];
     this.deferredReads = [];
     this.progress = new Map();
@@ -908,11 +914,12 @@ export class RaftCore {
    * tick t heard from us at or after t, and — with CheckQuorum — refuses to vote for anyone else until an
    * election timeout of its own ticks has passed. So once a quorum has answered heartbeats sent at or
    * after t, no other leader can exist before t + electionTick. One tick is kept as margin for tick phase
-   * and rate differences; a transfer in progress voids the lease (the target campaigns without waiting).
+   * and rate differences. A transfer voids the lease for the rest of the term: once TimeoutNow is out, the
+   * target's voters ignore their leases, whether or not we later think the transfer timed out.
    */
   private leaseValid(): boolean {
     if (this.cfg.unsafeTestingKnobs?.leaseWithoutQuorumAcks) return true;
-    if (this.leadTransferee !== null) return false;
+    if (this.leadTransferee !== null || this.sentTimeoutNow) return false;
     const voters = [...this.voters];
     const sentAt = voters.map((id) => (id === this.id ? this.ticks : this.progress.get(id)?.leaseSentAt ?? -Infinity)).sort((a, b) => b - a);
     const quorumSentAt = sentAt[Math.floor(voters.length / 2)] as number;
@@ -992,6 +999,7 @@ export class RaftCore {
   // --- helpers ---------------------------------------------------------------------------------------
 
   private send(m: { type: 'timeoutNow'; to: NodeId }): void {
+    this.sentTimeoutNow = true;
     this.msgs.push({ ...m, from: this.id, term: this.term });
   }
 
