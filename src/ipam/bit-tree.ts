@@ -73,14 +73,6 @@ export class BitTree {
     return leaves * (32 * 4 + 4 + 2) + nodes * (32 * 4 + 8);
   }
 
-  clear(): void {
-    this.root = EMPTY;
-    this.leafFreeList = [];
-    this.leafNext = 1;
-    this.nodeFreeList = [];
-    this.nodeNext = 1;
-  }
-
   has(d: Int32Array): boolean {
     let ptr = this.root;
     for (let lvl = this.levels; lvl >= 1; lvl--) {

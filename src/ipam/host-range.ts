@@ -9,7 +9,8 @@
  * - IPv6 /0–/127: 1 … 2^h − 1 (the subnet-router anycast address, offset 0, is excluded, as in the seed).
  * - IPv6 /128: none (its only address is the network address).
  */
-import { formatV4, formatV6, type Family, type ParsedCidr } from './address.js';
+import { formatAddress, formatV4, formatV6, parseAddress, type Family, type ParsedCidr } from './address.js';
+import { OverlayError } from './errors.js';
 import { OffsetSet } from './offset-set.js';
 
 export type Offset = number | bigint;
@@ -75,6 +76,22 @@ export class HostRange<T extends Offset> {
 
   isUsable(offset: T): boolean {
     return offset >= this.lo && offset <= this.hi;
+  }
+
+  /**
+   * Offset of `input` if it is a usable host of this range, else a typed error (AddressFamilyMismatch,
+   * IpNotInRange, ReservedAddress, InvalidAddress) whose message names the address and `where`.
+   */
+  usableOffset(input: string, where: string): T {
+    const a = parseAddress(input);
+    const text = formatAddress(a.family, a.value);
+    if (a.family !== this.family) throw new OverlayError('AddressFamilyMismatch', `IPv${a.family} address ${text} cannot belong to IPv${this.family} ${where}`);
+    if (!this.contains(a.family, a.value)) throw new OverlayError('IpNotInRange', `IP address ${text} is not in ${where}`);
+    const offset = this.offsetOf(a.value);
+    if (!this.isUsable(offset)) {
+      throw new OverlayError('ReservedAddress', `IP address ${text} is the ${offset === this.lastOffset ? 'broadcast' : 'network'} address of ${where} and cannot be allocated`);
+    }
+    return offset;
   }
 
   format(offset: T): string {

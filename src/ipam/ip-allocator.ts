@@ -165,18 +165,7 @@ export class IpAllocator {
   }
 
   private usableOffset(ip: string): Offset {
-    const a = parseAddress(ip);
-    if (a.family !== this.range.family) {
-      throw new OverlayError('AddressFamilyMismatch', `IPv${a.family} address ${formatAddress(a.family, a.value)} cannot belong to IPv${this.range.family} network ${this.cidr()}`);
-    }
-    if (!this.range.contains(a.family, a.value)) {
-      throw new OverlayError('IpNotInRange', `IP address ${formatAddress(a.family, a.value)} is not in range ${this.cidr()}`);
-    }
-    const offset = this.range.offsetOf(a.value);
-    if (!this.range.isUsable(offset)) {
-      throw new OverlayError('ReservedAddress', `IP address ${formatAddress(a.family, a.value)} is the ${offset === this.range.lastOffset ? 'broadcast' : 'network'} address of ${this.cidr()} and cannot be allocated`);
-    }
-    return offset;
+    return this.range.usableOffset(ip, `range ${this.cidr()}`);
   }
 }
 

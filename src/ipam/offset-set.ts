@@ -59,7 +59,7 @@ const BIG_CODEC: OffsetCodec<bigint> = {
       for (let i = Math.min(to, d.length - 1); i >= from; i--) x = x * 32 + (d[i] as number);
       return x;
     };
-    let low = chunk(1, 8) * 1024 + (d[0] as number);
+    const low = chunk(1, 8) * 1024 + (d[0] as number);
     if (d.length <= 9) return BigInt(low);
     const mid = chunk(9, 18);
     const high = d.length > 19 ? chunk(19, d.length - 1) : 0;
@@ -122,11 +122,6 @@ export class OffsetSet<T extends number | bigint> {
     const deleted = this.tree.delete(this.scratchA);
     if (deleted) this.count--;
     return deleted;
-  }
-
-  clear(): void {
-    this.tree.clear();
-    this.count = 0;
   }
 
   /** Lowest absent offset in [from, limit], or undefined. */

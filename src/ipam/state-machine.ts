@@ -363,19 +363,7 @@ function locate(net: Network, address: string): { slice: NodeSlice; offset: Offs
 }
 
 function usableOffset(slice: NodeSlice, address: string): Offset {
-  const a = parseAddress(address);
-  const range = slice.alloc.range;
-  if (a.family !== range.family) {
-    throw new OverlayError('AddressFamilyMismatch', `IPv${a.family} address ${describe(address)} cannot belong to IPv${range.family} slice ${slice.alloc.cidr()}`);
-  }
-  if (!range.contains(a.family, a.value)) {
-    throw new OverlayError('IpNotInRange', `IP address ${describe(address)} is not in slice ${slice.alloc.cidr()} of node ${describe(slice.nodeId)}`);
-  }
-  const offset = range.offsetOf(a.value);
-  if (!range.isUsable(offset)) {
-    throw new OverlayError('ReservedAddress', `IP address ${range.format(offset)} is the ${offset === range.lastOffset ? 'broadcast' : 'network'} address of slice ${slice.alloc.cidr()}`);
-  }
-  return offset;
+  return slice.alloc.range.usableOffset(address, `slice ${slice.alloc.cidr()} of node ${describe(slice.nodeId)}`);
 }
 
 function formatFor(net: Network, family: Family, value: bigint, input: string): string {
