@@ -123,7 +123,7 @@ export class Simulation {
   private maxAckedIndex = 0;
   private nextReadId = 1;
   /** Fault intensity of this run, drawn from the seed: calm, moderate or violent. */
-  private readonly profile: { faultMin: number; faultSpread: number; restartMin: number; restartSpread: number; killLeader: number };
+  private readonly profile: { faultMin: number; faultSpread: number; restartMin: number; restartSpread: number; killLeader: number; isolateAfterCommit: number };
 
   readonly stats = { events: 0, virtualMs: 0, elections: 0, committed: 0, acked: 0, crashes: 0, snapshots: 0, snapshotsSent: 0, confChanges: 0, readsServed: 0 };
 
@@ -136,9 +136,9 @@ export class Simulation {
     this.readOnly = this.rng.pick(['safe', 'lease'] as const);
     if (options.variant === 'lease-without-quorum-acks') this.readOnly = 'lease';
     this.profile = this.rng.pick([
-      { faultMin: 40, faultSpread: 300, restartMin: 50, restartSpread: 400, killLeader: 0.1 },
-      { faultMin: 20, faultSpread: 200, restartMin: 50, restartSpread: 400, killLeader: 0.3 },
-      { faultMin: 5, faultSpread: 60, restartMin: 5, restartSpread: 80, killLeader: 0.6 },
+      { faultMin: 40, faultSpread: 300, restartMin: 50, restartSpread: 400, killLeader: 0.1, isolateAfterCommit: 0.1 },
+      { faultMin: 20, faultSpread: 200, restartMin: 50, restartSpread: 400, killLeader: 0.3, isolateAfterCommit: 0.3 },
+      { faultMin: 5, faultSpread: 60, restartMin: 5, restartSpread: 80, killLeader: 0.6, isolateAfterCommit: 0.3 },
     ]);
     const voters = Array.from({ length: n }, (_, i) => `n${i + 1}`);
     const spares = ['n8', 'n9'];
@@ -571,6 +571,12 @@ export class Simulation {
       const core = n.core;
       if (!core) continue;
       const st = core.status();
+      // Nemesis: cut a leader off right after its commit index moves, before the news (and its next
+      // entries) spread. This is where commit-rule bugs (§5.4.2, Figure 8) turn into lost writes.
+      if (st.role === 'leader' && st.commit > n.seenCommit && !this.healing && this.rng.chance(this.profile.isolateAfterCommit)) {
+        this.blocked.clear();
+        for (const other of this.nodes.keys()) if (other !== n.id) this.blocked.add(`${n.id}>${other}`).add(`${other}>${n.id}`);
+      }
       // Election safety: at most one leader per term (§5.2).
       if (st.role === 'leader') {
         const other = this.leaders.get(st.term);

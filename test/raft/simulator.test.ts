@@ -43,6 +43,12 @@ describe('the simulator finds deliberately broken cores', () => {
     expect(again.violation).toBe(f?.violation);
   });
 
+  it('commit counted for an entry of an earlier term (§5.4.2, Figure 8)', () => {
+    const r = runMany({ from: 1, seeds: 600, steps: 3000, variant: 'commit-prior-term', stopAtFirst: true });
+    expect(r.failures.length).toBe(1);
+    expect(r.failures[0]?.violation).toMatch(/leader completeness|committed entry .* changed|state machine safety|conflicts with a committed entry/);
+  });
+
   it('lease reads that do not check quorum acknowledgements (stale reads)', () => {
     const r = runMany({ from: 1, seeds: 400, steps: 3000, variant: 'lease-without-quorum-acks', stopAtFirst: true });
     expect(r.failures.length).toBe(1);
