@@ -131,6 +131,31 @@ for (const owners of [false, true]) {
   rows.push({ case: 'memory: IPv4 /12, full then every other address released', n: 1 << 20, fastMs: 0, extra: { bytesWhenFull: fullBytes, bitsPerAddressFragmented: round((a.range.set.usedBytes * 8) / (1 << 20)) } });
 }
 
+// 5b. Sparse IPv6: bytes per address when allocations are sequential vs scattered across a /64.
+{
+  const seq = new IpAllocator('fd00::/64');
+  for (let i = 0; i < 100_000; i++) seq.allocate();
+  const scattered = new IpAllocator('fd00::/64');
+  let x = 0x9e3779b97f4a7c15n; // a fixed xorshift stream: the same addresses every run
+  for (let i = 0; i < 10_000; i++) {
+    x ^= (x << 13n) & 0xffffffffffffffffn;
+    x ^= x >> 7n;
+    x ^= (x << 17n) & 0xffffffffffffffffn;
+    const offset = x === 0n ? 1n : x;
+    try {
+      scattered.allocateSpecific(formatV6((0xfd00n << 112n) + offset));
+    } catch {
+      // a repeat of an earlier offset: skip it
+    }
+  }
+  rows.push({
+    case: 'memory: IPv6 /64, 100k sequential vs 10k scattered allocations',
+    n: 110_000,
+    fastMs: 0,
+    extra: { sequentialBytesPerAddress: round(seq.range.set.usedBytes / seq.allocatedCount()), scatteredBytesPerAddress: round(scattered.range.set.usedBytes / scattered.allocatedCount()) },
+  });
+}
+
 // 6. Why formatting is hand-written: ip-address's RFC 5952 form vs formatV6.
 {
   const values = Array.from({ length: 100_000 }, (_, i) => (0xfd00n << 112n) + BigInt(i * 7919));
