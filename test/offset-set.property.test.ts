@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { internalLevels } from '../src/ipam/bit-tree.js';
 import { OffsetSet } from '../src/ipam/offset-set.js';
 
 /** Naive model: a Set, and a linear scan for "lowest absent in [from, limit]". */
@@ -99,6 +100,18 @@ describe('OffsetSet memory follows fragmentation, not size', () => {
     expect(s.usedBytes / 65536).toBeLessThan(0.2); // bytes per address, i.e. < 1.6 bits
     for (let i = 1; i < 65536; i += 2) s.delete(i);
     expect(s.size).toBe(0);
+    expect(s.usedBytes).toBe(0);
+  });
+  it('an isolated offset costs one SINGLE entry, not a chain of nodes; a second one nearby expands it', () => {
+    const s = OffsetSet.big(128);
+    s.add(123456789n << 70n);
+    const single = (internalLevels(128) + 1) * 4; // one digit per internal level + the leaf digit
+    expect(internalLevels(128)).toBe(24);
+    expect(s.usedBytes).toBe(single);
+    s.add((123456789n << 70n) + 5n); // same leaf: the chain is built only now
+    expect(s.usedBytes).toBeGreaterThan(single);
+    expect(s.delete(123456789n << 70n)).toBe(true);
+    expect(s.delete((123456789n << 70n) + 5n)).toBe(true);
     expect(s.usedBytes).toBe(0);
   });
   it('a full 2^128 range is one pointer', () => {

@@ -8,9 +8,11 @@
  * - A leaf holds 1024 offsets as 32 Int32 words plus a one-word summary (bit w set ⇔ word w is full).
  * - An internal node holds 32 child pointers plus a "full" mask and a "non-empty" mask.
  * - A pointer is EMPTY (0: every offset below it free, nothing stored), FULL (-1: every offset below it
- *   taken, nothing stored) or the id of a stored leaf/node. A stored leaf or node is never all-full and never
- *   all-empty: add() collapses full subtrees into FULL and delete() frees empty ones. So memory follows the
- *   fragmentation of the set, not its size; a completely allocated range costs nothing.
+ *   taken, nothing stored), SINGLE (≤ -2: exactly one offset below it, its digits kept in a small side
+ *   slab), or the id of a stored leaf/node. A stored leaf or node is never all-full and never all-empty:
+ *   add() collapses full subtrees into FULL and delete() frees empty ones. So memory follows the
+ *   fragmentation of the set, not its size; a completely allocated range costs nothing, and an isolated
+ *   address in a huge IPv6 range costs one SINGLE entry instead of a chain of nodes down to a leaf.
  *
  * Offsets are passed as digit paths (see OffsetCodec in offset-set.ts): digit 0 is the low 10 bits (leaf
  * position), digit k ≥ 1 the next 5 bits (child index at tree level k). The tree itself only does number math.
@@ -51,6 +53,12 @@ export class BitTree {
   private leafFreeList: number[] = [];
   private leafNext = 1; // id 0 is never used: 0 means EMPTY
 
+  /** SINGLE pointers: entry k holds the digits 0…L of its one offset (stride levels + 1). */
+  private singleDigits: Int32Array;
+  private singleFreeList: number[] = [];
+  private singleNext = 0;
+  private readonly stride: number;
+
   private nodeChildren = new Int32Array(32 * 8);
   private nodeFull = new Int32Array(8);
   private nodeNonEmpty = new Int32Array(8);
@@ -64,42 +72,60 @@ export class BitTree {
     if (!Number.isInteger(bits) || bits < 0 || bits > 128) throw new RangeError(`bits out of range: ${bits}`);
     this.levels = internalLevels(bits);
     this.path = new Int32Array(this.levels + 1);
+    this.stride = this.levels + 1;
+    this.singleDigits = new Int32Array(this.stride * 8);
   }
 
   /** Stored bytes in the slabs that are in use (for memory reports). */
   usedBytes(): number {
     const leaves = this.leafNext - 1 - this.leafFreeList.length;
     const nodes = this.nodeNext - 1 - this.nodeFreeList.length;
-    return leaves * (32 * 4 + 4 + 2) + nodes * (32 * 4 + 8);
+    const singles = this.singleNext - this.singleFreeList.length;
+    return leaves * (32 * 4 + 4 + 2) + nodes * (32 * 4 + 8) + singles * this.stride * 4;
   }
 
   has(d: Int32Array): boolean {
     let ptr = this.root;
-    for (let lvl = this.levels; lvl >= 1; lvl--) {
+    for (let lvl = this.levels; ; lvl--) {
       if (ptr === EMPTY) return false;
       if (ptr === FULL) return true;
+      if (ptr <= -2) return this.singleEquals(ptr, d, lvl);
+      if (lvl === 0) {
+        const d0 = d[0] as number;
+        return ((this.leafWords[ptr * 32 + (d0 >>> 5)] as number) & (1 << (d0 & 31))) !== 0;
+      }
       ptr = this.nodeChildren[ptr * 32 + (d[lvl] as number)] as number;
     }
-    if (ptr === EMPTY) return false;
-    if (ptr === FULL) return true;
-    const d0 = d[0] as number;
-    return ((this.leafWords[ptr * 32 + (d0 >>> 5)] as number) & (1 << (d0 & 31))) !== 0;
   }
 
   /** Insert; returns false if already present. */
   add(d: Int32Array): boolean {
     if (this.root === FULL) return false;
-    if (this.root === EMPTY) this.root = this.levels === 0 ? this.newLeaf(false) : this.newNode(false);
+    if (this.root === EMPTY) {
+      this.root = this.newSingle(d, this.levels);
+      return true;
+    }
+    if (this.root <= -2) {
+      if (this.singleEquals(this.root, d, this.levels)) return false;
+      this.root = this.expand(this.root, this.levels);
+    }
     let ptr = this.root;
     for (let lvl = this.levels; lvl >= 1; lvl--) {
       this.path[lvl] = ptr;
-      const slot = ptr * 32 + (d[lvl] as number);
+      const c = d[lvl] as number;
+      const slot = ptr * 32 + c;
       let child = this.nodeChildren[slot] as number;
       if (child === FULL) return false;
       if (child === EMPTY) {
-        child = lvl === 1 ? this.newLeaf(false) : this.newNode(false);
+        // Nothing below yet: remember just this offset, no chain of nodes.
+        this.nodeChildren[slot] = this.newSingle(d, lvl - 1);
+        this.nodeNonEmpty[ptr] = (this.nodeNonEmpty[ptr] as number) | (1 << c);
+        return true;
+      }
+      if (child <= -2) {
+        if (this.singleEquals(child, d, lvl - 1)) return false;
+        child = this.expand(child, lvl - 1);
         this.nodeChildren[slot] = child;
-        this.nodeNonEmpty[ptr] = (this.nodeNonEmpty[ptr] as number) | (1 << (d[lvl] as number));
       }
       ptr = child;
     }
@@ -122,8 +148,12 @@ export class BitTree {
 
   /** Remove; returns false if absent. */
   delete(d: Int32Array): boolean {
-    if (this.root === EMPTY) return false;
     if (!this.has(d)) return false;
+    if (this.root <= -2) {
+      this.freeSingle(this.root);
+      this.root = EMPTY;
+      return true;
+    }
     if (this.root === FULL) this.root = this.levels === 0 ? this.newLeaf(true) : this.newNode(true);
     let ptr = this.root;
     for (let lvl = this.levels; lvl >= 1; lvl--) {
@@ -136,6 +166,11 @@ export class BitTree {
         child = lvl === 1 ? this.newLeaf(true) : this.newNode(true);
         this.nodeChildren[slot] = child;
         this.nodeFull[ptr] = (this.nodeFull[ptr] as number) & ~(1 << c);
+      } else if (child <= -2) {
+        // has() said present, so this single is the offset itself.
+        this.freeSingle(child);
+        this.clearChild(lvl, d);
+        return true;
       }
       ptr = child;
     }
@@ -146,7 +181,10 @@ export class BitTree {
     this.leafSummary[ptr] = (this.leafSummary[ptr] as number) & ~(1 << w);
     const pop = (this.leafPop[ptr] as number) - 1;
     this.leafPop[ptr] = pop;
-    if (pop === 0) this.freeEmpty(ptr, d);
+    if (pop === 0) {
+      this.leafFreeList.push(ptr);
+      this.clearChild(1, d);
+    }
     return true;
   }
 
@@ -165,6 +203,7 @@ export class BitTree {
       return true;
     }
     if (ptr === FULL) return false;
+    if (ptr <= -2) return this.searchSingle(ptr, lvl, tight, from, out);
     if (lvl === 0) {
       const start = tight ? (from[0] as number) : 0;
       const w = start >>> 5;
@@ -212,6 +251,12 @@ export class BitTree {
     if (ptr === FULL) {
       for (let i = lvl; i >= 0; i--) digits[i] = 0;
       visit(digits, 0, lvl);
+      return;
+    }
+    if (ptr <= -2) {
+      const base = (-2 - ptr) * this.stride;
+      for (let i = lvl; i >= 0; i--) digits[i] = this.singleDigits[base + i] as number;
+      visit(digits, 1, -1);
       return;
     }
     if (lvl === 0) {
@@ -282,12 +327,14 @@ export class BitTree {
     this.root = FULL;
   }
 
-  /** The leaf on the current path just became empty: free it and every ancestor left empty. */
-  private freeEmpty(leaf: number, d: Int32Array): void {
-    this.leafFreeList.push(leaf);
-    for (let lvl = 1; lvl <= this.levels; lvl++) {
-      const parent = this.path[lvl] as number;
-      const c = d[lvl] as number;
+  /**
+   * The child at slot d[lvl] of the node path[lvl] has become empty: clear the slot, and free every
+   * ancestor that is left with no children.
+   */
+  private clearChild(lvl: number, d: Int32Array): void {
+    for (let l = lvl; l <= this.levels; l++) {
+      const parent = this.path[l] as number;
+      const c = d[l] as number;
       this.nodeChildren[parent * 32 + c] = EMPTY;
       const nonEmpty = (this.nodeNonEmpty[parent] as number) & ~(1 << c);
       this.nodeNonEmpty[parent] = nonEmpty;
@@ -295,6 +342,69 @@ export class BitTree {
       this.nodeFreeList.push(parent);
     }
     this.root = EMPTY;
+  }
+
+  // --- SINGLE pointers ------------------------------------------------------------------------------
+
+  private newSingle(d: Int32Array, lvl: number): number {
+    const id = this.singleFreeList.pop() ?? this.singleNext++;
+    if ((id + 1) * this.stride > this.singleDigits.length) this.singleDigits = doubled(this.singleDigits);
+    const base = id * this.stride;
+    for (let i = 0; i <= lvl; i++) this.singleDigits[base + i] = d[i] as number;
+    return -2 - id;
+  }
+
+  private freeSingle(ptr: number): void {
+    this.singleFreeList.push(-2 - ptr);
+  }
+
+  private singleEquals(ptr: number, d: Int32Array, lvl: number): boolean {
+    const base = (-2 - ptr) * this.stride;
+    for (let i = 0; i <= lvl; i++) if (this.singleDigits[base + i] !== d[i]) return false;
+    return true;
+  }
+
+  /** Replace a SINGLE at level lvl by a real leaf/node holding the same one offset. */
+  private expand(ptr: number, lvl: number): number {
+    const base = (-2 - ptr) * this.stride;
+    if (lvl === 0) {
+      const d0 = this.singleDigits[base] as number;
+      const leaf = this.newLeaf(false);
+      this.leafWords[leaf * 32 + (d0 >>> 5)] = 1 << (d0 & 31);
+      this.leafPop[leaf] = 1;
+      this.freeSingle(ptr);
+      return leaf;
+    }
+    // The same SINGLE entry moves one level down: its digits 0…lvl−1 are already stored.
+    const node = this.newNode(false);
+    const c = this.singleDigits[base + lvl] as number;
+    this.nodeChildren[node * 32 + c] = ptr;
+    this.nodeNonEmpty[node] = 1 << c;
+    return node;
+  }
+
+  /**
+   * Lowest absent offset ≥ from (or ≥ 0) in a subtree holding exactly one offset s: the start itself
+   * unless it is s, else the next offset after s (false if s is the subtree's last offset).
+   */
+  private searchSingle(ptr: number, lvl: number, tight: boolean, from: Int32Array, out: Int32Array): boolean {
+    const base = (-2 - ptr) * this.stride;
+    let equal = true;
+    for (let i = lvl; i >= 0; i--) {
+      const start = tight ? (from[i] as number) : 0;
+      out[i] = start;
+      if (start !== this.singleDigits[base + i]) equal = false;
+    }
+    if (!equal) return true;
+    for (let i = 0; i <= lvl; i++) {
+      const next = (out[i] as number) + 1;
+      if (next < (i === 0 ? LEAF_SIZE : 32)) {
+        out[i] = next;
+        return true;
+      }
+      out[i] = 0; // carry
+    }
+    return false;
   }
 }
 
