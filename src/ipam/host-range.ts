@@ -80,16 +80,17 @@ export class HostRange<T extends Offset> {
 
   /**
    * Offset of `input` if it is a usable host of this range, else a typed error (AddressFamilyMismatch,
-   * IpNotInRange, ReservedAddress, InvalidAddress) whose message names the address and `where`.
+   * IpNotInRange, ReservedAddress, InvalidAddress) whose message names the address and `where()`.
+   * `where` is only called to build an error message, so the success path formats nothing.
    */
-  usableOffset(input: string, where: string): T {
+  usableOffset(input: string, where: () => string): T {
     const a = parseAddress(input);
-    const text = formatAddress(a.family, a.value);
-    if (a.family !== this.family) throw new OverlayError('AddressFamilyMismatch', `IPv${a.family} address ${text} cannot belong to IPv${this.family} ${where}`);
-    if (!this.contains(a.family, a.value)) throw new OverlayError('IpNotInRange', `IP address ${text} is not in ${where}`);
+    const text = (): string => formatAddress(a.family, a.value);
+    if (a.family !== this.family) throw new OverlayError('AddressFamilyMismatch', `IPv${a.family} address ${text()} cannot belong to IPv${this.family} ${where()}`);
+    if (!this.contains(a.family, a.value)) throw new OverlayError('IpNotInRange', `IP address ${text()} is not in ${where()}`);
     const offset = this.offsetOf(a.value);
     if (!this.isUsable(offset)) {
-      throw new OverlayError('ReservedAddress', `IP address ${text} is the ${offset === this.lastOffset ? 'broadcast' : 'network'} address of ${where} and cannot be allocated`);
+      throw new OverlayError('ReservedAddress', `IP address ${text()} is the ${offset === this.lastOffset ? 'broadcast' : 'network'} address of ${where()} and cannot be allocated`);
     }
     return offset;
   }

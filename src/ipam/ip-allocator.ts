@@ -165,7 +165,7 @@ export class IpAllocator {
   }
 
   private usableOffset(ip: string): Offset {
-    return this.range.usableOffset(ip, `range ${this.cidr()}`);
+    return this.range.usableOffset(ip, () => `range ${this.cidr()}`);
   }
 }
 

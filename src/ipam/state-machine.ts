@@ -10,7 +10,7 @@
  *   counter in the state, and lists in results are sorted.
  */
 import { createHash } from 'node:crypto';
-import { describe, formatAddress, parseAddress, type Family } from './address.js';
+import { describe, formatAddress, parseAddress, type ParsedAddress } from './address.js';
 import { parseCommand, type IpamCommand } from './commands.js';
 import { OverlayError, type ErrorCode } from './errors.js';
 import type { Offset } from './host-range.js';
@@ -84,7 +84,7 @@ export class IpamStateMachine {
   allocationOf(network: string, address: string): AllocationRecord | undefined {
     const net = this.state.networks.get(network);
     if (!net) return undefined;
-    const found = locate(net, address);
+    const found = locate(net, parseAddress(address));
     if (!found || !found.slice.alloc.range.set.has(found.offset)) return undefined;
     return record(net, found.slice, found.offset);
   }
@@ -264,8 +264,11 @@ export class IpamStateMachine {
   private release(network: string, address: string, generation: number | undefined): { released: boolean; address: string } {
     const net = this.network(network);
     const parsed = parseAddress(address);
-    const text = formatFor(net, parsed.family, parsed.value, address);
-    const found = locate(net, address);
+    if (parsed.family !== net.family) {
+      throw new OverlayError('AddressFamilyMismatch', `IPv${parsed.family} address ${describe(address)} cannot belong to IPv${net.family} network ${describe(net.name)}`);
+    }
+    const text = formatAddress(parsed.family, parsed.value);
+    const found = locate(net, parsed);
     const gen = found ? found.slice.gens.get(found.offset) : undefined;
     if (generation !== undefined && gen !== generation) {
       throw new OverlayError('StaleGeneration', `release of ${text} carries generation ${generation}, but ${gen === undefined ? 'the address is not allocated' : `the current allocation has generation ${gen}`}`);
@@ -351,8 +354,7 @@ function record(net: Network, slice: NodeSlice, offset: Offset): AllocationRecor
 }
 
 /** Node slice and offset of an address in a network (undefined when no assigned slice holds it). */
-function locate(net: Network, address: string): { slice: NodeSlice; offset: Offset } | undefined {
-  const a = parseAddress(address);
+function locate(net: Network, a: ParsedAddress): { slice: NodeSlice; offset: Offset } | undefined {
   if (a.family !== net.family) return undefined;
   const index = net.slices.indexOfAddress(a.value);
   if (index === undefined) return undefined;
@@ -363,12 +365,5 @@ function locate(net: Network, address: string): { slice: NodeSlice; offset: Offs
 }
 
 function usableOffset(slice: NodeSlice, address: string): Offset {
-  return slice.alloc.range.usableOffset(address, `slice ${slice.alloc.cidr()} of node ${describe(slice.nodeId)}`);
-}
-
-function formatFor(net: Network, family: Family, value: bigint, input: string): string {
-  if (family !== net.family) {
-    throw new OverlayError('AddressFamilyMismatch', `IPv${family} address ${describe(input)} cannot belong to IPv${net.family} network ${describe(net.name)}`);
-  }
-  return formatAddress(family, value);
+  return slice.alloc.range.usableOffset(address, () => `slice ${slice.alloc.cidr()} of node ${describe(slice.nodeId)}`);
 }
