@@ -46,8 +46,41 @@ export interface RaftConfig {
   maxInflightBytes?: number;
   /** Bytes of snapshot data per InstallSnapshot chunk. */
   snapshotChunkBytes?: number;
-  /** Deliberate bugs, only for proving the simulator finds them. Never set in production. */
-  unsafeTestingKnobs?: { grantVotesWithoutLogCheck?: boolean; commitEntriesOfPriorTerms?: boolean; forgetVoteOnRestart?: boolean; leaseWithoutQuorumAcks?: boolean };
+}
+
+/**
+ * Deliberate bugs, only for proving the simulator and the scenarios find them. Not part of RaftConfig:
+ * they are attached to a config object with withTestingKnobs() from './internal.js', which the public
+ * export list does not carry.
+ */
+export interface TestingKnobs {
+  grantVotesWithoutLogCheck?: boolean;
+  commitEntriesOfPriorTerms?: boolean;
+  forgetVoteOnRestart?: boolean;
+  leaseWithoutQuorumAcks?: boolean;
+}
+
+const knobsByConfig = new WeakMap<RaftConfig, TestingKnobs>();
+
+/** A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
+export function withTestingKnobs(config: RaftConfig, knobs: TestingKnobs): RaftConfig {
+  const copy = { ...config };
+  knobsByConfig.set(copy, knobs);
+  return copy;
+}
+
+/** Read-only view of a core's retained log, for invariant checks; assigned inside the class. */
+export interface LogView {
+  offset: number;
+  offsetTerm: number;
+  entries: readonly Entry[];
+  stable: number;
+}
+let readLogView: (core: RaftCore) => LogView;
+
+/** The retained log of `core` (simulator invariants and tests only; not on the public class). */
+export function logView(core: RaftCore): LogView {
+  return readLogView(core);
 }
 
 /** What a node persisted before it stopped: everything it needs to restart (§5, Figure 2). */
@@ -95,7 +128,8 @@ type StepFn = (m: Message) => void;
 
 export class RaftCore {
   readonly id: NodeId;
-  private readonly cfg: Required<Omit<RaftConfig, 'unsafeTestingKnobs'>> & Pick<RaftConfig, 'unsafeTestingKnobs'>;
+  private readonly cfg: Required<RaftConfig>;
+  private readonly knobs: TestingKnobs;
   private readonly log: RaftLog;
 
   private term = 0;
@@ -157,6 +191,7 @@ export class RaftCore {
       snapshotChunkBytes: 64 * 1024,
       ...config,
     };
+    this.knobs = knobsByConfig.get(config) ?? {};
     if (this.cfg.readOnly === 'lease' && !this.cfg.checkQuorum) {
       throw new RaftError('Misuse', 'lease reads are only safe with checkQuorum (a leader must step down when it loses its quorum)');
     }
@@ -171,7 +206,7 @@ export class RaftCore {
     this.log = new RaftLog(offset, offsetTerm, entries, Math.max(boot.hardState.commit, offset));
     if (this.log.committed > this.log.lastIndex()) throw new RaftError('Misuse', `commit ${this.log.committed} beyond last index ${this.log.lastIndex()}`);
     this.term = boot.hardState.term;
-    this.vote = config.unsafeTestingKnobs?.forgetVoteOnRestart ? null : boot.hardState.vote;
+    this.vote = this.knobs.forgetVoteOnRestart ? null : boot.hardState.vote;
     // Membership is a function of the log: the snapshot's conf, then every conf entry as it is applied
     // (applied restarts at the snapshot, so entries after it are delivered and applied again in order).
     const conf = snap?.meta.conf ?? { voters: [], learners: [] };
@@ -390,9 +425,8 @@ export class RaftCore {
     return s;
   }
 
-  /** Read-only view of the retained log (simulator invariants, tests). */
-  logView(): { offset: number; offsetTerm: number; entries: readonly Entry[]; stable: number } {
-    return { offset: this.log.offset, offsetTerm: this.log.offsetTerm, entries: this.log.entries, stable: this.log.stable };
+  static {
+    readLogView = (core) => ({ offset: core.log.offset, offsetTerm: core.log.offsetTerm, entries: core.log.entries, stable: core.log.stable });
   }
 
   /**
@@ -567,7 +601,7 @@ export class RaftCore {
     // §5.2/§5.4.1: one vote per term, and only for a log at least as up to date as ours. A pre-vote for a
     // future term may be granted freely (it changes nothing) as long as the log check passes.
     const canVote = this.vote === m.from || (this.vote === null && this.lead === null) || (pre && m.term > this.term);
-    const upToDate = this.cfg.unsafeTestingKnobs?.grantVotesWithoutLogCheck ? true : this.log.isUpToDate(m.index, m.logTerm);
+    const upToDate = this.knobs.grantVotesWithoutLogCheck ? true : this.log.isUpToDate(m.index, m.logTerm);
     const respType = pre ? 'preVoteResp' : 'voteResp';
     if (canVote && upToDate) {
       this.msgs.push({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
@@ -886,7 +920,7 @@ export class RaftCore {
     if (voters.length === 0) return false;
     const mci = committedIndex(voters, (id) => this.progress.get(id)?.match ?? 0);
     if (mci <= this.log.committed) return false;
-    if (this.log.term(mci) !== this.term && !this.cfg.unsafeTestingKnobs?.commitEntriesOfPriorTerms) return false;
+    if (this.log.term(mci) !== this.term && !this.knobs.commitEntriesOfPriorTerms) return false;
     this.log.commitTo(mci);
     return true;
   }
@@ -918,7 +952,7 @@ export class RaftCore {
    * target's voters ignore their leases, whether or not we later think the transfer timed out.
    */
   private leaseValid(): boolean {
-    if (this.cfg.unsafeTestingKnobs?.leaseWithoutQuorumAcks) return true;
+    if (this.knobs.leaseWithoutQuorumAcks) return true;
     if (this.leadTransferee !== null || this.sentTimeoutNow) return false;
     const voters = [...this.voters];
     const sentAt = voters.map((id) => (id === this.id ? this.ticks : this.progress.get(id)?.leaseSentAt ?? -Infinity)).sort((a, b) => b - a);

@@ -6,7 +6,7 @@
  * - no address or slice was granted while another grant of it was live;
  * - every replica that applied the whole log holds the replay's state.
  */
-import { Packr } from 'msgpackr';
+import { decodeEntry, encodeEntry } from '../ipam/log-entry.js';
 import type { IpamCommand } from '../ipam/commands.js';
 import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
 import type { Entry, NodeId } from '../raft/types.js';
@@ -25,7 +25,6 @@ export interface Replica {
   sm: IpamStateMachine;
 }
 
-const packr = new Packr({ useRecords: false });
 
 export function clientHistoryViolation(
   applied: ReadonlyMap<number, { entry: Entry }>,
@@ -41,7 +40,7 @@ export function clientHistoryViolation(
   for (const index of indexes) {
     const e = (applied.get(index) as { entry: Entry }).entry;
     if (e.type !== 'normal' || e.data.length === 0) continue;
-    const { id, command } = packr.unpack(e.data) as { id: number; command: IpamCommand };
+    const { id, command } = decodeEntry(e.data);
     if (!proposals.has(id)) return `index ${index} holds request ${id}, which was never proposed`;
     if (seenIds.has(id)) return `request ${id} applied twice`;
     seenIds.add(id);

@@ -5,12 +5,13 @@
  * workload of real IpamStateMachine commands. Safety invariants are checked after every event; then a
  * liveness phase heals everything and requires convergence. A failure names the command that replays it.
  */
-import { Packr } from 'msgpackr';
+import { decodeEntry, encodeEntry } from '../ipam/log-entry.js';
 import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
 import type { IpamCommand } from '../ipam/commands.js';
 import { RaftCore, type RaftBootState, type RaftConfig } from '../raft/raft.js';
 import { RaftError, type ConfState, type Entry, type HardState, type Message, type NodeId, type Snapshot } from '../raft/types.js';
 import { createRng, type Rng } from '../raft/rng.js';
+import { logView, withTestingKnobs } from '../raft/internal.js';
 import { EventQueue } from './event-queue.js';
 import { nextCommand, SETUP } from './workload.js';
 import { clientHistoryViolation, type Proposal } from './client-oracle.js';
@@ -38,7 +39,6 @@ export interface SimResult {
 }
 
 const TICK_MS = 10;
-const packr = new Packr({ useRecords: false });
 
 interface Storage {
   hardState: HardState;
@@ -190,7 +190,13 @@ export class Simulation {
 
   private config(id: NodeId): RaftConfig {
     const variant = this.options.variant ?? 'none';
-    return {
+    const knobs = {
+      grantVotesWithoutLogCheck: variant === 'vote-without-log-check',
+      commitEntriesOfPriorTerms: variant === 'commit-prior-term',
+      forgetVoteOnRestart: variant === 'vote-not-persisted',
+      leaseWithoutQuorumAcks: variant === 'lease-without-quorum-acks',
+    };
+    return withTestingKnobs({
       id,
       electionTick: 10,
       heartbeatTick: 2,
@@ -200,13 +206,7 @@ export class Simulation {
       readOnly: this.readOnly,
       maxInflightMsgs: 8,
       snapshotChunkBytes: 512,
-      unsafeTestingKnobs: {
-        grantVotesWithoutLogCheck: variant === 'vote-without-log-check',
-        commitEntriesOfPriorTerms: variant === 'commit-prior-term',
-        forgetVoteOnRestart: variant === 'vote-not-persisted',
-        leaseWithoutQuorumAcks: variant === 'lease-without-quorum-acks',
-      },
-    };
+    }, knobs);
   }
 
   private start(id: NodeId): void {
@@ -367,7 +367,7 @@ export class Simulation {
     if (seen && seen.key !== key) throw new Violation(`state machine safety: ${node.id} applied a different entry at index ${e.index}`);
     if (!seen) this.applied.set(e.index, { key, entry: e });
     if (e.type !== 'normal' || e.data.length === 0) return;
-    const { id, command } = packr.unpack(e.data) as { id: number; command: IpamCommand };
+    const { id, command } = decodeEntry(e.data);
     const result = sm.apply(command);
     const p = this.proposals.get(id);
     if (p && p.node === node.id && p.index === e.index && !this.acked.has(id)) {
@@ -398,7 +398,7 @@ export class Simulation {
     }
     const st = (node.core as RaftCore).status();
     // Leader completeness (§5.4): the new leader holds every entry committed so far.
-    const view = (node.core as RaftCore).logView();
+    const view = logView(node.core as RaftCore);
     for (const [index, c] of this.committed) {
       if (index <= view.offset) continue;
       const e = view.entries[index - view.offset - 1];
@@ -417,7 +417,7 @@ export class Simulation {
     const command = this.setupDone < SETUP.length ? (SETUP[this.setupDone] as IpamCommand) : nextCommand(this.rng, this.recentGenerations);
     const id = this.nextRequestId++;
     try {
-      const { index, term } = core.propose(packr.pack({ id, command }));
+      const { index, term } = core.propose(encodeEntry({ id, command }));
       this.proposals.set(id, { id, node: target.id, index, term, command });
       if (this.setupDone < SETUP.length) this.setupDone++;
     } catch (e) {
@@ -592,7 +592,7 @@ export class Simulation {
       }
       // Committed entries never change: record what this node says is committed, compare with what
       // anyone else said was committed at the same index.
-      const view = core.logView();
+      const view = logView(core);
       for (let i = Math.max(n.seenCommit, view.offset) + 1; i <= st.commit; i++) {
         const e = view.entries[i - view.offset - 1] as Entry;
         const known = this.committed.get(i);
@@ -608,7 +608,7 @@ export class Simulation {
   }
 
   private checkLogMatching(): void {
-    const views = [...this.nodes.values()].flatMap((n) => (n.core ? [{ id: n.id, view: n.core.logView() }] : []));
+    const views = [...this.nodes.values()].flatMap((n) => (n.core ? [{ id: n.id, view: logView(n.core) }] : []));
     const violation = logMatchingViolation(views);
     if (violation) throw new Violation(violation);
   }

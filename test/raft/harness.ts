@@ -12,6 +12,7 @@
  */
 import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
+import { logView, withTestingKnobs, type TestingKnobs } from '../../src/raft/internal.js';
 import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../../src/raft/types.js';
 
 interface Node {
@@ -32,6 +33,7 @@ export class Harness {
   private queue: Message[] = [];
   private blocked = new Set<string>();
   private defaults: Omit<RaftConfig, 'id' | 'rng'> = { electionTick: 10, heartbeatTick: 1 };
+  private knobs: TestingKnobs = {};
 
   run(cmd: string, args: string[]): string[] {
     const kv = Object.fromEntries(args.filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]));
@@ -128,8 +130,8 @@ export class Harness {
       readOnly: kv.read === 'lease' ? 'lease' : 'safe',
       maxSizePerMsg: Number(kv.maxsize ?? 1 << 20),
       snapshotChunkBytes: Number(kv.chunk ?? 1 << 20),
-      ...(kv.unsafe === 'commit-prior-term' ? { unsafeTestingKnobs: { commitEntriesOfPriorTerms: true } } : {}),
     };
+    this.knobs = kv.unsafe === 'commit-prior-term' ? { commitEntriesOfPriorTerms: true } : {};
     for (const id of [...voters, ...learners]) this.addNode(id, voters, learners);
     const out = this.stabilize(true);
     // Every node has just started, and a started node ignores vote requests for its first election
@@ -157,7 +159,7 @@ export class Harness {
     node.applied = s.snapshot ? (JSON.parse(dec.decode(s.snapshot.data)) as string[]) : [];
     node.core = new RaftCore(
       // A fixed seed per node id: randomized timeouts are reproducible in every run of a scenario.
-      { ...node.cfg, id: node.id, rng: createRng(Number(node.id) * 7919) },
+      withTestingKnobs({ ...node.cfg, id: node.id, rng: createRng(Number(node.id) * 7919) }, this.knobs),
       {
         hardState: { ...s.hardState },
         entries: s.entries.slice(),
@@ -257,7 +259,7 @@ export class Harness {
   }
 
   private logLines(n: Node): string[] {
-    const v = n.core?.logView();
+    const v = n.core ? logView(n.core) : undefined;
     if (!v) return [`${n.id} (down, on disk): ${n.storage.entries.map(entryText).join(' ') || '(empty)'}`];
     return [`${n.id}: [from ${v.offset + 1}] ${v.entries.map(entryText).join(' ') || '(empty)'}`];
   }

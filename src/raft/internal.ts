@@ -1,0 +1,5 @@
+/**
+ * Hooks for the simulator and the tests: deliberate bugs and a view of a core's log. Not exported from
+ * the public entry point (src/raft/index.ts), so nothing embedding raft-ipam can reach them by accident.
+ */
+export { withTestingKnobs, logView, type TestingKnobs, type LogView } from './raft.js';
