@@ -274,15 +274,15 @@ export function describeMessage(m: Message): string {
   const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
   switch (m.type) {
     case 'app':
-      return `${head} prev=${m.index}/${m.logTerm} commit=${m.commit} [${m.entries.map(entryText).join(' ')}]`;
+      return `${head} prev=${m.prevIndex}/${m.prevTerm} commit=${m.commit} [${m.entries.map(entryText).join(' ')}]`;
     case 'appResp':
-      return m.reject ? `${head} REJECT ${m.index} hint=${m.rejectHint}/${m.logTerm}` : `${head} ok ${m.index}`;
+      return m.reject ? `${head} REJECT ${m.index} hint=${m.hintIndex}/${m.hintTerm}` : `${head} ok ${m.index}`;
     case 'vote':
     case 'preVote':
-      return `${head} last=${m.index}/${m.logTerm}${m.transfer ? ' (transfer)' : ''}`;
+      return `${head} last=${m.lastIndex}/${m.lastTerm}${m.transfer ? ' (transfer)' : ''}`;
     case 'voteResp':
     case 'preVoteResp':
-      return `${head} ${m.reject ? 'REJECT' : 'granted'}`;
+      return `${head} ${m.reject ? `REJECT (${m.reason ?? 'no reason given'})` : 'granted'}`;
     case 'heartbeat':
       return `${head} commit=${m.commit}${m.readSeq ? ` read#${m.readSeq}` : ''}`;
     case 'heartbeatResp':
