@@ -117,6 +117,8 @@ export interface Status {
   snapshotIndex: number;
   conf: ConfState;
   progress?: Record<NodeId, { match: number; next: number; state: string }>;
+  /** Leader only: ReadIndex requests waiting for a quorum of heartbeat acknowledgements (§6.4). */
+  pendingReads?: number;
 }
 
 /** Reassembly of an InstallSnapshot arriving in chunks (§7); kept across chunks so transfers resume. */
@@ -454,6 +456,7 @@ export class RaftCore {
     if (this.role === 'leader') {
       s.progress = {};
       for (const [id, pr] of this.tracker.entries()) s.progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+      s.pendingReads = this.readOnly.pendingCount + this.deferredReads.length;
     }
     return s;
   }
