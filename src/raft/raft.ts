@@ -7,9 +7,12 @@
  * and tick handlers; each message type has its own small handler.
  */
 import { RaftLog, entrySize } from './log.js';
-import { Progress } from './progress.js';
-import { committedIndex, hasQuorum, voteResult } from './quorum.js';
+import { checkMessage, MAX_TERM } from './message-parse.js';
+import type { Progress } from './progress.js';
+import { ReadOnly } from './read-only.js';
 import type { Rng } from './rng.js';
+import { SnapshotPolicy } from './snapshot-policy.js';
+import { ProgressTracker } from './tracker.js';
 import {
   RaftError,
   type ConfChange,
@@ -46,9 +49,17 @@ export interface RaftConfig {
   maxInflightBytes?: number;
   /** Bytes of snapshot data per InstallSnapshot chunk. */
   snapshotChunkBytes?: number;
+  /**
+   * Entries a leader holds beyond its commit index before it refuses proposals with 'ProposalDropped'
+   * (a leader cut off from its quorum would otherwise grow without bound). Default 10,000.
+   */
+  maxUncommittedEntries?: number;
+  /** Bytes of proposals a leader holds beyond its commit index before refusing more. Default 64 MiB. */
+  maxUncommittedBytes?: number;
 }
 
 /**
+ * @internal
  * Deliberate bugs, only for proving the simulator and the scenarios find them. Not part of RaftConfig:
  * they are attached to a config object with withTestingKnobs() from './internal.js', which the public
  * export list does not carry.
@@ -62,14 +73,14 @@ export interface TestingKnobs {
 
 const knobsByConfig = new WeakMap<RaftConfig, TestingKnobs>();
 
-/** A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
+/** @internal A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
 export function withTestingKnobs(config: RaftConfig, knobs: TestingKnobs): RaftConfig {
   const copy = { ...config };
   knobsByConfig.set(copy, knobs);
   return copy;
 }
 
-/** Read-only view of a core's retained log, for invariant checks; assigned inside the class. */
+/** @internal Read-only view of a core's retained log, for invariant checks; assigned inside the class. */
 export interface LogView {
   offset: number;
   offsetTerm: number;
@@ -78,7 +89,7 @@ export interface LogView {
 }
 let readLogView: (core: RaftCore) => LogView;
 
-/** The retained log of `core` (simulator invariants and tests only; not on the public class). */
+/** @internal The retained log of `core` (simulator invariants and tests only; not on the public class). */
 export function logView(core: RaftCore): LogView {
   return readLogView(core);
 }
@@ -106,13 +117,8 @@ export interface Status {
   snapshotIndex: number;
   conf: ConfState;
   progress?: Record<NodeId, { match: number; next: number; state: string }>;
-}
-
-interface PendingRead {
-  seq: number;
-  index: number;
-  ctx: string;
-  acks: Set<NodeId>;
+  /** Leader only: ReadIndex requests waiting for a quorum of heartbeat acknowledgements (§6.4). */
+  pendingReads?: number;
 }
 
 /** Reassembly of an InstallSnapshot arriving in chunks (§7); kept across chunks so transfers resume. */
@@ -137,10 +143,8 @@ export class RaftCore {
   private lead: NodeId | null = null;
   private role: Role = 'follower';
 
-  private voters = new Set<NodeId>();
-  private learners = new Set<NodeId>();
-  private progress = new Map<NodeId, Progress>();
-  private votes = new Map<NodeId, boolean>();
+  /** Membership, per-member progress and votes (tracker.ts). */
+  private readonly tracker: ProgressTracker;
 
   /** Ticks since this core started; heartbeats carry the leader's value so responses date its lease. */
   private ticks = 0;
@@ -150,6 +154,8 @@ export class RaftCore {
 
   /** Index of the last conf change appended by this leader; no new one until it is applied. */
   private pendingConfIndex = 0;
+  /** Bytes of this leader's proposals above the commit index (bounded by maxUncommittedBytes). */
+  private uncommittedBytes = 0;
   private leadTransferee: NodeId | null = null;
   /**
    * This leader has told someone to campaign (TimeoutNow) in this term. Voters bypass their leases for
@@ -157,8 +163,7 @@ export class RaftCore {
    */
   private sentTimeoutNow = false;
 
-  private readSeq = 0;
-  private pendingReads: PendingRead[] = [];
+  private readonly readOnly = new ReadOnly();
   /** Reads asked for before this leader committed an entry of its term (§6.4: it cannot know the commit index yet). */
   private deferredReads: string[] = [];
 
@@ -189,13 +194,26 @@ export class RaftCore {
       maxInflightMsgs: 64,
       maxInflightBytes: 0,
       snapshotChunkBytes: 64 * 1024,
+      maxUncommittedEntries: 10_000,
+      maxUncommittedBytes: 64 * 1024 * 1024,
       ...config,
     };
+    for (const k of ['maxSizePerMsg', 'maxInflightMsgs', 'snapshotChunkBytes', 'maxUncommittedEntries', 'maxUncommittedBytes'] as const) {
+      if (!(this.cfg[k] >= 1)) throw new RaftError('Misuse', `${k} must be at least 1, got ${this.cfg[k]}`);
+    }
     this.knobs = knobsByConfig.get(config) ?? {};
     if (this.cfg.readOnly === 'lease' && !this.cfg.checkQuorum) {
       throw new RaftError('Misuse', 'lease reads are only safe with checkQuorum (a leader must step down when it loses its quorum)');
     }
     const snap = boot.snapshot;
+    if (snap && snap.meta.index < 1) {
+      // A membership in a snapshot at 0 is never replicated (no entry carries it), so a member that joins
+      // later would see only itself and commit alone. initialConf writes it as log entries instead.
+      throw new RaftError('Misuse', 'a boot snapshot must be at index 1 or later; give the initial membership as initialConf');
+    }
+    if (!(Number.isSafeInteger(boot.hardState.term) && boot.hardState.term >= 0 && boot.hardState.term < MAX_TERM)) {
+      throw new RaftError('Misuse', `persisted term ${boot.hardState.term} is not a usable term (0 ≤ term < ${MAX_TERM})`);
+    }
     this.snapshot = snap;
     const offset = snap?.meta.index ?? 0;
     const offsetTerm = snap?.meta.term ?? 0;
@@ -210,8 +228,7 @@ export class RaftCore {
     // Membership is a function of the log: the snapshot's conf, then every conf entry as it is applied
     // (applied restarts at the snapshot, so entries after it are delivered and applied again in order).
     const conf = snap?.meta.conf ?? { voters: [], learners: [] };
-    this.voters = new Set(conf.voters);
-    this.learners = new Set(conf.learners);
+    this.tracker = new ProgressTracker(conf, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
     const fresh = !snap && entries.length === 0 && boot.hardState.term === 0;
     if (fresh && boot.initialConf) this.bootstrap(boot.initialConf);
     else if (boot.initialConf && !snap && entries.length === 0) throw new RaftError('Misuse', 'initialConf given to a node with persisted state');
@@ -232,6 +249,10 @@ export class RaftCore {
   /** A message from a peer. Messages for another node or from a non-member are ignored by the handlers. */
   step(m: Message): void {
     this.assertNoReady();
+    // A malformed message (a NaN or unincrementable term, a missing field) is dropped before it can touch
+    // any state: adopting its term or its sender as leader first and failing later would leave the node
+    // half-changed. The transport refuses such frames with parseMessage; this is the core's own guard.
+    if (checkMessage(m) !== undefined) return;
     if (m.to !== this.id || m.from === this.id) return;
     if (m.term > this.term) {
       if (!this.onHigherTerm(m)) return;
@@ -265,8 +286,11 @@ export class RaftCore {
     this.assertNoReady();
     this.checkCanPropose();
     if (batch.length === 0) throw new RaftError('Misuse', 'empty proposal batch');
+    const bytes = batch.reduce((n, data) => n + entrySize({ term: 0, index: 0, type: 'normal', data }), 0);
+    this.checkUncommittedRoom(batch.length, bytes);
     const first = this.log.lastIndex() + 1;
     this.log.append(batch.map((data, i): Entry => ({ term: this.term, index: first + i, type: 'normal', data })));
+    this.uncommittedBytes += bytes;
     this.broadcastAppend();
     return { index: first, term: this.term };
   }
@@ -294,7 +318,7 @@ export class RaftCore {
   /** The transport could not deliver to `id`: stop pipelining to it and probe (etcd MsgUnreachable). */
   reportUnreachable(id: NodeId): void {
     this.assertNoReady();
-    const pr = this.role === 'leader' ? this.progress.get(id) : undefined;
+    const pr = this.role === 'leader' ? this.tracker.progress(id) : undefined;
     if (pr && pr.state === 'replicate') pr.becomeProbe();
   }
 
@@ -303,10 +327,10 @@ export class RaftCore {
     this.assertNoReady();
     if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
     if (target === this.id) return;
-    if (!this.voters.has(target)) throw new RaftError('InvalidConfChange', `${target} is not a voter`);
+    if (!this.tracker.isVoter(target)) throw new RaftError('InvalidConfChange', `${target} is not a voter`);
     this.leadTransferee = target;
     this.electionElapsed = 0; // the transfer must finish within one election timeout
-    const pr = this.progress.get(target) as Progress;
+    const pr = this.tracker.progress(target) as Progress;
     if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to: target });
     else this.sendAppend(target);
   }
@@ -328,15 +352,27 @@ export class RaftCore {
   /**
    * The driver took a snapshot of the state machine at the applied index. Records it for followers that
    * fall behind and drops log entries up to `index − keepTrailing` (a trailing window lets slightly slow
-   * followers catch up from the log instead of a snapshot).
+   * followers catch up from the log instead of a snapshot, §7). `keep` is a SnapshotPolicy — its
+   * keepTrailing is the window, and its counters start over — or an explicit window.
+   *
+   * Refused with 'SnapshotOutOfDate' while a snapshot received from the leader waits for the driver: the
+   * state machine is about to be replaced, and a snapshot taken now would pair the old state with the
+   * new membership and a log point this node no longer holds.
    */
-  compact(index: number, data: Uint8Array, keepTrailing: number): { snapshot: Snapshot; compactedTo: number } {
+  compact(index: number, data: Uint8Array, keep: SnapshotPolicy | number): { snapshot: Snapshot; compactedTo: number } {
     this.assertNoReady();
+    if (this.pendingSnapshot) {
+      throw new RaftError('SnapshotOutOfDate', `a snapshot at ${this.pendingSnapshot.meta.index} from the leader is waiting to be restored (call ready()/advance() first)`);
+    }
     if (index !== this.log.applied) throw new RaftError('Misuse', `compact at ${index} but applied is ${this.log.applied}`);
+    if (index < 1) throw new RaftError('Misuse', 'nothing is applied yet: there is nothing to snapshot');
     if (this.snapshot && index <= this.snapshot.meta.index) throw new RaftError('SnapshotOutOfDate', `snapshot at ${this.snapshot.meta.index} is not older than ${index}`);
+    const keepTrailing = typeof keep === 'number' ? keep : keep.options.keepTrailing;
+    if (!(Number.isSafeInteger(keepTrailing) && keepTrailing >= 0)) throw new RaftError('Misuse', `keepTrailing must be a non-negative integer, got ${keepTrailing}`);
     // The membership at the applied index is the current one: conf changes take effect when applied.
-    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confState() }, data };
-    this.log.compactTo(Math.max(this.log.offset, index - Math.max(0, keepTrailing)));
+    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.tracker.confState() }, data };
+    this.log.compactTo(Math.max(this.log.offset, index - keepTrailing));
+    if (keep instanceof SnapshotPolicy) keep.reset();
     return { snapshot: this.snapshot, compactedTo: this.log.offset };
   }
 
@@ -394,8 +430,7 @@ export class RaftCore {
     }
     if (this.role === 'leader') {
       // Our own entries count toward commit only once they are on our disk.
-      const self = this.progress.get(this.id);
-      if (self) self.maybeUpdate(this.log.stable);
+      this.tracker.progress(this.id)?.maybeUpdate(this.log.stable);
       if (this.maybeCommit()) this.broadcastAppend();
       if (this.deferredReads.length > 0 && this.log.term(this.log.committed) === this.term) {
         const reads = this.deferredReads;
@@ -416,11 +451,12 @@ export class RaftCore {
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
       snapshotIndex: this.snapshot?.meta.index ?? 0,
-      conf: this.confState(),
+      conf: this.tracker.confState(),
     };
     if (this.role === 'leader') {
       s.progress = {};
-      for (const [id, pr] of [...this.progress].sort(([a], [b]) => (a < b ? -1 : 1))) s.progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+      for (const [id, pr] of this.tracker.entries()) s.progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+      s.pendingReads = this.readOnly.pendingCount + this.deferredReads.length;
     }
     return s;
   }
@@ -458,7 +494,8 @@ export class RaftCore {
   private becomePreCandidate(): void {
     // PreVote does not touch term or vote (§9.6): a partitioned node cannot inflate terms.
     this.role = 'preCandidate';
-    this.votes = new Map();
+    this.tracker.resetVotes();
+    this.readOnly.reset();
     this.lead = null;
     this.stepRole = (m) => this.stepCandidate(m);
     this.tickRole = () => this.tickElection();
@@ -476,11 +513,11 @@ export class RaftCore {
     this.reset(this.term);
     this.role = 'leader';
     this.lead = this.id;
-    for (const pr of this.progress.values()) pr.recentActive = true;
-    const self = this.progress.get(this.id);
-    if (self) self.becomeReplicate();
+    // Everyone gets a full CheckQuorum round to answer the new leader (§6.2).
+    for (const [, pr] of this.tracker.entries()) pr.markActive();
     // Conservatively treat everything up to here as possibly holding an unapplied conf change.
     this.pendingConfIndex = this.log.lastIndex();
+    this.uncommittedBytes = 0;
     this.stepRole = (m) => this.stepLeader(m);
     this.tickRole = () => this.tickHeartbeat();
     // §8: a no-op entry of the new term lets the leader commit (and learn the commit index) promptly.
@@ -496,17 +533,12 @@ export class RaftCore {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.cfg.electionTick + this.cfg.rng.int(this.cfg.electionTick);
-    this.votes = new Map();
+    this.tracker.resetVotes();
     this.leadTransferee = null;
     this.sentTimeoutNow = false;
-    this.pendingReads = [];
+    this.readOnly.reset();
     this.deferredReads = [];
-    this.progress = new Map();
-    for (const id of [...this.voters, ...this.learners]) {
-      const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
-      if (id === this.id) pr.match = this.log.stable;
-      this.progress.set(id, pr);
-    }
+    this.tracker.resetProgress(this.id, this.log.lastIndex(), this.log.stable);
   }
 
   // --- ticks -----------------------------------------------------------------------------------------
@@ -526,9 +558,7 @@ export class RaftCore {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) {
         // §6.2: a leader that cannot reach a quorum steps down, so clients look elsewhere.
-        const active = hasQuorum([...this.voters], (id) => id === this.id || (this.progress.get(id)?.recentActive ?? false));
-        for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
-        if (!active) {
+        if (!this.tracker.quorumActiveAndReset(this.id)) {
           this.becomeFollower(this.term, null);
           return;
         }
@@ -537,21 +567,18 @@ export class RaftCore {
       // A pipelined append can be lost without anyone saying so (a dropped packet, a reset connection
       // the transport did not report). A follower in replicate state whose match has not moved for a whole
       // election timeout while appends are outstanding goes back to probing, which retransmits.
-      for (const [id, pr] of this.progress) {
-        if (id !== this.id && pr.state === 'replicate' && pr.inflights.count > 0 && pr.match === pr.matchAtLastCheck) pr.becomeProbe();
-        pr.matchAtLastCheck = pr.match;
-      }
+      for (const id of this.tracker.peers(this.id)) (this.tracker.progress(id) as Progress).checkStalled();
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      this.broadcastHeartbeat(this.pendingReads.length > 0 ? this.readSeq : 0);
+      this.broadcastHeartbeat(this.readOnly.heartbeatSeq());
     }
   }
 
   // --- elections -------------------------------------------------------------------------------------
 
   private promotable(): boolean {
-    return this.voters.has(this.id);
+    return this.tracker.isVoter(this.id);
   }
 
   private hup(transfer: boolean): void {
@@ -573,17 +600,17 @@ export class RaftCore {
   }
 
   private requestVotes(type: 'vote' | 'preVote', term: number, transfer: boolean): void {
-    this.votes.set(this.id, true);
+    this.tracker.recordVote(this.id, true);
     if (this.tallyAndMaybeWin(type === 'preVote')) return;
-    for (const id of [...this.voters].sort()) {
+    for (const id of this.tracker.voters()) {
       if (id === this.id) continue;
-      this.msgs.push({ type, from: this.id, to: id, term, logTerm: this.log.lastTerm(), index: this.log.lastIndex(), transfer });
+      this.msgs.push({ type, from: this.id, to: id, term, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer });
     }
   }
 
   /** Returns true if the election ended (won or lost). */
   private tallyAndMaybeWin(pre: boolean): boolean {
-    const outcome = voteResult([...this.voters], this.votes);
+    const outcome = this.tracker.tallyVotes();
     if (outcome === 'won') {
       if (pre) this.campaignReal(false);
       else this.becomeLeader();
@@ -601,7 +628,7 @@ export class RaftCore {
     // §5.2/§5.4.1: one vote per term, and only for a log at least as up to date as ours. A pre-vote for a
     // future term may be granted freely (it changes nothing) as long as the log check passes.
     const canVote = this.vote === m.from || (this.vote === null && this.lead === null) || (pre && m.term > this.term);
-    const upToDate = this.knobs.grantVotesWithoutLogCheck ? true : this.log.isUpToDate(m.index, m.logTerm);
+    const upToDate = this.knobs.grantVotesWithoutLogCheck ? true : this.log.isUpToDate(m.lastIndex, m.lastTerm);
     const respType = pre ? 'preVoteResp' : 'voteResp';
     if (canVote && upToDate) {
       this.msgs.push({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
@@ -610,7 +637,7 @@ export class RaftCore {
         this.vote = m.from;
       }
     } else {
-      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, reason: canVote ? 'logBehind' : 'alreadyVoted' });
     }
   }
 
@@ -635,9 +662,9 @@ export class RaftCore {
     if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
       // A stale leader (e.g. back from a partition): tell it our term so it steps down. Without this, with
       // PreVote/CheckQuorum it could never learn it was deposed and the cluster could stall.
-      this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
+      this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
     } else if (m.type === 'preVote') {
-      this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+      this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true, reason: 'staleTerm' });
     }
   }
 
@@ -677,8 +704,7 @@ export class RaftCore {
       case 'voteResp':
       case 'preVoteResp':
         if ((m.type === 'preVoteResp') !== pre) return;
-        if (!this.voters.has(m.from)) return;
-        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+        this.tracker.recordVote(m.from, !m.reject);
         this.tallyAndMaybeWin(pre);
         return;
       default:
@@ -687,9 +713,9 @@ export class RaftCore {
   }
 
   private stepLeader(m: Message): void {
-    const pr = this.progress.get(m.from);
+    const pr = this.tracker.progress(m.from);
     if (!pr) return; // not a member (any more)
-    pr.recentActive = true;
+    pr.markActive();
     switch (m.type) {
       case 'appResp':
         this.handleAppendResponse(m, pr);
@@ -708,25 +734,25 @@ export class RaftCore {
   // --- replication: follower side --------------------------------------------------------------------
 
   private handleAppend(m: Extract<Message, { type: 'app' }>): void {
-    if (m.index < this.log.committed) {
+    if (m.prevIndex < this.log.committed) {
       // Everything up to our commit index is already settled; say how far we are.
-      this.respondAppend(m.from, this.log.committed, false);
+      this.acceptAppend(m.from, this.log.committed);
       return;
     }
-    const last = this.log.maybeAppend(m.index, m.logTerm, m.entries);
+    const last = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (last !== undefined) {
       // §5.3: commit up to min(leaderCommit, index of last new entry).
       this.log.commitTo(Math.min(m.commit, last));
-      this.respondAppend(m.from, last, false);
+      this.acceptAppend(m.from, last);
       return;
     }
-    // Log mismatch at m.index: hint the largest index whose term ≤ the probe's term (fast backtracking).
-    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
-    this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term });
+    // Log mismatch at prevIndex: hint the largest index whose term ≤ prevTerm (fast backtracking).
+    const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+    this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: m.prevIndex, reject: true, hintIndex: hint.index, hintTerm: hint.term });
   }
 
-  private respondAppend(to: NodeId, index: number, reject: boolean): void {
-    this.msgs.push({ type: 'appResp', from: this.id, to, term: this.term, index, reject, rejectHint: 0, logTerm: 0 });
+  private acceptAppend(to: NodeId, index: number): void {
+    this.msgs.push({ type: 'appResp', from: this.id, to, term: this.term, index, reject: false, hintIndex: 0, hintTerm: 0 });
   }
 
   private handleHeartbeat(m: Extract<Message, { type: 'heartbeat' }>): void {
@@ -779,8 +805,7 @@ export class RaftCore {
       return;
     }
     this.log.restore(index, term);
-    this.voters = new Set(conf.voters);
-    this.learners = new Set(conf.learners);
+    this.tracker.setConf(conf);
     this.pendingSnapshot = snap;
   }
 
@@ -789,7 +814,24 @@ export class RaftCore {
   private checkCanPropose(): void {
     if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
     if (this.leadTransferee !== null) throw new RaftError('ProposalDropped', `leadership is moving to ${this.leadTransferee}`, this.leadTransferee);
-    if (!this.progress.has(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
+    if (!this.tracker.progress(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
+  }
+
+  /**
+   * A leader that cannot reach a quorum commits nothing, so every proposal it accepts only grows its log
+   * and its memory (etcd MaxUncommittedEntriesSize). Refuse beyond the bound; an empty tail always accepts
+   * one proposal, however large, so a big command cannot be refused forever.
+   */
+  private checkUncommittedRoom(entries: number, bytes: number): void {
+    const tailEntries = this.log.lastIndex() - this.log.committed;
+    if (tailEntries === 0 || this.uncommittedBytes === 0) return;
+    if (tailEntries + entries > this.cfg.maxUncommittedEntries || this.uncommittedBytes + bytes > this.cfg.maxUncommittedBytes) {
+      throw new RaftError(
+        'ProposalDropped',
+        `uncommitted tail is full (${tailEntries} entries, ${this.uncommittedBytes} bytes; limits ${this.cfg.maxUncommittedEntries} and ${this.cfg.maxUncommittedBytes}): the leader is not reaching a quorum`,
+        this.id,
+      );
+    }
   }
 
   private appendEntry(e: { type: 'normal'; data: Uint8Array } | { type: 'conf'; change: ConfChange }): { index: number; term: number } {
@@ -802,27 +844,23 @@ export class RaftCore {
   }
 
   private broadcastAppend(): void {
-    for (const id of this.sortedPeers()) this.sendAppend(id);
+    for (const id of this.tracker.peers(this.id)) this.sendAppend(id);
   }
 
   private broadcastHeartbeat(readSeq: number): void {
-    for (const id of this.sortedPeers()) {
-      const pr = this.progress.get(id) as Progress;
-      // Heartbeats un-pause probing: a lost append must not stall a follower forever.
-      if (pr.state === 'probe') pr.paused = false;
-      if (pr.state === 'snapshot') pr.paused = false;
+    for (const id of this.tracker.peers(this.id)) {
+      const pr = this.tracker.progress(id) as Progress;
+      pr.heartbeatSent();
       this.msgs.push({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(pr.match, this.log.committed), readSeq, sentAt: this.ticks });
-      if (pr.state === 'snapshot') this.sendSnapshotChunk(id, pr);
+      // The one snapshot stream to this follower is resumed only if its chunk went unanswered for a whole
+      // heartbeat interval (lost); an answer on its way must not start a second stream.
+      if (pr.snapshotRetransmitDue(this.ticks, this.cfg.heartbeatTick)) this.sendSnapshotChunk(id, pr);
     }
-  }
-
-  private sortedPeers(): NodeId[] {
-    return [...this.progress.keys()].filter((id) => id !== this.id).sort();
   }
 
   /** Send what the follower needs next, if flow control allows. */
   private sendAppend(to: NodeId): void {
-    const pr = this.progress.get(to);
+    const pr = this.tracker.progress(to);
     if (!pr || pr.isPaused()) return;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
@@ -834,19 +872,13 @@ export class RaftCore {
       return;
     }
     const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.cfg.maxSizePerMsg) : [];
-    this.msgs.push({ type: 'app', from: this.id, to, term: this.term, logTerm: prevTerm, index: prevIndex, entries, commit: this.log.committed });
-    const last = entries[entries.length - 1];
-    if (pr.state === 'replicate' && last) {
-      pr.next = last.index + 1; // pipelining: do not wait for the answer
-      pr.inflights.add(last.index, entries.reduce((n, e) => n + entrySize(e), 0));
-    } else if (pr.state === 'probe') {
-      pr.paused = true;
-    }
+    this.msgs.push({ type: 'app', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed });
+    pr.sentEntries(prevIndex + entries.length, entries.reduce((n, e) => n + entrySize(e), 0));
   }
 
   private sendSnapshotChunk(to: NodeId, pr: Progress): void {
     const snap = this.snapshot;
-    if (!snap || pr.paused) return;
+    if (!snap) return;
     if (snap.meta.index !== pr.pendingSnapshot) {
       // A newer snapshot exists: send that one instead (the follower restarts at offset 0).
       pr.becomeSnapshot(snap.meta.index);
@@ -854,14 +886,14 @@ export class RaftCore {
     const offset = Math.min(pr.snapshotOffset, snap.data.length);
     const chunk = snap.data.subarray(offset, offset + this.cfg.snapshotChunkBytes);
     this.msgs.push({ type: 'snap', from: this.id, to, term: this.term, meta: snap.meta, offset, total: snap.data.length, chunk });
-    pr.paused = true; // stop-and-wait per chunk; a heartbeat round re-sends a lost one
+    pr.sentSnapshotChunk(this.ticks);
   }
 
   private handleAppendResponse(m: Extract<Message, { type: 'appResp' }>, pr: Progress): void {
     if (m.reject) {
       // Fast backtracking: skip to the follower's hint, adjusted by our own log (etcd findConflictByTerm).
-      let next = m.rejectHint;
-      if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+      let next = m.hintIndex;
+      if (m.hintTerm > 0) next = this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index;
       if (pr.maybeDecrTo(m.index, next)) {
         if (pr.state === 'replicate') pr.becomeProbe();
         this.sendAppend(m.from);
@@ -875,15 +907,18 @@ export class RaftCore {
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe();
     else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+    // A new commit index goes to everyone; then this follower's pipe is filled, whether or not the commit
+    // moved (etcd stepLeader MsgAppResp: bcastAppend, then maybeSendAppend in a loop).
     if (this.maybeCommit()) this.broadcastAppend();
-    else this.sendAppendsWhileAllowed(m.from, pr);
+    this.sendAppendsWhileAllowed(m.from, pr);
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
       this.send({ type: 'timeoutNow', to: m.from });
     }
   }
 
   private sendAppendsWhileAllowed(to: NodeId, pr: Progress): void {
-    // Keep the pipe full: several appends can go out in one go when entries are waiting.
+    // Keep the pipe full: several appends can go out in one go when entries are waiting. Each round either
+    // advances next or stops, so the loop ends; the guard only bounds one call's burst.
     let guard = 0;
     while (pr.next <= this.log.lastIndex() && !pr.isPaused() && guard++ < this.cfg.maxInflightMsgs) {
       const before = pr.next;
@@ -894,8 +929,8 @@ export class RaftCore {
 
   private handleHeartbeatResponse(m: Extract<Message, { type: 'heartbeatResp' }>, pr: Progress): void {
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
-    pr.leaseSentAt = Math.max(pr.leaseSentAt, m.sentAt);
-    if (m.readSeq > 0) this.ackReads(m.from, m.readSeq);
+    pr.heartbeatAnswered(m.sentAt);
+    for (const rs of this.readOnly.ack(m.from, m.readSeq, this.tracker.voters(), this.id)) this.readStates.push(rs);
   }
 
   private handleSnapshotResponse(m: Extract<Message, { type: 'snapResp' }>, pr: Progress): void {
@@ -903,24 +938,24 @@ export class RaftCore {
       if (m.done) this.sendAppend(m.from);
       return;
     }
-    pr.paused = false;
     if (m.done) {
       pr.maybeUpdate(m.snapIndex);
       pr.becomeProbe();
       this.sendAppend(m.from);
       return;
     }
-    pr.snapshotOffset = m.nextOffset; // resume exactly where the follower is
-    this.sendSnapshotChunk(m.from, pr);
+    // Resume exactly where the follower is; only news releases the next chunk (one stream, never two).
+    if (pr.snapshotAcked(m.nextOffset)) this.sendSnapshotChunk(m.from, pr);
   }
 
   /** §5.3/§5.4.2: commit the highest index replicated on a majority, but only if it is of our term. */
   private maybeCommit(): boolean {
-    const voters = [...this.voters];
-    if (voters.length === 0) return false;
-    const mci = committedIndex(voters, (id) => this.progress.get(id)?.match ?? 0);
+    if (this.tracker.voterCount === 0) return false;
+    const mci = this.tracker.committed();
     if (mci <= this.log.committed) return false;
     if (this.log.term(mci) !== this.term && !this.knobs.commitEntriesOfPriorTerms) return false;
+    for (let i = this.log.committed + 1; i <= mci; i++) this.uncommittedBytes -= entrySize(this.log.entry(i) as Entry);
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes);
     this.log.commitTo(mci);
     return true;
   }
@@ -934,13 +969,11 @@ export class RaftCore {
   // --- reads -----------------------------------------------------------------------------------------
 
   private startRead(ctx: string): void {
-    if (this.voters.size === 1 || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
+    if (this.tracker.voterCount === 1 || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
       this.readStates.push({ index: this.log.committed, ctx });
       return;
     }
-    const seq = ++this.readSeq;
-    this.pendingReads.push({ seq, index: this.log.committed, ctx, acks: new Set([this.id]) });
-    this.broadcastHeartbeat(seq);
+    this.broadcastHeartbeat(this.readOnly.add(this.log.committed, ctx));
   }
 
   /**
@@ -954,78 +987,36 @@ export class RaftCore {
   private leaseValid(): boolean {
     if (this.knobs.leaseWithoutQuorumAcks) return true;
     if (this.leadTransferee !== null || this.sentTimeoutNow) return false;
-    const voters = [...this.voters];
-    const sentAt = voters.map((id) => (id === this.id ? this.ticks : this.progress.get(id)?.leaseSentAt ?? -Infinity)).sort((a, b) => b - a);
-    const quorumSentAt = sentAt[Math.floor(voters.length / 2)] as number;
-    return this.ticks < quorumSentAt + this.cfg.electionTick - 1;
-  }
-
-  private ackReads(from: NodeId, seq: number): void {
-    if (!this.voters.has(from)) return;
-    let released = 0;
-    for (const r of this.pendingReads) {
-      if (r.seq > seq) break;
-      r.acks.add(from);
-    }
-    // Release in order: a later read is safe only after every earlier one is.
-    while (released < this.pendingReads.length) {
-      const r = this.pendingReads[released] as PendingRead;
-      if (!hasQuorum([...this.voters], (id) => r.acks.has(id))) break;
-      this.readStates.push({ index: r.index, ctx: r.ctx });
-      released++;
-    }
-    if (released > 0) this.pendingReads.splice(0, released);
+    return this.ticks < this.tracker.leaseQuorumSentAt(this.id, this.ticks) + this.cfg.electionTick - 1;
   }
 
   // --- membership ------------------------------------------------------------------------------------
 
-  private confState(): ConfState {
-    return { voters: [...this.voters].sort(), learners: [...this.learners].sort() };
-  }
-
   private validateConfChange(c: ConfChange): void {
-    const isVoter = this.voters.has(c.node);
-    const isLearner = this.learners.has(c.node);
+    const isVoter = this.tracker.isVoter(c.node);
+    const isLearner = this.tracker.isLearner(c.node);
     if (c.op === 'addVoter' && isVoter) throw new RaftError('InvalidConfChange', `${c.node} is already a voter`);
     if (c.op === 'addLearner' && (isVoter || isLearner)) throw new RaftError('InvalidConfChange', `${c.node} is already a ${isVoter ? 'voter (demotion is not supported)' : 'learner'}`);
     if (c.op === 'remove') {
       if (!isVoter && !isLearner) throw new RaftError('InvalidConfChange', `${c.node} is not a member`);
-      if (isVoter && this.voters.size === 1) throw new RaftError('InvalidConfChange', 'cannot remove the last voter');
+      if (isVoter && this.tracker.voterCount === 1) throw new RaftError('InvalidConfChange', 'cannot remove the last voter');
     }
   }
 
   private applyConfChange(c: ConfChange): void {
-    switch (c.op) {
-      case 'addVoter':
-        this.learners.delete(c.node);
-        this.voters.add(c.node);
-        break;
-      case 'addLearner':
-        if (!this.voters.has(c.node)) this.learners.add(c.node);
-        break;
-      case 'remove':
-        this.voters.delete(c.node);
-        this.learners.delete(c.node);
-        break;
-    }
-    if (this.role !== 'leader') return;
+    const leader = this.role === 'leader';
+    // A new member starts probing from our last index; a promoted learner keeps its progress.
+    const added = this.tracker.applyConfChange(c, leader ? this.log.lastIndex() + 1 : undefined);
+    if (!leader) return;
     if (c.op === 'remove') {
-      this.progress.delete(c.node);
       if (c.node === this.id) {
         // A removed leader steps down; the rest elect a new one (§4.2.2).
         this.becomeFollower(this.term, null);
         return;
       }
       if (this.leadTransferee === c.node) this.leadTransferee = null;
-    } else {
-      // A promoted learner keeps its progress; a new member starts probing from our last index.
-      if (!this.progress.has(c.node)) {
-        const pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
-        pr.recentActive = true;
-        this.progress.set(c.node, pr);
-        this.sendAppend(c.node);
-      }
     }
+    if (added) this.sendAppend(c.node);
     // The quorum changed: what is committed may have changed too.
     if (this.maybeCommit()) this.broadcastAppend();
   }

@@ -47,16 +47,34 @@ interface Base {
   term: number;
 }
 
+/**
+ * What nodes send each other. Field names say what they mean for each type (hashicorp/raft commands.go):
+ * an append names the entry it extends (prevIndex/prevTerm, §5.3), a vote request the candidate's last
+ * entry (lastIndex/lastTerm, §5.4.1), a rejected append the follower's hint (hintIndex/hintTerm).
+ * Anything read from the wire goes through parseMessage (message-parse.ts) before step().
+ */
 export type Message =
-  | (Base & { type: 'app'; logTerm: number; index: number; entries: Entry[]; commit: number })
-  | (Base & { type: 'appResp'; index: number; reject: boolean; rejectHint: number; logTerm: number })
-  | (Base & { type: 'vote' | 'preVote'; logTerm: number; index: number; transfer: boolean })
-  | (Base & { type: 'voteResp' | 'preVoteResp'; reject: boolean })
+  | (Base & { type: 'app'; prevIndex: number; prevTerm: number; entries: Entry[]; commit: number })
+  /**
+   * Accepted (reject false): `index` is the last index now known to match the leader. Rejected: `index`
+   * is the prevIndex of the refused append and (hintIndex, hintTerm) the follower's last entry at or
+   * below it whose term is ≤ the append's prevTerm (fast backtracking); both hints are 0 when accepted.
+   */
+  | (Base & { type: 'appResp'; index: number; reject: boolean; hintIndex: number; hintTerm: number })
+  | (Base & { type: 'vote' | 'preVote'; lastIndex: number; lastTerm: number; transfer: boolean })
+  /** `reason` says why a vote was refused (absent when granted); informational, never acted upon. */
+  | (Base & { type: 'voteResp' | 'preVoteResp'; reject: boolean; reason?: VoteRefusal })
   | (Base & { type: 'heartbeat'; commit: number; readSeq: number; sentAt: number })
   | (Base & { type: 'heartbeatResp'; readSeq: number; sentAt: number })
   | (Base & { type: 'snap'; meta: SnapshotMeta; offset: number; total: number; chunk: Uint8Array })
   | (Base & { type: 'snapResp'; snapIndex: number; snapTerm: number; nextOffset: number; done: boolean })
   | (Base & { type: 'timeoutNow' });
+
+/**
+ * Why a (pre-)vote was refused: the candidate's term is behind ours, we already voted (or follow a leader)
+ * in that term, or the candidate's log is less up to date than ours (§5.4.1).
+ */
+export type VoteRefusal = 'staleTerm' | 'alreadyVoted' | 'logBehind';
 
 export type MessageType = Message['type'];
 
@@ -115,7 +133,13 @@ export interface Ready {
   readStates: ReadState[];
 }
 
-export type RaftErrorCode = 'NotLeader' | 'ProposalDropped' | 'ConfChangePending' | 'InvalidConfChange' | 'SnapshotOutOfDate' | 'Misuse';
+/**
+ * Stable error codes. Retryable: NotLeader (ask leaderHint), ProposalDropped (a transfer is under way, or
+ * the uncommitted tail is full because the leader cannot reach a quorum), ConfChangePending,
+ * SnapshotOutOfDate. Not retryable: InvalidConfChange, InvalidMessage (a peer sent something malformed),
+ * Misuse (the driver broke the contract).
+ */
+export type RaftErrorCode = 'NotLeader' | 'ProposalDropped' | 'ConfChangePending' | 'InvalidConfChange' | 'SnapshotOutOfDate' | 'InvalidMessage' | 'Misuse';
 
 export class RaftError extends Error {
   override readonly name = 'RaftError';

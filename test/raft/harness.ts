@@ -44,6 +44,8 @@ export class Harness {
       case 'add-node':
         this.addNode(pos[0] as string, undefined, undefined);
         return ['ok'];
+      case 'add-nodes':
+        return this.addNodesAt(kv);
       case 'campaign':
         this.core(pos[0]).campaign();
         return kv.stabilize === 'false' ? this.drain(pos[0] as string) : this.stabilize(kv.quiet === 'true');
@@ -64,9 +66,15 @@ export class Harness {
       case 'transfer':
         this.core(pos[0]).transferLeadership(pos[1] as string);
         return this.drain(pos[0] as string);
-      case 'read':
-        this.core(pos[0]).readIndex(pos[1] as string);
-        return this.drain(pos[0] as string);
+      case 'read': {
+        const core = this.core(pos[0]);
+        core.readIndex(pos[1] as string);
+        const out = this.drain(pos[0] as string);
+        // Say why a read is not answered yet: it waits for a quorum to acknowledge a heartbeat round.
+        const waiting = core.status().pendingReads ?? 0;
+        if (waiting > 0) out.push(`${pos[0]}: ${waiting} read(s) wait for a quorum of heartbeat acknowledgements`);
+        return out;
+      }
       case 'compact': {
         const node = this.node(pos[0]);
         const core = this.core(pos[0]);
@@ -122,6 +130,19 @@ export class Harness {
   private cluster(kv: Record<string, string>): string[] {
     const voters = (kv.voters ?? '').split(',').filter(Boolean);
     const learners = (kv.learners ?? '').split(',').filter(Boolean);
+    this.setDefaults(kv);
+    for (const id of [...voters, ...learners]) this.addNode(id, voters, learners);
+    // The bootstrap conf entries are applied by every node; say so once instead of line by line.
+    const out = this.stabilize(true).filter((l) => !/ applies \d+: add(Voter|Learner) /.test(l) && l !== 'ok');
+    out.unshift(`bootstrapped voters=${voters.join(',')}${learners.length ? ` learners=${learners.join(',')}` : ''}: log 1..${voters.length + learners.length} committed and applied everywhere`);
+    // Every node has just started, and a started node ignores vote requests for its first election
+    // timeout (it might have acknowledged a leader's heartbeat just before a crash). Let that pass in
+    // lockstep so scenarios begin with a cluster that has been up for a moment.
+    for (let t = 0; t < this.defaults.electionTick; t++) for (const n of this.nodes.values()) n.core?.tick();
+    return [...out, ...this.stabilize(true).filter((l) => l !== 'ok')];
+  }
+
+  private setDefaults(kv: Record<string, string>): void {
     this.defaults = {
       electionTick: Number(kv.election ?? 10),
       heartbeatTick: Number(kv.heartbeat ?? 1),
@@ -132,13 +153,29 @@ export class Harness {
       snapshotChunkBytes: Number(kv.chunk ?? 1 << 20),
     };
     this.knobs = kv.unsafe === 'commit-prior-term' ? { commitEntriesOfPriorTerms: true } : {};
-    for (const id of [...voters, ...learners]) this.addNode(id, voters, learners);
-    const out = this.stabilize(true);
-    // Every node has just started, and a started node ignores vote requests for its first election
-    // timeout (it might have acknowledged a leader's heartbeat just before a crash). Let that pass in
-    // lockstep so scenarios begin with a cluster that has been up for a moment.
+  }
+
+  /**
+   * add-nodes voters=1,2,3 [learners=4] index=10 [cluster options]: start nodes that already agree on
+   * everything up to `index` (etcd's add-nodes … index=10): each boots from a snapshot at index/term 1
+   * holding the membership, so a scenario begins from a settled cluster without any bootstrap traffic.
+   */
+  private addNodesAt(kv: Record<string, string>): string[] {
+    const index = Number(kv.index ?? '1');
+    if (!(index >= 1)) throw new Error('add-nodes needs index ≥ 1');
+    const voters = (kv.voters ?? '').split(',').filter(Boolean);
+    const learners = (kv.learners ?? '').split(',').filter(Boolean);
+    this.setDefaults(kv);
+    for (const id of [...voters, ...learners]) {
+      const snapshot: Snapshot = { meta: { index, term: 1, conf: { voters, learners } }, data: enc.encode('[]') };
+      const node: Node = { id, core: undefined, storage: { hardState: { term: 1, vote: null, commit: index }, entries: [], snapshot }, applied: [], cfg: { ...this.defaults } };
+      this.nodes.set(id, node);
+      this.start(node);
+    }
+    // Past the startup lease (see cluster), in lockstep and quietly.
     for (let t = 0; t < this.defaults.electionTick; t++) for (const n of this.nodes.values()) n.core?.tick();
-    return [...out, ...this.stabilize(true).filter((l) => l !== 'ok')];
+    const out = this.stabilize(true).filter((l) => l !== 'ok');
+    return [`${[...voters, ...learners].join(',')} start at ${index}/1${learners.length ? ` (learners ${learners.join(',')})` : ''}`, ...out];
   }
 
   private addNode(id: string, voters: string[] | undefined, learners: string[] | undefined): void {
@@ -274,15 +311,15 @@ export function describeMessage(m: Message): string {
   const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
   switch (m.type) {
     case 'app':
-      return `${head} prev=${m.index}/${m.logTerm} commit=${m.commit} [${m.entries.map(entryText).join(' ')}]`;
+      return `${head} prev=${m.prevIndex}/${m.prevTerm} commit=${m.commit} [${m.entries.map(entryText).join(' ')}]`;
     case 'appResp':
-      return m.reject ? `${head} REJECT ${m.index} hint=${m.rejectHint}/${m.logTerm}` : `${head} ok ${m.index}`;
+      return m.reject ? `${head} REJECT ${m.index} hint=${m.hintIndex}/${m.hintTerm}` : `${head} ok ${m.index}`;
     case 'vote':
     case 'preVote':
-      return `${head} last=${m.index}/${m.logTerm}${m.transfer ? ' (transfer)' : ''}`;
+      return `${head} last=${m.lastIndex}/${m.lastTerm}${m.transfer ? ' (transfer)' : ''}`;
     case 'voteResp':
     case 'preVoteResp':
-      return `${head} ${m.reject ? 'REJECT' : 'granted'}`;
+      return `${head} ${m.reject ? `REJECT (${m.reason ?? 'no reason given'})` : 'granted'}`;
     case 'heartbeat':
       return `${head} commit=${m.commit}${m.readSeq ? ` read#${m.readSeq}` : ''}`;
     case 'heartbeatResp':

@@ -15,18 +15,31 @@ function entries(terms: number[]): Entry[] {
   return terms.map((term, i) => ({ term, index: i + 1, type: 'normal', data: enc.encode(`e${i + 1}`) }));
 }
 
-/** A node with a given persisted log and term, members `voters`, past its startup lease. */
+/**
+ * A node with a given persisted log (terms of entries 1…n) and term, members `voters`. The membership
+ * arrives the way a real node gets it: in a snapshot, here at index 1 standing for entry 1 of `log` (a
+ * snapshot at index 0 is refused, since nothing would ever replicate its membership). So every test node
+ * holds at least entry 1 (term 1 when `log` is empty), committed.
+ */
 function node(id: NodeId, voters: NodeId[], opts: { term?: number; vote?: NodeId | null; log?: number[]; commit?: number; cfg?: Partial<RaftConfig>; knobs?: TestingKnobs } = {}): RaftCore {
+  const log = entries(opts.log && opts.log.length > 0 ? opts.log : [1]);
+  const first = log[0] as Entry;
   const core = new RaftCore(
     withTestingKnobs({ id, electionTick: 10, heartbeatTick: 1, rng: createRng(id.charCodeAt(0)), ...opts.cfg }, opts.knobs ?? {}),
     {
-      hardState: { term: opts.term ?? 1, vote: opts.vote ?? null, commit: opts.commit ?? 0 },
-      entries: entries(opts.log ?? []),
-      snapshot: { meta: { index: 0, term: 0, conf: { voters, learners: [] } }, data: new Uint8Array() },
+      hardState: { term: opts.term ?? 1, vote: opts.vote ?? null, commit: Math.max(1, opts.commit ?? 0) },
+      entries: log.slice(1),
+      snapshot: { meta: { index: 1, term: first.term, conf: { voters, learners: [] } }, data: new Uint8Array() },
     },
   );
   flush(core);
   return core;
+}
+
+/** Terms of the whole log 1…last, the boot snapshot's point included. */
+function logTerms(core: RaftCore): number[] {
+  const v = logView(core);
+  return [...(v.offset > 0 ? [v.offsetTerm] : []), ...v.entries.map((e) => e.term)];
 }
 
 function flush(core: RaftCore): Ready | undefined {
@@ -41,7 +54,7 @@ function sent(core: RaftCore): Message[] {
 }
 
 function vote(from: NodeId, to: NodeId, term: number, lastIndex: number, lastTerm: number): Message {
-  return { type: 'vote', from, to, term, index: lastIndex, logTerm: lastTerm, transfer: false };
+  return { type: 'vote', from, to, term, lastIndex, lastTerm, transfer: false };
 }
 
 function makeLeader(core: RaftCore, peers: NodeId[]): void {
@@ -61,7 +74,7 @@ function makeLeader(core: RaftCore, peers: NodeId[]): void {
 describe('§5.1 terms', () => {
   it('"If a server receives a request with a stale term number, it rejects the request."', () => {
     const f = node('2', ['1', '2', '3'], { term: 5, log: [1, 1] });
-    f.step({ type: 'app', from: '1', to: '2', term: 3, index: 2, logTerm: 1, entries: entries([1, 1, 3]).slice(2), commit: 2 });
+    f.step({ type: 'app', from: '1', to: '2', term: 3, prevIndex: 2, prevTerm: 1, entries: entries([1, 1, 3]).slice(2), commit: 2 });
     const out = sent(f);
     expect(f.status().lastIndex).toBe(2);
     // The stale leader is told the current term so it steps down.
@@ -79,9 +92,9 @@ describe('§5.2 leader election', () => {
     const v = node('3', ['1', '2', '3'], { term: 1 });
     for (let i = 0; i < 10; i++) v.tick(); // past the startup lease
     flush(v);
-    v.step(vote('1', '3', 2, 0, 0));
-    v.step(vote('2', '3', 2, 0, 0));
-    v.step(vote('1', '3', 2, 0, 0)); // a retransmission of the granted request is granted again
+    v.step(vote('1', '3', 2, 1, 1));
+    v.step(vote('2', '3', 2, 1, 1));
+    v.step(vote('1', '3', 2, 1, 1)); // a retransmission of the granted request is granted again
     const out = sent(v).filter((m) => m.type === 'voteResp');
     expect(out.map((m) => [m.to, m.type === 'voteResp' && m.reject])).toEqual([['1', false], ['2', true], ['1', false]]);
     expect(v.status().vote).toBe('1');
@@ -90,15 +103,15 @@ describe('§5.2 leader election', () => {
     const v = node('3', ['1', '2', '3']);
     for (let i = 0; i < 10; i++) v.tick();
     flush(v);
-    v.step(vote('1', '3', 2, 0, 0));
+    v.step(vote('1', '3', 2, 1, 1));
     const rd = v.ready();
-    expect(rd.hardState).toEqual({ term: 2, vote: '1', commit: 0 });
+    expect(rd.hardState).toEqual({ term: 2, vote: '1', commit: 1 }); // commit 1: the boot snapshot
     expect(rd.messages).toEqual([expect.objectContaining({ type: 'voteResp', reject: false })]);
     v.advance(rd);
   });
   it('"If a follower receives no communication over a period of time called the election timeout … it begins an election" (randomized in [T, 2T))', () => {
     for (let seed = 0; seed < 20; seed++) {
-      const f = new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(seed) }, { hardState: { term: 1, vote: null, commit: 0 }, entries: [], snapshot: { meta: { index: 0, term: 0, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() } });
+      const f = new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(seed) }, { hardState: { term: 1, vote: null, commit: 0 }, entries: [], snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() } });
       let ticks = 0;
       while (f.status().role === 'follower' && ticks < 100) {
         f.tick();
@@ -120,7 +133,7 @@ describe('§5.4.1 election restriction', () => {
     ['same last term, candidate longer', [1, 2], 3, 2, true],
     ['same last term, same length', [1, 2], 2, 2, true],
     ['same last term, candidate shorter', [1, 2, 2], 2, 2, false],
-    ['voter log empty', [], 0, 0, true],
+    ['voter log holds only the boot snapshot', [], 1, 1, true],
   ];
   for (const [name, voterLog, candLast, candLastTerm, granted] of cases) {
     it(`${name}: ${granted ? 'granted' : 'denied'}`, () => {
@@ -144,31 +157,31 @@ describe('§5.4.1 election restriction', () => {
 describe('§5.3 log replication', () => {
   it('"If an existing entry conflicts with a new one (same index but different terms), delete the existing entry and all that follow it"', () => {
     const f = node('2', ['1', '2', '3'], { term: 3, log: [1, 1, 2, 2] });
-    f.step({ type: 'app', from: '1', to: '2', term: 3, index: 2, logTerm: 1, entries: [{ term: 3, index: 3, type: 'normal', data: enc.encode('new') }], commit: 0 });
+    f.step({ type: 'app', from: '1', to: '2', term: 3, prevIndex: 2, prevTerm: 1, entries: [{ term: 3, index: 3, type: 'normal', data: enc.encode('new') }], commit: 0 });
     flush(f);
-    expect(logView(f).entries.map((e) => e.term)).toEqual([1, 1, 3]);
+    expect(logTerms(f)).toEqual([1, 1, 3]);
   });
   it('"Reply false if log doesn’t contain an entry at prevLogIndex whose term matches prevLogTerm", with a hint to skip the whole term', () => {
     const f = node('2', ['1', '2', '3'], { term: 3, log: [1, 2, 2, 2, 2] });
-    f.step({ type: 'app', from: '1', to: '2', term: 3, index: 5, logTerm: 3, entries: [], commit: 0 });
-    expect(sent(f)).toEqual([expect.objectContaining({ type: 'appResp', reject: true, index: 5, rejectHint: 5, logTerm: 2 })]);
+    f.step({ type: 'app', from: '1', to: '2', term: 3, prevIndex: 5, prevTerm: 3, entries: [], commit: 0 });
+    expect(sent(f)).toEqual([expect.objectContaining({ type: 'appResp', reject: true, index: 5, hintIndex: 5, hintTerm: 2 })]);
   });
   it('"If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry)"', () => {
     const f = node('2', ['1', '2', '3'], { term: 2, log: [1, 1, 1, 1, 1] });
-    f.step({ type: 'app', from: '1', to: '2', term: 2, index: 2, logTerm: 1, entries: [], commit: 5 });
+    f.step({ type: 'app', from: '1', to: '2', term: 2, prevIndex: 2, prevTerm: 1, entries: [], commit: 5 });
     expect(f.status().commit).toBe(2); // entries 3..5 are not known to match the leader yet
-    f.step({ type: 'app', from: '1', to: '2', term: 2, index: 5, logTerm: 1, entries: [], commit: 4 });
+    f.step({ type: 'app', from: '1', to: '2', term: 2, prevIndex: 5, prevTerm: 1, entries: [], commit: 4 });
     expect(f.status().commit).toBe(4);
   });
   it('Figure 2: committed entries reach the state machine only once persisted', () => {
     const l = node('1', ['1']);
     l.campaign();
     const rd1 = l.ready();
-    expect(rd1.entries.map((e) => e.index)).toEqual([1]); // the no-op, to persist
+    expect(rd1.entries.map((e) => e.index)).toEqual([2]); // the no-op, to persist (1 is the boot snapshot)
     expect(rd1.committedEntries).toEqual([]);
     l.advance(rd1);
     const rd2 = l.ready();
-    expect(rd2.committedEntries.map((e) => e.index)).toEqual([1]);
+    expect(rd2.committedEntries.map((e) => e.index)).toEqual([2]);
     l.advance(rd2);
   });
 });
@@ -180,9 +193,9 @@ describe('§5.4.2 committing entries from previous terms', () => {
     // Leader of term 3 holds entry 2 from term 2 (uncommitted) and its own no-op at 3.
     const l = node('1', ['1', '2', '3'], { term: 2, log: [1, 2], commit: 1, knobs });
     makeLeader(l, ['2', '3']);
-    expect(logView(l).entries.map((e) => e.term)).toEqual([1, 2, 3]);
+    expect(logTerms(l)).toEqual([1, 2, 3]);
     // Follower 2 acknowledges up to index 2 only (the old-term entry), not the no-op.
-    l.step({ type: 'appResp', from: '2', to: '1', term: 3, index: 2, reject: false, rejectHint: 0, logTerm: 0 });
+    l.step({ type: 'appResp', from: '2', to: '1', term: 3, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
     flush(l);
     return l;
   }
@@ -191,7 +204,7 @@ describe('§5.4.2 committing entries from previous terms', () => {
   });
   it('…until an entry of the current term is replicated, which commits both (Log Matching)', () => {
     const l = scenario({});
-    l.step({ type: 'appResp', from: '2', to: '1', term: 3, index: 3, reject: false, rejectHint: 0, logTerm: 0 });
+    l.step({ type: 'appResp', from: '2', to: '1', term: 3, index: 3, reject: false, hintIndex: 0, hintTerm: 0 });
     flush(l);
     expect(l.status().commit).toBe(3);
   });
@@ -248,12 +261,12 @@ describe('batched proposals', () => {
   it('proposeBatch appends consecutive entries and replicates them in one append per follower', () => {
     const l = node('1', ['1', '2', '3']);
     makeLeader(l, ['2', '3']);
-    for (const p of ['2', '3']) l.step({ type: 'appResp', from: p, to: '1', term: 2, index: 1, reject: false, rejectHint: 0, logTerm: 0 });
+    for (const p of ['2', '3']) l.step({ type: 'appResp', from: p, to: '1', term: 2, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
     flush(l);
     const r = l.proposeBatch(['a', 'b', 'c'].map((x) => enc.encode(x)));
-    expect(r).toEqual({ index: 2, term: 2 });
+    expect(r).toEqual({ index: 3, term: 2 }); // after the boot snapshot (1) and the no-op (2)
     const apps = sent(l).filter((m) => m.type === 'app');
     expect(apps.map((m) => m.to)).toEqual(['2', '3']);
-    expect(apps.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[2, 3, 4], [2, 3, 4]]);
+    expect(apps.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[3, 4, 5], [3, 4, 5]]);
   });
 });

@@ -1,0 +1,147 @@
+/**
+ * Who is in the cluster and what the leader knows about each member (etcd-io/raft tracker/tracker.go):
+ * voters, learners, one Progress per member, and the votes of the current election. Every quorum question
+ * — the commit index, the election outcome, whether a quorum is active, how old the lease is — is answered
+ * here through the functions of quorum.ts, so they cannot disagree about what a majority is.
+ *
+ * Pure data: it never calls back into the core.
+ */
+import { Progress } from './progress.js';
+import { committedIndex, hasQuorum, voteResult, type VoteOutcome } from './quorum.js';
+import type { ConfChange, ConfState, NodeId } from './types.js';
+
+export class ProgressTracker {
+  private readonly voterSet = new Set<NodeId>();
+  private readonly learnerSet = new Set<NodeId>();
+  private readonly prs = new Map<NodeId, Progress>();
+  private readonly votes = new Map<NodeId, boolean>();
+
+  constructor(
+    conf: ConfState,
+    private readonly maxInflight: number,
+    private readonly maxInflightBytes: number,
+  ) {
+    this.setConf(conf);
+  }
+
+  /** Replace the membership (a snapshot's conf, §7). Progress is rebuilt by the next resetProgress(). */
+  setConf(conf: ConfState): void {
+    this.voterSet.clear();
+    this.learnerSet.clear();
+    for (const v of conf.voters) this.voterSet.add(v);
+    for (const l of conf.learners) if (!this.voterSet.has(l)) this.learnerSet.add(l);
+  }
+
+  confState(): ConfState {
+    return { voters: [...this.voterSet].sort(), learners: [...this.learnerSet].sort() };
+  }
+
+  isVoter(id: NodeId): boolean {
+    return this.voterSet.has(id);
+  }
+
+  isLearner(id: NodeId): boolean {
+    return this.learnerSet.has(id);
+  }
+
+  get voterCount(): number {
+    return this.voterSet.size;
+  }
+
+  voters(): NodeId[] {
+    return [...this.voterSet].sort();
+  }
+
+  /**
+   * Apply a committed membership change (§4.1 of the dissertation: one server at a time). Returns the
+   * Progress created for a new member, if a leader tracks progress (`nextForNew` set), so the caller can
+   * start replicating to it.
+   */
+  applyConfChange(c: ConfChange, nextForNew: number | undefined): Progress | undefined {
+    switch (c.op) {
+      case 'addVoter':
+        this.learnerSet.delete(c.node);
+        this.voterSet.add(c.node);
+        break;
+      case 'addLearner':
+        if (!this.voterSet.has(c.node)) this.learnerSet.add(c.node);
+        break;
+      case 'remove':
+        this.voterSet.delete(c.node);
+        this.learnerSet.delete(c.node);
+        this.prs.delete(c.node);
+        return undefined;
+    }
+    if (nextForNew === undefined || this.prs.has(c.node)) return undefined; // a promoted learner keeps its progress
+    const pr = new Progress(nextForNew, this.maxInflight, this.maxInflightBytes);
+    pr.markActive(); // a brand-new member gets a CheckQuorum round to answer
+    this.prs.set(c.node, pr);
+    return pr;
+  }
+
+  // --- progress ------------------------------------------------------------------------------------
+
+  /** A new term: forget every follower's state; everyone starts probing after `lastIndex` (§5.3). */
+  resetProgress(self: NodeId, lastIndex: number, selfStable: number): void {
+    this.prs.clear();
+    for (const id of [...this.voterSet, ...this.learnerSet]) {
+      const pr = new Progress(lastIndex + 1, this.maxInflight, this.maxInflightBytes);
+      if (id === self) pr.becomeSelf(selfStable);
+      this.prs.set(id, pr);
+    }
+  }
+
+  progress(id: NodeId): Progress | undefined {
+    return this.prs.get(id);
+  }
+
+  /** Members other than `self` that have a Progress, sorted (a deterministic send order). */
+  peers(self: NodeId): NodeId[] {
+    return [...this.prs.keys()].filter((id) => id !== self).sort();
+  }
+
+  /** Every tracked member with its progress, sorted by id. */
+  entries(): Array<[NodeId, Progress]> {
+    return [...this.prs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** §5.3: the highest index a majority of voters hold; 0 without voters (commits nothing). */
+  committed(): number {
+    if (this.voterSet.size === 0) return 0;
+    return committedIndex([...this.voterSet], (id) => this.prs.get(id)?.match ?? 0);
+  }
+
+  /**
+   * §6.2 CheckQuorum: has a majority of voters been heard from since the last check? Starts the next
+   * round (forgets who was active) either way.
+   */
+  quorumActiveAndReset(self: NodeId): boolean {
+    const active = hasQuorum([...this.voterSet], (id) => id === self || (this.prs.get(id)?.recentActive ?? false));
+    for (const [id, pr] of this.prs) if (id !== self) pr.clearActive();
+    return active;
+  }
+
+  /**
+   * §6.4.1 lease: the latest leader tick t such that a majority of voters answered a heartbeat sent at or
+   * after t (the leader counts itself at `now`). The same order statistic as the commit index.
+   */
+  leaseQuorumSentAt(self: NodeId, now: number): number {
+    if (this.voterSet.size === 0) return -Infinity;
+    return committedIndex([...this.voterSet], (id) => (id === self ? now : (this.prs.get(id)?.leaseSentAt ?? -Infinity)));
+  }
+
+  // --- votes ---------------------------------------------------------------------------------------
+
+  resetVotes(): void {
+    this.votes.clear();
+  }
+
+  /** Record a voter's answer; the first answer of each voter counts (a duplicate cannot flip it). */
+  recordVote(id: NodeId, granted: boolean): void {
+    if (this.voterSet.has(id) && !this.votes.has(id)) this.votes.set(id, granted);
+  }
+
+  tallyVotes(): VoteOutcome {
+    return voteResult([...this.voterSet], this.votes);
+  }
+}
