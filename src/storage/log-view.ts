@@ -4,7 +4,7 @@
  * backends refuse exactly the same inputs and only execute `WriteOp`s.
  */
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../raft/types.js';
-import { argCheck, diskCheck } from './shape.js';
+import { argCheck } from './shape.js';
 import { StorageError, type BootState, type PersistBatch } from './types.js';
 
 /** One accepted call as physical operations, executed in this order within one atomic batch. */
@@ -286,6 +286,3 @@ export function checkStoredLog(hard: HardState, snap: Snapshot | SnapshotMeta | 
 function corrupt(name: string, problem: string): never {
   throw new StorageError('StorageCorrupt', `${name}: ${problem}`);
 }
-
-/** diskCheck is re-exported so the backends check records with the same rules as arguments. */
-export { diskCheck };

@@ -10,13 +10,8 @@
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import { checkStoredLog, RecordName, type LogView, type WriteOp } from './log-view.js';
 import { QueuedStorage } from './queued-storage.js';
-import { argCheck } from './shape.js';
-import { StorageError, type BootState } from './types.js';
-
-export interface StorageIdentity {
-  clusterId: string;
-  nodeId: string;
-}
+import { argCheck, checkIdentity } from './shape.js';
+import { StorageError, type BootState, type StorageIdentity } from './types.js';
 
 export const MEMORY_FORMAT_VERSION = 1;
 
@@ -225,11 +220,6 @@ export class MemoryStorage extends QueuedStorage {
     if (this.disk.holder === this) this.disk.holder = undefined;
     return Promise.resolve();
   }
-}
-
-export function checkIdentity(identity: unknown): StorageIdentity {
-  const o = argCheck.record(identity, 'identity', ['clusterId', 'nodeId']);
-  return { clusterId: argCheck.nodeId(o.clusterId, 'identity.clusterId'), nodeId: argCheck.nodeId(o.nodeId, 'identity.nodeId') };
 }
 
 function checkMeta(disk: MemoryDisk, id: StorageIdentity): void {

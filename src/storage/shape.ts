@@ -4,7 +4,7 @@
  * can be written is exactly what can be read.
  */
 import type { ConfChange, ConfState, Entry, HardState, SnapshotMeta } from '../raft/types.js';
-import { StorageError, type StorageErrorCode } from './types.js';
+import { StorageError, type StorageErrorCode, type StorageIdentity } from './types.js';
 
 export class ShapeChecker {
   constructor(private readonly code: StorageErrorCode) {}
@@ -90,8 +90,13 @@ export class ShapeChecker {
   }
 }
 
-export const argCheck = new ShapeChecker('InvalidArgument');
-export const diskCheck = new ShapeChecker('StorageCorrupt');
+export const argCheck: ShapeChecker = new ShapeChecker('InvalidArgument');
+export const diskCheck: ShapeChecker = new ShapeChecker('StorageCorrupt');
+
+export function checkIdentity(identity: unknown): StorageIdentity {
+  const o = argCheck.record(identity, 'identity', ['clusterId', 'nodeId']);
+  return { clusterId: argCheck.nodeId(o.clusterId, 'identity.clusterId'), nodeId: argCheck.nodeId(o.nodeId, 'identity.nodeId') };
+}
 
 export function describe(v: unknown): string {
   if (v instanceof Uint8Array) return `${v.constructor.name}(${v.length})`;

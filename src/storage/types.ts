@@ -78,6 +78,12 @@ export interface RaftStorage {
   close(): Promise<void>;
 }
 
+/** Whose data a store holds: opening it for another cluster or node is StorageForeign. */
+export interface StorageIdentity {
+  clusterId: string;
+  nodeId: string;
+}
+
 export interface StorageStats {
   /** Mutating calls accepted (persist, saveSnapshot, compact). */
   calls: number;
