@@ -1,0 +1,166 @@
+/**
+ * LevelStorage's on-disk records. Keys are one ASCII tag byte (+ an 8-byte big-endian index for entries,
+ * so LevelDB's byte order is log order). Every value is
+ *
+ *   [CRC-32 (big-endian, 4 bytes)] [msgpack payload]
+ *
+ * where the CRC covers the key bytes and then the payload (node:zlib crc32, chained): a flipped bit, a
+ * truncated value, or a valid value that ended up under another key all fail the check. The CRC is the
+ * zlib/IEEE polynomial the ipam snapshot codec already uses (src/ipam/snapshot-codec.ts).
+ */
+import { crc32 } from 'node:zlib';
+import { Packr } from 'msgpackr';
+import type { ConfState, Entry, HardState, SnapshotMeta } from '../raft/types.js';
+import { RecordName } from './log-view.js';
+import { diskCheck } from './shape.js';
+import { StorageError } from './types.js';
+
+export const FORMAT_VERSION = 1;
+
+const packr = new Packr({ useRecords: false });
+
+const TAG = { meta: 0x6d /* m */, hardState: 0x68 /* h */, snapshot: 0x73 /* s */, entry: 0x65 /* e */ } as const;
+
+export const KEY_META = Uint8Array.of(TAG.meta);
+export const KEY_HARD_STATE = Uint8Array.of(TAG.hardState);
+export const KEY_SNAPSHOT = Uint8Array.of(TAG.snapshot);
+
+export function entryKey(index: number): Uint8Array {
+  const k = new Uint8Array(9);
+  k[0] = TAG.entry;
+  new DataView(k.buffer).setBigUint64(1, BigInt(index));
+  return k;
+}
+
+/** Iterator bounds covering every entry key. */
+export const ENTRY_RANGE = { gte: entryKey(0), lte: entryKey(Number.MAX_SAFE_INTEGER) };
+
+/** The readable name of a key, for messages. */
+export function keyName(key: Uint8Array): string {
+  if (key.length === 9 && key[0] === TAG.entry) return RecordName.entry(Number(new DataView(key.buffer, key.byteOffset, 9).getBigUint64(1)));
+  if (key.length === 1 && key[0] === TAG.meta) return RecordName.meta;
+  if (key.length === 1 && key[0] === TAG.hardState) return RecordName.hardState;
+  if (key.length === 1 && key[0] === TAG.snapshot) return RecordName.snapshot;
+  return `unknown key 0x${Buffer.from(key).toString('hex')}`;
+}
+
+function seal(key: Uint8Array, payload: unknown): Uint8Array {
+  const body = packr.pack(payload);
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, crc32(body, crc32(key)));
+  out.set(body, 4);
+  return out;
+}
+
+/** Verify and decode a record; any problem is StorageCorrupt naming the key. */
+function open(key: Uint8Array, value: Uint8Array): unknown {
+  const name = keyName(key);
+  if (value.length < 5) throw new StorageError('StorageCorrupt', `${name}: truncated record (${value.length} bytes, need at least 5)`);
+  const body = value.subarray(4);
+  const stored = new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
+  const actual = crc32(body, crc32(key));
+  if (stored !== actual) throw new StorageError('StorageCorrupt', `${name}: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the record is corrupt or truncated`);
+  try {
+    return packr.unpack(body);
+  } catch (e) {
+    throw new StorageError('StorageCorrupt', `${name}: checksum matches but the payload does not decode (${(e as Error).message})`);
+  }
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+function tuple(v: unknown, name: string, length: number): unknown[] {
+  if (!Array.isArray(v) || v.length !== length) diskCheck.fail(name, `malformed record: expected an array of ${length} fields`);
+  return v;
+}
+
+/** msgpackr decodes bin as a Buffer; hand out a plain Uint8Array view of the same bytes. */
+function plainBytes(v: unknown, what: string): Uint8Array {
+  const b = diskCheck.bytes(v, what);
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// --- meta -------------------------------------------------------------------------------------------
+
+export interface MetaRecord {
+  format: number;
+  clusterId: string;
+  nodeId: string;
+}
+
+export function encodeMeta(m: MetaRecord): Uint8Array {
+  return seal(KEY_META, [m.format, m.clusterId, m.nodeId]);
+}
+
+export function decodeMeta(value: Uint8Array): MetaRecord {
+  const raw = open(KEY_META, value);
+  // The format is read first and alone: a newer build may lay out the rest differently.
+  if (!Array.isArray(raw) || raw.length < 1) diskCheck.fail(RecordName.meta, 'malformed record: expected an array');
+  const format = diskCheck.index(raw[0], `${RecordName.meta}.format`);
+  if (format !== FORMAT_VERSION) throw new StorageError('StorageForeign', `${RecordName.meta}: format version ${format} is not supported (this build reads ${FORMAT_VERSION})`);
+  const [, clusterId, nodeId] = tuple(raw, RecordName.meta, 3);
+  return { format, clusterId: diskCheck.nodeId(clusterId, `${RecordName.meta}.clusterId`), nodeId: diskCheck.nodeId(nodeId, `${RecordName.meta}.nodeId`) };
+}
+
+// --- hard state -------------------------------------------------------------------------------------
+
+export function encodeHardState(h: HardState): Uint8Array {
+  return seal(KEY_HARD_STATE, [h.term, h.vote, h.commit]);
+}
+
+export function decodeHardState(value: Uint8Array): HardState {
+  const [term, vote, commit] = tuple(open(KEY_HARD_STATE, value), RecordName.hardState, 3);
+  return diskCheck.hardState({ term, vote, commit }, RecordName.hardState);
+}
+
+// --- snapshot metadata ------------------------------------------------------------------------------
+
+/** Snapshot metadata plus where its data lives (a file in the snap directory) and how to verify it. */
+export interface SnapshotRecord {
+  meta: SnapshotMeta;
+  file: string;
+  size: number;
+  crc: number;
+}
+
+export function encodeSnapshot(r: SnapshotRecord): Uint8Array {
+  return seal(KEY_SNAPSHOT, [r.meta.index, r.meta.term, r.meta.conf.voters, r.meta.conf.learners, r.file, r.size, r.crc]);
+}
+
+export function decodeSnapshot(value: Uint8Array): SnapshotRecord {
+  const name = RecordName.snapshot;
+  const [index, term, voters, learners, file, size, crc] = tuple(open(KEY_SNAPSHOT, value), name, 7);
+  const meta = diskCheck.snapshotMeta({ index, term, conf: { voters, learners } as ConfState }, name);
+  if (typeof file !== 'string' || !/^[0-9a-f]{16}-[0-9a-f]{16}\.snap$/.test(file)) diskCheck.fail(`${name}.file`, `not a snapshot file name: ${String(file)}`);
+  return { meta, file, size: diskCheck.index(size, `${name}.size`), crc: diskCheck.index(crc, `${name}.crc`) };
+}
+
+// --- entries ----------------------------------------------------------------------------------------
+
+const TYPE_NORMAL = 0;
+const TYPE_CONF = 1;
+
+/** The index lives in the key only; the CRC over the key binds the value to it. */
+export function encodeEntry(e: Entry): Uint8Array {
+  const key = entryKey(e.index);
+  return e.type === 'normal' ? seal(key, [e.term, TYPE_NORMAL, e.data]) : seal(key, [e.term, TYPE_CONF, e.change.op, e.change.node]);
+}
+
+export function decodeEntry(key: Uint8Array, value: Uint8Array): Entry {
+  const name = keyName(key);
+  if (key.length !== 9 || key[0] !== TAG.entry) diskCheck.fail(name, 'not an entry key');
+  const index = Number(new DataView(key.buffer, key.byteOffset, 9).getBigUint64(1));
+  const raw = open(key, value);
+  if (!Array.isArray(raw) || raw.length < 2) diskCheck.fail(name, 'malformed record: expected an array');
+  if (raw[1] === TYPE_NORMAL) {
+    const [term, , data] = tuple(raw, name, 3);
+    return diskCheck.entry({ term, index, type: 'normal', data: plainBytes(data, `${name}.data`) }, name);
+  }
+  if (raw[1] === TYPE_CONF) {
+    const [term, , op, node] = tuple(raw, name, 4);
+    return diskCheck.entry({ term, index, type: 'conf', change: { op, node } }, name);
+  }
+  return diskCheck.fail(name, `unknown entry type ${String(raw[1])}`);
+}
