@@ -126,9 +126,9 @@ for (const owners of [false, true]) {
 {
   const a = new IpAllocator('10.0.0.0/12');
   for (let i = 0; i < 1 << 20; i++) a.allocate();
-  const fullBytes = a.range.set.usedBytes;
+  const fullBytes = a.set.usedBytes;
   for (let i = 2; i < 1 << 20; i += 2) a.release(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
-  rows.push({ case: 'memory: IPv4 /12, full then every other address released', n: 1 << 20, fastMs: 0, extra: { bytesWhenFull: fullBytes, bitsPerAddressFragmented: round((a.range.set.usedBytes * 8) / (1 << 20)) } });
+  rows.push({ case: 'memory: IPv4 /12, full then every other address released', n: 1 << 20, fastMs: 0, extra: { bytesWhenFull: fullBytes, bitsPerAddressFragmented: round((a.set.usedBytes * 8) / (1 << 20)) } });
 }
 
 // 5b. Sparse IPv6: bytes per address when allocations are sequential vs scattered across a /64.
@@ -152,7 +152,7 @@ for (const owners of [false, true]) {
     case: 'memory: IPv6 /64, 100k sequential vs 10k scattered allocations',
     n: 110_000,
     fastMs: 0,
-    extra: { sequentialBytesPerAddress: round(seq.range.set.usedBytes / seq.allocatedCount()), scatteredBytesPerAddress: round(scattered.range.set.usedBytes / scattered.allocatedCount()) },
+    extra: { sequentialBytesPerAddress: round(seq.set.usedBytes / seq.allocatedCount()), scatteredBytesPerAddress: round(scattered.set.usedBytes / scattered.allocatedCount()) },
   });
 }
 

@@ -133,12 +133,12 @@ describe('IpamStateMachine: determinism (property)', () => {
         for (const c of commands) {
           const r = sm.apply(c);
           if (!r.ok) continue;
-          const v = r.value as Record<string, unknown>;
-          if (c.type === 'allocate' || c.type === 'allocateFirst' || c.type === 'allocateSpecific' || c.type === 'mark') {
-            const key = `${c.network}/${v.address as string}`;
+          const v = r.value;
+          if ((c.type === 'allocate' || c.type === 'allocateFirst' || c.type === 'allocateSpecific' || c.type === 'mark') && 'generation' in v) {
+            const key = `${c.network}/${v.address}`;
             if (!v.existing) {
               expect(held.has(key)).toBe(false);
-              held.set(key, v.generation as number);
+              held.set(key, v.generation);
             } else {
               expect(held.get(key)).toBe(v.generation);
             }
