@@ -1,6 +1,19 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { IpamStateMachine, importSeedState, IpAllocator, NodeSliceAllocator, type ApplyResult, type IpamCommand } from '../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  ApplyFailure,
+  IpamStateMachine,
+  importSeedState,
+  IpAllocator,
+  NodeSliceAllocator,
+  OverlayError,
+  type AllocationResult,
+  type ApplyResult,
+  type CommandResult,
+  type IpamCommand,
+  type SlicesAssigned,
+} from '../src/index.js';
+import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
 
 function ok<T>(r: ApplyResult): T {
@@ -240,6 +253,68 @@ describe('IpamStateMachine: arbitrary input never throws and never changes state
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('IpamStateMachine: typed results and all-or-nothing commands', () => {
+  it('apply() of a literal command is typed by its command type; untrusted input gets the union', () => {
+    const sm = setup();
+    const assigned = sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n7' });
+    expectTypeOf(assigned).toEqualTypeOf<ApplyResult<SlicesAssigned>>();
+    const r = sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n7', owner: 'c1' });
+    expectTypeOf(r).toEqualTypeOf<ApplyResult<AllocationResult>>();
+    if (!r.ok) throw new Error(r.error.message);
+    // No cast: the fields are those of AllocationResult.
+    expect(r.value.address).toBe(sm.addressesOf('c1')[0]?.address);
+    expect(r.value.generation).toBeGreaterThan(0);
+    const untrusted: unknown = { type: 'releaseOwner', owner: 'c1' };
+    expectTypeOf(sm.apply(untrusted)).toEqualTypeOf<ApplyResult<CommandResult>>();
+  });
+
+  it('an internal failure in the second half of a paired slice assignment throws ApplyFailure and leaves the state as it was', () => {
+    const sm = setup();
+    const before = sm.stateHash();
+    injectStepFailure(sm, 1); // step 0 places n9 in v4, step 1 (its v6 slice) fails
+    let thrown: unknown;
+    try {
+      sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ApplyFailure);
+    expect(thrown).toMatchObject({ code: 'Internal', commandType: 'assignSlice', stateIntact: true });
+    expect(thrown).not.toBeInstanceOf(OverlayError);
+    expect(sm.stateHash()).toBe(before);
+    expect(sm.sliceOf('v4', 'n9')).toBeUndefined();
+    injectStepFailure(sm, undefined);
+    // The same command then applies normally: nothing half-done was left behind to conflict with.
+    expect(Object.keys(ok<SlicesAssigned>(sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' })).slices).sort()).toEqual(['v4', 'v6']);
+  });
+
+  it('a failure injected at any step of any command leaves the state hash unchanged (property)', () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 5, maxLength: 80 }), fc.array(fc.nat({ max: 6 }), { minLength: 80, maxLength: 80 }), (commands, failAt) => {
+        const sm = setup();
+        const reference = setup();
+        commands.forEach((c, i) => {
+          const before = sm.stateHash();
+          injectStepFailure(sm, failAt[i]);
+          let failed = false;
+          try {
+            sm.apply(c);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ApplyFailure);
+            failed = true;
+          }
+          injectStepFailure(sm, undefined);
+          if (failed) expect(sm.stateHash()).toBe(before);
+          else reference.apply(c);
+          // With the failed commands left out, the replica matches one that never saw them.
+          expect(sm.stateHash()).toBe(reference.stateHash());
+        });
+      }),
+      { numRuns: 60 },
     );
   });
 });
