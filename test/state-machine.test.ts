@@ -12,10 +12,15 @@ import {
   type CommandResult,
   type IpamCommand,
   type SlicesAssigned,
+  type SlicesReleased,
+  type SeedImport,
 } from '../src/index.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
+import { frame, payloadOf } from './support/snapshot-frame.js';
 
+function ok<T>(r: ApplyResult<T>): T;
+function ok<T>(r: ApplyResult): T;
 function ok<T>(r: ApplyResult): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
   return r.value as T;
@@ -235,6 +240,32 @@ describe('seed state import', () => {
     expect(agent.allocatedIps().every((ip) => sm.allocationOf('overlay', ip)?.nodeId === 'node-a')).toBe(true);
     expect(() => importSeedState({ network: 'o', slices: slices.snapshot(), allocators: [{ cidr: '10.9.0.0/28', allocated: [] }] })).toThrow(expect.objectContaining({ code: 'InvalidState' }));
   });
+
+  it('validates every input with a code, and never returns a command apply() would refuse as InvalidCommand', () => {
+    const slices = new NodeSliceAllocator('10.200.0.0/16', 28);
+    slices.assign('node-a');
+    const snapshot = slices.snapshot();
+    const bad: unknown[] = [
+      null,
+      42,
+      [],
+      {},
+      { slices: snapshot },
+      { network: '', slices: snapshot },
+      { network: 'x'.repeat(300), slices: snapshot },
+      { network: '\udc00', slices: snapshot },
+      { network: 7, slices: snapshot },
+      { network: 'pods', slices: snapshot, allocators: 'agent.json' },
+      { network: 'pods', slices: null },
+      { network: 'pods', slices: snapshot, allocators: [null] },
+    ];
+    for (const input of bad) {
+      expect(() => importSeedState(input as SeedImport)).toThrow(expect.objectContaining({ code: 'InvalidState' }));
+    }
+    const sm = new IpamStateMachine();
+    for (const c of importSeedState({ network: 'pods', slices: snapshot })) ok(sm.apply(c));
+    expect(sm.sliceOf('pods', 'node-a')).toBe(slices.sliceFor('node-a'));
+  });
 });
 
 describe('IpamStateMachine: arbitrary input never throws and never changes state when refused', () => {
@@ -316,5 +347,54 @@ describe('IpamStateMachine: typed results and all-or-nothing commands', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('IpamStateMachine: allocator findings of the differential run', () => {
+  it('generations are bounded: a snapshot at the last generation restores, then allocation is refused (GenerationsExhausted) and nothing repeats', () => {
+    const sm = setup();
+    ok(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    const payload = payloadOf(sm.snapshot());
+    const near = new IpamStateMachine();
+    near.restore(frame([Number.MAX_SAFE_INTEGER - 1, payload[1]]));
+    const last = ok<AllocationResult>(near.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    expect(last.generation).toBe(Number.MAX_SAFE_INTEGER - 1);
+    const before = near.stateHash();
+    const r = near.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' });
+    expect(err(r)).toBe('GenerationsExhausted');
+    expect(near.stateHash()).toBe(before);
+    // A snapshot whose counter is past the bound is refused outright.
+    expect(() => new IpamStateMachine().restore(frame([Number.MAX_SAFE_INTEGER + 1, payload[1]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+  });
+
+  it('network names that are Object.prototype keys come back in results like any other name', () => {
+    const sm = new IpamStateMachine();
+    ok(sm.apply({ type: 'configureNetwork', name: '__proto__', cidr: '10.0.0.0/24', slicePrefix: 28 }));
+    ok(sm.apply({ type: 'configureNetwork', name: 'constructor', cidr: 'fd00::/60', slicePrefix: 64, pair: '__proto__' }));
+    ok(sm.apply({ type: 'configureNetwork', name: 'toString', cidr: '10.1.0.0/24', slicePrefix: 28 }));
+    const paired = ok<SlicesAssigned>(sm.apply({ type: 'assignSlice', network: '__proto__', nodeId: 'n1' })).slices;
+    expect(Object.keys(paired).sort()).toEqual(['__proto__', 'constructor']);
+    expect(paired['__proto__']).toBe(sm.sliceOf('__proto__', 'n1'));
+    expect(paired['constructor']).toBe(sm.sliceOf('constructor', 'n1'));
+    expect(JSON.parse(JSON.stringify({ slices: paired })).slices).toEqual({ ['__proto__']: sm.sliceOf('__proto__', 'n1'), constructor: sm.sliceOf('constructor', 'n1') });
+    const single = ok<SlicesAssigned>(sm.apply({ type: 'assignSlice', network: 'toString', nodeId: 'n1' })).slices;
+    expect(Object.entries(single)).toEqual([['toString', sm.sliceOf('toString', 'n1')]]);
+    const released = ok<SlicesReleased>(sm.apply({ type: 'releaseSlice', network: 'constructor', nodeId: 'n1' }));
+    expect(Object.entries(released.released).sort()).toEqual([['__proto__', paired['__proto__']], ['constructor', paired['constructor']]]);
+  });
+
+  it('an assigned slice with no addresses holds no bitmap, live or restored, and gives it back when emptied', () => {
+    const sm = new IpamStateMachine();
+    ok(sm.apply({ type: 'configureNetwork', name: 'big', cidr: '10.0.0.0/8', slicePrefix: 24 }));
+    for (let i = 0; i < 2048; i++) ok(sm.apply({ type: 'assignSlice', network: 'big', nodeId: `node-${i}` }));
+    expect(sm.reservedBytes()).toBe(0);
+    const a = ok(sm.apply({ type: 'allocate', network: 'big', nodeId: 'node-7' }));
+    expect(sm.reservedBytes()).toBeGreaterThan(0);
+    const restored = new IpamStateMachine();
+    restored.restore(sm.snapshot());
+    expect(restored.reservedBytes()).toBe(sm.reservedBytes()); // only node-7's block has one
+    ok(sm.apply({ type: 'release', network: 'big', address: a.address }));
+    expect(sm.reservedBytes()).toBe(0);
+    expect(sm.networkUsage('big')).toMatchObject({ slicesAssigned: 2048, addressesAllocated: 0 });
   });
 });
