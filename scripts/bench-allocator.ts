@@ -5,9 +5,19 @@
  * so the ratio compares like with like; the naive full-size time is extrapolated from its O(n²) shape and
  * labelled so. Prints a table and, last, one JSON line.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Address6 } from 'ip-address';
 import { formatV6, IpAllocator, IpamStateMachine, NodeSliceAllocator } from '../src/index.js';
-import { NaiveIpAllocator, NaiveSliceAllocator } from './naive-seed.js';
+import { NaiveIpAllocator, NaiveSliceAllocator } from '../test/support/naive-seed.js';
+
+// `--only=<case key>` runs one case (e.g. `--only=slice-memory`); without it every case runs.
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const want = (key: string): boolean => only === undefined || key === only;
+
+// A full collection before each memory reading, without asking the caller for --expose-gc.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 interface Row {
   case: string;
@@ -44,7 +54,7 @@ const rows: Row[] = [];
 const CAP = 4096;
 
 // 1. Fill an IPv4 /16.
-{
+if (want('fill-v4')) {
   const fill = (a: IpAllocator, n = Infinity) => {
     for (let i = 0; i < n && a.allocate() !== undefined; i++);
   };
@@ -57,7 +67,7 @@ const CAP = 4096;
 }
 
 // 2. Assign 65,536 slices (10.0.0.0/8 → /24).
-{
+if (want('assign-slices')) {
   const ids = Array.from({ length: 65536 }, (_, i) => `node-${i}`);
   const fastMs = median(7, () => new NodeSliceAllocator('10.0.0.0/8', 24), (a) => ids.forEach((id) => a.assign(id)));
   const fastCap = median(7, () => new NodeSliceAllocator('10.0.0.0/8', 24), (a) => ids.slice(0, CAP).forEach((id) => a.assign(id)));
@@ -66,7 +76,7 @@ const CAP = 4096;
 }
 
 // 3. 100,000 allocations in an IPv6 /64.
-{
+if (want('fill-v6')) {
   const fill = (a: IpAllocator, n: number) => {
     for (let i = 0; i < n; i++) a.allocate();
   };
@@ -93,7 +103,7 @@ function buildState(total: number, owners: boolean): IpamStateMachine {
   }
   return sm;
 }
-for (const owners of [false, true]) {
+for (const owners of want('snapshot') ? [false, true] : []) {
   const total = 1_000_000;
   const sm = buildState(total, owners);
   let bytes: Uint8Array = new Uint8Array();
@@ -123,16 +133,16 @@ for (const owners of [false, true]) {
 }
 
 // 5. Dense IPv4 memory: bits per address of the bitmap in a fragmented /12 (every other address taken).
-{
+if (want('memory-v4')) {
   const a = new IpAllocator('10.0.0.0/12');
   for (let i = 0; i < 1 << 20; i++) a.allocate();
-  const fullBytes = a.range.set.usedBytes;
+  const fullBytes = a.set.usedBytes;
   for (let i = 2; i < 1 << 20; i += 2) a.release(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
-  rows.push({ case: 'memory: IPv4 /12, full then every other address released', n: 1 << 20, fastMs: 0, extra: { bytesWhenFull: fullBytes, bitsPerAddressFragmented: round((a.range.set.usedBytes * 8) / (1 << 20)) } });
+  rows.push({ case: 'memory: IPv4 /12, full then every other address released', n: 1 << 20, fastMs: 0, extra: { bytesWhenFull: fullBytes, bitsPerAddressFragmented: round((a.set.usedBytes * 8) / (1 << 20)) } });
 }
 
 // 5b. Sparse IPv6: bytes per address when allocations are sequential vs scattered across a /64.
-{
+if (want('memory-v6')) {
   const seq = new IpAllocator('fd00::/64');
   for (let i = 0; i < 100_000; i++) seq.allocate();
   const scattered = new IpAllocator('fd00::/64');
@@ -152,12 +162,55 @@ for (const owners of [false, true]) {
     case: 'memory: IPv6 /64, 100k sequential vs 10k scattered allocations',
     n: 110_000,
     fastMs: 0,
-    extra: { sequentialBytesPerAddress: round(seq.range.set.usedBytes / seq.allocatedCount()), scatteredBytesPerAddress: round(scattered.range.set.usedBytes / scattered.allocatedCount()) },
+    extra: { sequentialBytesPerAddress: round(seq.set.usedBytes / seq.allocatedCount()), scatteredBytesPerAddress: round(scattered.set.usedBytes / scattered.allocatedCount()) },
+  });
+}
+
+// 5c. Memory of assigned-but-empty slices: 65,536 nodes in a state machine, live and restored. An empty
+// slice used to pre-size its bitmap slabs (≈ 400 MB RSS for 65,536, ≈ 800 MB peak on restore).
+if (want('slice-memory')) {
+  const n = 65536;
+  const mb = (b: number) => round(b / 2 ** 20);
+  gc();
+  const m0 = process.memoryUsage();
+  const sm = new IpamStateMachine();
+  sm.apply({ type: 'configureNetwork', name: 'overlay', cidr: '10.0.0.0/8', slicePrefix: 24 });
+  const assignMs = time(() => {
+    for (let i = 0; i < n; i++) sm.apply({ type: 'assignSlice', network: 'overlay', nodeId: `node-${i}` });
+  });
+  gc();
+  const m1 = process.memoryUsage();
+  const bytes = sm.snapshot();
+  const target = new IpamStateMachine();
+  gc();
+  const m2 = process.memoryUsage();
+  const restoreMs = time(() => target.restore(bytes));
+  const m3 = process.memoryUsage(); // before any forced collection: what restoring costs at its peak
+  gc();
+  const m4 = process.memoryUsage();
+  const decodeMs = median(3, () => new IpamStateMachine(), (s) => s.restore(bytes));
+  if (target.stateHash() !== sm.stateHash()) throw new Error('restore changed the state');
+  rows.push({
+    case: 'memory: 65,536 assigned slices, no addresses (state machine)',
+    n,
+    fastMs: assignMs,
+    extra: {
+      heapDeltaMB: mb(m1.heapUsed - m0.heapUsed),
+      rssDeltaMB: mb(m1.rss - m0.rss),
+      heapBytesPerSlice: round((m1.heapUsed - m0.heapUsed) / n),
+      arrayBuffersDeltaMB: mb(m1.arrayBuffers - m0.arrayBuffers),
+      bitmapSlabBytes: sm.reservedBytes(),
+      snapshotBytes: bytes.length,
+      restoreMs: round(restoreMs),
+      restoreMsMedian3: round(decodeMs),
+      restoreRssGrowthMB: mb(m3.rss - m2.rss),
+      restoredHeapDeltaMB: mb(m4.heapUsed - m2.heapUsed),
+    },
   });
 }
 
 // 6. Why formatting is hand-written: ip-address's RFC 5952 form vs formatV6.
-{
+if (want('format-v6')) {
   const values = Array.from({ length: 100_000 }, (_, i) => (0xfd00n << 112n) + BigInt(i * 7919));
   const mine = median(5, () => null, () => values.forEach((v) => formatV6(v)));
   const lib = median(3, () => null, () => values.forEach((v) => Address6.fromBigInt(v).correctForm()));

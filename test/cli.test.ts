@@ -48,6 +48,11 @@ describe('raft-ipam CLI', () => {
     const missing = await cli('import-seed', '--network', 'pods', '--slices', join(dir, 'nope.json'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error \[InvalidState\]/);
+    await writeFile(join(dir, 'good.json'), '{"cluster_cidr": "10.200.0.0/16", "slice_prefix": 28, "assigned": [["a", "10.200.0.16/28"]]}');
+    const unnamed = await cli('import-seed', '--network', '', '--slices', join(dir, 'good.json'));
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toMatch(/^error \[InvalidState\]: .*network name/);
+    expect(unnamed.stdout).toBe('');
     const badSeed = await cli('simulate', '--seed', 'twelve');
     expect(badSeed.code).toBe(2);
     expect(badSeed.stderr).toMatch(/error \[InvalidCommand\]: --seed must be an integer/);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IpAllocator, firstIpFromCidr } from '../src/index.js';
+import { canonicalAddress, IpAllocator, firstIpFromCidr } from '../src/index.js';
 import { code } from './support/errors.js';
 
 describe('IpAllocator: seed test cases (IPv4)', () => {
@@ -201,6 +201,27 @@ describe('IpAllocator: input handling', () => {
     expect(b.allocateSpecific('2001:db8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
     expect(b.allocateSpecific('2001:0db8:0000:0000:0000:ffff:0a00:0001')).toBe('2001:db8::ffff:a00:1');
   });
+  it('prints IPv4-mapped and IPv4-translated addresses in mixed notation (RFC 5952 §5), others in hex', () => {
+    // ::ffff:0:0/96 (RFC 4291 §2.5.5.2) and ::ffff:0:0:0/96 (RFC 2765 §2.1): the prefix alone says an IPv4
+    // address is embedded, so its last 32 bits print in dotted decimal after the §4 hex part.
+    expect(canonicalAddress('::ffff:a00:1')).toBe('::ffff:10.0.0.1');
+    expect(canonicalAddress('0:0:0:0:0:FFFF:0A00:0001')).toBe('::ffff:10.0.0.1');
+    expect(canonicalAddress('::ffff:0:0')).toBe('::ffff:0.0.0.0');
+    expect(canonicalAddress('::ffff:255.255.255.255')).toBe('::ffff:255.255.255.255');
+    expect(canonicalAddress('::ffff:0:c000:201')).toBe('::ffff:0:192.0.2.1');
+    // Not those prefixes: ::/96 (deprecated IPv4-compatible, indistinguishable from ::1), a different
+    // group before ffff, 64:ff9b::/96 (defined after RFC 5952).
+    expect(canonicalAddress('::1')).toBe('::1');
+    expect(canonicalAddress('::c000:201')).toBe('::c000:201');
+    expect(canonicalAddress('::1:ffff:a00:1')).toBe('::1:ffff:a00:1');
+    expect(canonicalAddress('64:ff9b::c000:201')).toBe('64:ff9b::c000:201');
+    expect(canonicalAddress('::fffe:a00:1')).toBe('::fffe:a00:1');
+    // The allocator answers in the same form, and reads it back.
+    const m = new IpAllocator('::ffff:10.0.0.0/120');
+    expect(m.cidr()).toBe('::ffff:10.0.0.0/120');
+    expect(m.allocate()).toBe('::ffff:10.0.0.1');
+    expect(m.isAllocated('::ffff:a00:1')).toBe(true);
+  });
   it('normalises host bits in a CIDR to the network address', () => {
     const a = new IpAllocator('10.200.0.5/24');
     expect(a.cidr()).toBe('10.200.0.0/24');
@@ -243,5 +264,21 @@ describe('IpAllocator: save/load', () => {
     await expect(IpAllocator.load(join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'IoError' });
     await expect(a.save(join(dir, 'alloc.json', 'nested'))).rejects.toMatchObject({ code: 'IoError' });
     expect((await IpAllocator.load(path)).allocatedCount()).toBe(3);
+  });
+
+  it('many concurrent saves to one path leave one complete file from one of them, and no temp files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ripam-'));
+    const path = join(dir, 'alloc.json');
+    const writers = Array.from({ length: 64 }, (_, i) => {
+      const a = new IpAllocator('10.9.0.0/16');
+      for (let k = 0; k <= i; k++) a.allocate(); // writer i saves i + 1 addresses: every file differs
+      return a;
+    });
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(writers.map((a) => a.save(path)));
+      const loaded = await IpAllocator.load(path); // parses: no two saves wrote into one temp file
+      expect(loaded.allocatedIps()).toEqual(writers[loaded.allocatedCount() - 1]?.allocatedIps());
+      expect((await readdir(dir)).filter((f) => f !== 'alloc.json')).toEqual([]);
+    }
   });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NodeSliceAllocator, fnv1a64, fnvToBigInt } from '../src/index.js';
 import { code } from './support/errors.js';
-import { NaiveSliceAllocator, naiveFnv1a64 } from '../scripts/naive-seed.js';
+import { NaiveSliceAllocator, naiveFnv1a64 } from './support/naive-seed.js';
 
 const cluster = '10.200.0.0/16';
 

@@ -1,8 +1,26 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { IpamStateMachine, importSeedState, IpAllocator, NodeSliceAllocator, type ApplyResult, type IpamCommand } from '../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  ApplyFailure,
+  IpamStateMachine,
+  importSeedState,
+  IpAllocator,
+  NodeSliceAllocator,
+  OverlayError,
+  type AllocationResult,
+  type ApplyResult,
+  type CommandResult,
+  type IpamCommand,
+  type SlicesAssigned,
+  type SlicesReleased,
+  type SeedImport,
+} from '../src/index.js';
+import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
+import { frame, payloadOf } from './support/snapshot-frame.js';
 
+function ok<T>(r: ApplyResult<T>): T;
+function ok<T>(r: ApplyResult): T;
 function ok<T>(r: ApplyResult): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
   return r.value as T;
@@ -133,12 +151,12 @@ describe('IpamStateMachine: determinism (property)', () => {
         for (const c of commands) {
           const r = sm.apply(c);
           if (!r.ok) continue;
-          const v = r.value as Record<string, unknown>;
-          if (c.type === 'allocate' || c.type === 'allocateFirst' || c.type === 'allocateSpecific' || c.type === 'mark') {
-            const key = `${c.network}/${v.address as string}`;
+          const v = r.value;
+          if ((c.type === 'allocate' || c.type === 'allocateFirst' || c.type === 'allocateSpecific' || c.type === 'mark') && 'generation' in v) {
+            const key = `${c.network}/${v.address}`;
             if (!v.existing) {
               expect(held.has(key)).toBe(false);
-              held.set(key, v.generation as number);
+              held.set(key, v.generation);
             } else {
               expect(held.get(key)).toBe(v.generation);
             }
@@ -222,6 +240,32 @@ describe('seed state import', () => {
     expect(agent.allocatedIps().every((ip) => sm.allocationOf('overlay', ip)?.nodeId === 'node-a')).toBe(true);
     expect(() => importSeedState({ network: 'o', slices: slices.snapshot(), allocators: [{ cidr: '10.9.0.0/28', allocated: [] }] })).toThrow(expect.objectContaining({ code: 'InvalidState' }));
   });
+
+  it('validates every input with a code, and never returns a command apply() would refuse as InvalidCommand', () => {
+    const slices = new NodeSliceAllocator('10.200.0.0/16', 28);
+    slices.assign('node-a');
+    const snapshot = slices.snapshot();
+    const bad: unknown[] = [
+      null,
+      42,
+      [],
+      {},
+      { slices: snapshot },
+      { network: '', slices: snapshot },
+      { network: 'x'.repeat(300), slices: snapshot },
+      { network: '\udc00', slices: snapshot },
+      { network: 7, slices: snapshot },
+      { network: 'pods', slices: snapshot, allocators: 'agent.json' },
+      { network: 'pods', slices: null },
+      { network: 'pods', slices: snapshot, allocators: [null] },
+    ];
+    for (const input of bad) {
+      expect(() => importSeedState(input as SeedImport)).toThrow(expect.objectContaining({ code: 'InvalidState' }));
+    }
+    const sm = new IpamStateMachine();
+    for (const c of importSeedState({ network: 'pods', slices: snapshot })) ok(sm.apply(c));
+    expect(sm.sliceOf('pods', 'node-a')).toBe(slices.sliceFor('node-a'));
+  });
 });
 
 describe('IpamStateMachine: arbitrary input never throws and never changes state when refused', () => {
@@ -240,6 +284,285 @@ describe('IpamStateMachine: arbitrary input never throws and never changes state
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('IpamStateMachine: typed results and all-or-nothing commands', () => {
+  it('apply() of a literal command is typed by its command type; untrusted input gets the union', () => {
+    const sm = setup();
+    const assigned = sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n7' });
+    expectTypeOf(assigned).toEqualTypeOf<ApplyResult<SlicesAssigned>>();
+    const r = sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n7', owner: 'c1' });
+    expectTypeOf(r).toEqualTypeOf<ApplyResult<AllocationResult>>();
+    if (!r.ok) throw new Error(r.error.message);
+    // No cast: the fields are those of AllocationResult.
+    expect(r.value.address).toBe(sm.addressesOf('c1')[0]?.address);
+    expect(r.value.generation).toBeGreaterThan(0);
+    const untrusted: unknown = { type: 'releaseOwner', owner: 'c1' };
+    expectTypeOf(sm.apply(untrusted)).toEqualTypeOf<ApplyResult<CommandResult>>();
+  });
+
+  it('an internal failure in the second half of a paired slice assignment throws ApplyFailure and leaves the state as it was', () => {
+    const sm = setup();
+    const before = sm.stateHash();
+    injectStepFailure(sm, 1); // step 0 places n9 in v4, step 1 (its v6 slice) fails
+    let thrown: unknown;
+    try {
+      sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ApplyFailure);
+    expect(thrown).toMatchObject({ code: 'Internal', commandType: 'assignSlice', stateIntact: true });
+    expect(thrown).not.toBeInstanceOf(OverlayError);
+    expect(sm.stateHash()).toBe(before);
+    expect(sm.sliceOf('v4', 'n9')).toBeUndefined();
+    injectStepFailure(sm, undefined);
+    // The same command then applies normally: nothing half-done was left behind to conflict with.
+    expect(Object.keys(ok<SlicesAssigned>(sm.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' })).slices).sort()).toEqual(['v4', 'v6']);
+  });
+
+  it('a failure injected at any step of any command leaves the state hash unchanged (property)', () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 5, maxLength: 80 }), fc.array(fc.nat({ max: 6 }), { minLength: 80, maxLength: 80 }), (commands, failAt) => {
+        const sm = setup();
+        const reference = setup();
+        commands.forEach((c, i) => {
+          const before = sm.stateHash();
+          injectStepFailure(sm, failAt[i]);
+          let failed = false;
+          try {
+            sm.apply(c);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ApplyFailure);
+            failed = true;
+          }
+          injectStepFailure(sm, undefined);
+          if (failed) expect(sm.stateHash()).toBe(before);
+          else reference.apply(c);
+          // With the failed commands left out, the replica matches one that never saw them.
+          expect(sm.stateHash()).toBe(reference.stateHash());
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('IpamStateMachine: allocator findings of the differential run', () => {
+  it('generations are bounded: a snapshot at the last generation restores, then allocation is refused (GenerationsExhausted) and nothing repeats', () => {
+    const sm = setup();
+    ok(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    const payload = payloadOf(sm.snapshot());
+    const near = new IpamStateMachine();
+    near.restore(frame([Number.MAX_SAFE_INTEGER - 1, payload[1]]));
+    const last = ok<AllocationResult>(near.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    expect(last.generation).toBe(Number.MAX_SAFE_INTEGER - 1);
+    const before = near.stateHash();
+    const r = near.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' });
+    expect(err(r)).toBe('GenerationsExhausted');
+    expect(near.stateHash()).toBe(before);
+    // A snapshot whose counter is past the bound is refused outright.
+    expect(() => new IpamStateMachine().restore(frame([Number.MAX_SAFE_INTEGER + 1, payload[1]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+  });
+
+  it('network names that are Object.prototype keys come back in results like any other name', () => {
+    const sm = new IpamStateMachine();
+    ok(sm.apply({ type: 'configureNetwork', name: '__proto__', cidr: '10.0.0.0/24', slicePrefix: 28 }));
+    ok(sm.apply({ type: 'configureNetwork', name: 'constructor', cidr: 'fd00::/60', slicePrefix: 64, pair: '__proto__' }));
+    ok(sm.apply({ type: 'configureNetwork', name: 'toString', cidr: '10.1.0.0/24', slicePrefix: 28 }));
+    const paired = ok<SlicesAssigned>(sm.apply({ type: 'assignSlice', network: '__proto__', nodeId: 'n1' })).slices;
+    expect(Object.keys(paired).sort()).toEqual(['__proto__', 'constructor']);
+    expect(paired['__proto__']).toBe(sm.sliceOf('__proto__', 'n1'));
+    expect(paired['constructor']).toBe(sm.sliceOf('constructor', 'n1'));
+    expect(JSON.parse(JSON.stringify({ slices: paired })).slices).toEqual({ ['__proto__']: sm.sliceOf('__proto__', 'n1'), constructor: sm.sliceOf('constructor', 'n1') });
+    const single = ok<SlicesAssigned>(sm.apply({ type: 'assignSlice', network: 'toString', nodeId: 'n1' })).slices;
+    expect(Object.entries(single)).toEqual([['toString', sm.sliceOf('toString', 'n1')]]);
+    const released = ok<SlicesReleased>(sm.apply({ type: 'releaseSlice', network: 'constructor', nodeId: 'n1' }));
+    expect(Object.entries(released.released).sort()).toEqual([['__proto__', paired['__proto__']], ['constructor', paired['constructor']]]);
+  });
+
+  it('an assigned slice with no addresses holds no bitmap, live or restored, and gives it back when emptied', () => {
+    const sm = new IpamStateMachine();
+    ok(sm.apply({ type: 'configureNetwork', name: 'big', cidr: '10.0.0.0/8', slicePrefix: 24 }));
+    for (let i = 0; i < 2048; i++) ok(sm.apply({ type: 'assignSlice', network: 'big', nodeId: `node-${i}` }));
+    expect(sm.reservedBytes()).toBe(0);
+    const a = ok(sm.apply({ type: 'allocate', network: 'big', nodeId: 'node-7' }));
+    expect(sm.reservedBytes()).toBeGreaterThan(0);
+    const restored = new IpamStateMachine();
+    restored.restore(sm.snapshot());
+    expect(restored.reservedBytes()).toBe(sm.reservedBytes()); // only node-7's block has one
+    ok(sm.apply({ type: 'release', network: 'big', address: a.address }));
+    expect(sm.reservedBytes()).toBe(0);
+    expect(sm.networkUsage('big')).toMatchObject({ slicesAssigned: 2048, addressesAllocated: 0 });
+  });
+});
+
+describe('IpamStateMachine: every command result, and the hash follows the state', () => {
+  /** Apply, require success, and require that the state hash moved. */
+  function changes<T>(sm: IpamStateMachine, c: IpamCommand): T {
+    const before = sm.stateHash();
+    const value = ok<T>(sm.apply(c));
+    expect(sm.stateHash()).not.toBe(before);
+    return value;
+  }
+  /** Apply, require success, and require that nothing changed. */
+  function keeps<T>(sm: IpamStateMachine, c: IpamCommand): T {
+    const before = sm.stateHash();
+    const value = ok<T>(sm.apply(c));
+    expect(sm.stateHash()).toBe(before);
+    return value;
+  }
+  function refuses(sm: IpamStateMachine, c: IpamCommand): string {
+    const before = sm.stateHash();
+    const code = err(sm.apply(c));
+    expect(sm.stateHash()).toBe(before);
+    return code;
+  }
+
+  it('configureNetwork: created, idempotent, and a different CIDR or pair under the same name is NetworkExists', () => {
+    const sm = new IpamStateMachine();
+    expect(changes(sm, { type: 'configureNetwork', name: 'a', cidr: '10.0.0.0/16', slicePrefix: 24 })).toEqual({ network: 'a', cidr: '10.0.0.0/16', slicePrefix: 24, created: true });
+    expect(changes(sm, { type: 'configureNetwork', name: 'b', cidr: 'fd00::/56', slicePrefix: 64, pair: 'a' })).toEqual({ network: 'b', cidr: 'fd00::/56', slicePrefix: 64, pair: 'a', created: true });
+    expect(changes(sm, { type: 'configureNetwork', name: 'c', cidr: 'fd01::/56', slicePrefix: 64 })).toEqual({ network: 'c', cidr: 'fd01::/56', slicePrefix: 64, created: true });
+    expect(keeps(sm, { type: 'configureNetwork', name: 'a', cidr: '10.0.0.0/16', slicePrefix: 24 })).toEqual({ network: 'a', cidr: '10.0.0.0/16', slicePrefix: 24, pair: 'b', created: false });
+    expect(keeps(sm, { type: 'configureNetwork', name: 'b', cidr: 'fd00:0::/56', slicePrefix: 64, pair: 'a' })).toMatchObject({ created: false, pair: 'a' });
+    expect(refuses(sm, { type: 'configureNetwork', name: 'a', cidr: '10.1.0.0/16', slicePrefix: 24 })).toBe('NetworkExists'); // same prefix, other CIDR
+    expect(refuses(sm, { type: 'configureNetwork', name: 'b', cidr: 'fd00::/56', slicePrefix: 64, pair: 'c' })).toBe('NetworkExists'); // other pair
+    expect(refuses(sm, { type: 'configureNetwork', name: 'd', cidr: '10.9.0.0/16', slicePrefix: 24, pair: 'b' })).toBe('InvalidCommand'); // b is taken
+    expect(refuses(sm, { type: 'configureNetwork', name: 'd', cidr: '10.9.0.0/16', slicePrefix: 24, pair: 'nope' })).toBe('UnknownNetwork');
+    expect(sm.networks()).toEqual([
+      { name: 'a', cidr: '10.0.0.0/16', slicePrefix: 24, pair: 'b' },
+      { name: 'b', cidr: 'fd00::/56', slicePrefix: 64, pair: 'a' },
+      { name: 'c', cidr: 'fd01::/56', slicePrefix: 64 },
+    ]);
+  });
+
+  it('assignSlice / assignSpecificSlice: the requested slice, idempotent, NodeHasSlice and SliceTaken', () => {
+    const sm = new IpamStateMachine();
+    ok(sm.apply({ type: 'configureNetwork', name: 'a', cidr: '10.0.0.0/16', slicePrefix: 24 }));
+    const placed = new NodeSliceAllocator('10.0.0.0/16', 24);
+    expect(changes(sm, { type: 'assignSlice', network: 'a', nodeId: 'n1' })).toEqual({ slices: { a: placed.assign('n1') } });
+    expect(keeps(sm, { type: 'assignSlice', network: 'a', nodeId: 'n1' })).toEqual({ slices: { a: placed.sliceFor('n1') } });
+    // A slice the hash would never pick for n2.
+    const wanted = ['10.0.200.0/24', '10.0.201.0/24'].find((s) => s !== placed.assign('n2')) as string;
+    expect(changes(sm, { type: 'assignSpecificSlice', network: 'a', nodeId: 'n2', slice: wanted })).toEqual({ slices: { a: wanted } });
+    expect(sm.sliceOf('a', 'n2')).toBe(wanted);
+    expect(keeps(sm, { type: 'assignSpecificSlice', network: 'a', nodeId: 'n2', slice: wanted })).toEqual({ slices: { a: wanted } });
+    expect(refuses(sm, { type: 'assignSpecificSlice', network: 'a', nodeId: 'n2', slice: '10.0.202.0/24' })).toBe('NodeHasSlice');
+    expect(refuses(sm, { type: 'assignSpecificSlice', network: 'a', nodeId: 'n3', slice: wanted })).toBe('SliceTaken');
+    expect(refuses(sm, { type: 'assignSpecificSlice', network: 'a', nodeId: 'n3', slice: '10.0.202.5/24' })).toBe('InvalidCidr');
+    expect(refuses(sm, { type: 'assignSlice', network: 'a', nodeId: 'x'.repeat(254) })).toBe('InvalidNodeId');
+    expect(sm.networkUsage('a')).toEqual({ name: 'a', cidr: '10.0.0.0/16', slicePrefix: 24, slicesAssigned: 2, sliceCapacity: 256n, addressesAllocated: 0 });
+  });
+
+  it('releaseSlice on an unpaired network frees the slice and its addresses; a node without one releases nothing', () => {
+    const sm = setup();
+    ok(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n2', owner: 'c9' }));
+    ok(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n2' }));
+    const slice = sm.sliceOf('tiny', 'n2');
+    expect(changes(sm, { type: 'releaseSlice', network: 'tiny', nodeId: 'n2' })).toEqual({ released: { tiny: slice }, addressesReleased: 2 });
+    expect(sm.sliceOf('tiny', 'n2')).toBeUndefined();
+    expect(sm.addressesOf('c9')).toEqual([]);
+    expect(keeps(sm, { type: 'releaseSlice', network: 'tiny', nodeId: 'n2' })).toEqual({ released: {}, addressesReleased: 0 });
+    expect(changes(sm, { type: 'assignSlice', network: 'tiny', nodeId: 'n2' })).toEqual({ slices: { tiny: slice } }); // the slice is free again
+  });
+
+  it('allocate, allocateFirst, allocateSpecific and mark: every result field', () => {
+    const sm = setup();
+    const slice = new IpAllocator(sm.sliceOf('v4', 'n1') as string); // 14 usable hosts, lowest first
+    const next = (): string => slice.allocate() as string;
+    const [h1, h2, h3, h4] = [next(), next(), next(), next()] as const;
+    const first = changes<AllocationResult>(sm, { type: 'allocateFirst', network: 'v4', nodeId: 'n1', owner: 'f' });
+    expect(first).toEqual({ network: 'v4', nodeId: 'n1', address: h1, generation: 1, owner: 'f', existing: false });
+    expect(refuses(sm, { type: 'allocateFirst', network: 'v4', nodeId: 'n1' })).toBe('IpAlreadyAllocated');
+    expect(keeps(sm, { type: 'allocateFirst', network: 'v4', nodeId: 'n1', owner: 'f' })).toEqual({ ...first, existing: true });
+    const specific = changes<AllocationResult>(sm, { type: 'allocateSpecific', network: 'v4', nodeId: 'n1', address: h3, owner: 's' });
+    expect(specific).toEqual({ network: 'v4', nodeId: 'n1', address: h3, generation: 2, owner: 's', existing: false });
+    expect(sm.allocationOf('v4', h3)).toEqual({ network: 'v4', nodeId: 'n1', address: h3, generation: 2, owner: 's' });
+    expect(keeps(sm, { type: 'allocateSpecific', network: 'v4', nodeId: 'n1', address: h3, owner: 's' })).toEqual({ ...specific, existing: true });
+    expect(refuses(sm, { type: 'allocateSpecific', network: 'v4', nodeId: 'n1', address: h4, owner: 's' })).toBe('OwnerConflict');
+    expect(refuses(sm, { type: 'allocateSpecific', network: 'v4', nodeId: 'n1', address: h3 })).toBe('IpAlreadyAllocated');
+    expect(refuses(sm, { type: 'allocateSpecific', network: 'v4', nodeId: 'n1', address: h3, owner: 'other' })).toBe('IpAlreadyAllocated');
+    const lowest = changes<AllocationResult>(sm, { type: 'allocate', network: 'v4', nodeId: 'n1' });
+    expect(lowest).toEqual({ network: 'v4', nodeId: 'n1', address: h2, generation: 3, existing: false }); // the gap below h3
+    expect(Object.hasOwn(lowest, 'owner')).toBe(false);
+    expect(changes(sm, { type: 'mark', network: 'v4', nodeId: 'n1', address: h4 })).toEqual({ network: 'v4', nodeId: 'n1', address: h4, generation: 4, existing: false });
+    expect(keeps(sm, { type: 'mark', network: 'v4', nodeId: 'n1', address: h3 })).toEqual({ network: 'v4', nodeId: 'n1', address: h3, generation: 2, owner: 's', existing: true });
+    expect(sm.sliceUsage('v4', 'n1')).toEqual({ slice: slice.cidr(), allocated: 4, total: 14n, available: 10n });
+  });
+
+  it('release: released true, then false; a generation must match; the address comes back canonical', () => {
+    const sm = setup();
+    const a = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v6', nodeId: 'n1' }));
+    const spelled = a.address.toUpperCase().replace('::', ':0::');
+    expect(changes(sm, { type: 'release', network: 'v6', address: spelled })).toEqual({ released: true, address: a.address });
+    expect(sm.allocationOf('v6', a.address)).toBeUndefined();
+    expect(keeps(sm, { type: 'release', network: 'v6', address: a.address })).toEqual({ released: false, address: a.address });
+    const b = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v6', nodeId: 'n1' }));
+    expect(refuses(sm, { type: 'release', network: 'v6', address: b.address, generation: b.generation + 1 })).toBe('StaleGeneration');
+    expect(changes(sm, { type: 'release', network: 'v6', address: b.address, generation: b.generation })).toEqual({ released: true, address: b.address });
+    expect(refuses(sm, { type: 'release', network: 'v6', address: '10.200.0.1' })).toBe('AddressFamilyMismatch');
+    expect(keeps(sm, { type: 'release', network: 'v6', address: 'fd00:9::1' })).toEqual({ released: false, address: 'fd00:9::1' }); // outside every slice
+  });
+
+  it('releaseOwner: all networks in name order, or only the one named', () => {
+    const sm = new IpamStateMachine();
+    // Configured out of name order: results must not depend on insertion (a restored replica sorts).
+    for (const [name, cidr] of [['zeta', '10.1.0.0/24'], ['alpha', '10.2.0.0/24'], ['mid', '10.3.0.0/24']] as const) {
+      ok(sm.apply({ type: 'configureNetwork', name, cidr, slicePrefix: 28 }));
+      ok(sm.apply({ type: 'assignSlice', network: name, nodeId: 'n1' }));
+    }
+    const got = ['zeta', 'alpha', 'mid'].map((network) => ok<AllocationResult>(sm.apply({ type: 'allocate', network, nodeId: 'n1', owner: 'o' })).address);
+    expect(sm.addressesOf('o').map((r) => r.network)).toEqual(['alpha', 'mid', 'zeta']);
+    expect(changes(sm, { type: 'releaseOwner', owner: 'o', network: 'mid' })).toEqual({ released: [{ network: 'mid', address: got[2] }] });
+    expect(sm.addressesOf('o').map((r) => r.network)).toEqual(['alpha', 'zeta']);
+    const restored = new IpamStateMachine();
+    restored.restore(sm.snapshot());
+    const expected = { released: [{ network: 'alpha', address: got[1] }, { network: 'zeta', address: got[0] }] };
+    expect(changes(sm, { type: 'releaseOwner', owner: 'o' })).toEqual(expected);
+    expect(changes(restored, { type: 'releaseOwner', owner: 'o' })).toEqual(expected);
+    expect(keeps(sm, { type: 'releaseOwner', owner: 'o' })).toEqual({ released: [] });
+    expect(refuses(sm, { type: 'releaseOwner', owner: 'o', network: 'nope' })).toBe('UnknownNetwork');
+  });
+
+  it('queries on unknown names answer undefined', () => {
+    const sm = setup();
+    expect(sm.networkUsage('nope')).toBeUndefined();
+    expect(sm.sliceUsage('nope', 'n1')).toBeUndefined();
+    expect(sm.sliceUsage('v4', 'ghost')).toBeUndefined();
+    expect(sm.sliceOf('nope', 'n1')).toBeUndefined();
+    expect(sm.sliceOf('v4', 'ghost')).toBeUndefined();
+    expect(sm.allocationOf('nope', '10.200.0.1')).toBeUndefined();
+    expect(sm.allocationOf('v4', '10.200.0.1')).toBeUndefined();
+    expect(sm.ownerOf('v4', '10.200.0.1')).toBeUndefined();
+    expect(sm.addressesOf('nobody')).toEqual([]);
+  });
+
+  it('on random streams, a command that reports a change moves the hash and one that reports none does not (property)', () => {
+    const changed = (c: IpamCommand, v: CommandResult): boolean | undefined => {
+      if ('existing' in v) return !v.existing;
+      if (c.type === 'release' && 'released' in v) return v.released === true;
+      if (c.type === 'releaseOwner' && 'released' in v) return (v.released as unknown[]).length > 0;
+      if (c.type === 'releaseSlice' && 'released' in v) return Object.keys(v.released).length > 0;
+      return undefined; // assignSlice: may or may not be new
+    };
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 10, maxLength: 100 }), (commands) => {
+        const sm = setup();
+        for (const c of commands) {
+          const before = sm.stateHash();
+          const r = sm.apply(c);
+          const moved = sm.stateHash() !== before;
+          if (!r.ok) expect(moved).toBe(false);
+          else {
+            const expected = changed(c, r.value);
+            if (expected !== undefined) expect(moved).toBe(expected);
+          }
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });

@@ -80,8 +80,22 @@ export function formatV4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** RFC 5952 canonical text: lower case, no leading zeros, the first longest run (>= 2) of zero groups as "::". */
+const V4_MAPPED = 0xffffn; // ::ffff:0:0/96, RFC 4291 §2.5.5.2, as v >> 32
+const V4_TRANSLATED = 0xffff0000n; // ::ffff:0:0:0/96, RFC 2765 §2.1, as v >> 32
+
+/**
+ * RFC 5952 canonical text: lower case, no leading zeros, the first longest run (>= 2) of zero groups as
+ * "::" (§4). §5: an address whose well-known prefix alone says it embeds an IPv4 address prints its last
+ * 32 bits in dotted decimal; the prefixes it names are those of RFC 4291 and RFC 2765, so the IPv4-mapped
+ * ::ffff:0:0/96 (`::ffff:10.0.0.1`) and the IPv4-translated ::ffff:0:0:0/96 (`::ffff:0:10.0.0.1`). The
+ * third prefix of RFC 4291, the deprecated IPv4-compatible ::/96, is not one: its prefix does not tell
+ * `::1` (loopback) or `::` from an embedded IPv4 address, so it keeps plain hex, as inet_ntop does for
+ * `::1`. Prefixes defined later (64:ff9b::/96, RFC 6052) are outside §5's list and print in hex.
+ */
 export function formatV6(v: bigint): string {
+  const high = v >> 32n;
+  if (high === V4_MAPPED) return `::ffff:${formatV4(Number(v & 0xffffffffn))}`;
+  if (high === V4_TRANSLATED) return `::ffff:0:${formatV4(Number(v & 0xffffffffn))}`;
   const hex = v.toString(16).padStart(32, '0');
   const groups: number[] = new Array(8);
   for (let i = 0; i < 8; i++) groups[i] = parseInt(hex.slice(i * 4, i * 4 + 4), 16);

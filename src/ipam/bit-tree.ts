@@ -76,6 +76,14 @@ export class BitTree {
     this.singleDigits = new Int32Array(this.stride * 8);
   }
 
+  /** Bytes of every typed-array slab this tree holds, used or spare (what it costs the heap). */
+  reservedBytes(): number {
+    return (
+      this.leafWords.byteLength + this.leafSummary.byteLength + this.leafPop.byteLength + this.singleDigits.byteLength +
+      this.nodeChildren.byteLength + this.nodeFull.byteLength + this.nodeNonEmpty.byteLength + this.path.byteLength
+    );
+  }
+
   /** Stored bytes in the slabs that are in use (for memory reports). */
   usedBytes(): number {
     const leaves = this.leafNext - 1 - this.leafFreeList.length;

@@ -4,6 +4,9 @@
  * Every error carries a stable `code` (the variants of the seed's OverlayError plus the checks raft-ipam
  * adds). Callers and the HTTP layer switch on `code`, never on the message; the message names the
  * offending value for humans.
+ *
+ * `IpNotAllocated` was removed from this list: nothing raised it (releasing a free address answers
+ * `released: false`, as the seed's `release()` returns false).
  */
 export const ErrorCodes = [
   'InvalidCidr',
@@ -12,7 +15,6 @@ export const ErrorCodes = [
   'IpNotInRange',
   'ReservedAddress',
   'IpAlreadyAllocated',
-  'IpNotAllocated',
   'NoAvailableIps',
   'NoAvailableSlices',
   'InvalidSlice',
@@ -27,6 +29,7 @@ export const ErrorCodes = [
   'NodeHasSlice',
   'OwnerConflict',
   'StaleGeneration',
+  'GenerationsExhausted',
   'IoError',
 ] as const;
 
@@ -49,4 +52,23 @@ export class OverlayError extends Error {
 
 export function isOverlayError(e: unknown): e is OverlayError {
   return e instanceof OverlayError;
+}
+
+/**
+ * The state machine could not apply a command for a reason that is not the command's fault: a bug, a
+ * broken invariant, an exhausted resource inside this process. It is thrown, never returned as a result,
+ * because a replica that cannot apply a committed entry must stop (applying the next entries on top would
+ * diverge from the replicas that applied this one). The command's partial effects were rolled back when
+ * `stateIntact` is true; when false the rollback itself failed and the in-memory state must be discarded.
+ */
+export class ApplyFailure extends Error {
+  override readonly name = 'ApplyFailure';
+  readonly code = 'Internal' as const;
+  constructor(
+    readonly commandType: string,
+    readonly stateIntact: boolean,
+    override readonly cause: unknown,
+  ) {
+    super(`internal error applying ${commandType}${stateIntact ? '' : ' (rollback failed: state is unusable)'}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
 }

@@ -1,6 +1,8 @@
 /**
- * The usable host offsets of one CIDR and the set of taken ones. Generic over the offset type so IPv4
- * (number) and IPv6 (bigint) share one implementation; IpAllocator and the state machine sit on top.
+ * The usable host offsets of one CIDR: bounds, address ↔ offset conversion, formatting. Pure arithmetic;
+ * whoever allocates owns its own taken set (`newSet()` makes one of the matching offset type). Generic over
+ * the offset type so IPv4 (number) and IPv6 (bigint) share one implementation; IpAllocator and
+ * AllocationBlock sit on top.
  *
  * Usable hosts (offsets from the network address):
  * - IPv4 /0–/30: 1 … 2^h − 2 (network and broadcast excluded).
@@ -16,7 +18,6 @@ import { OffsetSet } from './offset-set.js';
 export type Offset = number | bigint;
 
 export class HostRange<T extends Offset> {
-  readonly set: OffsetSet<T>;
   /** Inclusive bounds of usable offsets; lo > hi when there are none. */
   readonly lo: T;
   readonly hi: T;
@@ -24,14 +25,13 @@ export class HostRange<T extends Offset> {
 
   private constructor(
     readonly cidr: ParsedCidr,
-    set: OffsetSet<T>,
+    private readonly makeSet: () => OffsetSet<T>,
     lo: T,
     hi: T,
     lastOffset: T,
     private readonly toAddressText: (offset: T) => string,
     private readonly fromValue: (value: bigint) => T,
   ) {
-    this.set = set;
     this.lo = lo;
     this.hi = hi;
     this.lastOffset = lastOffset;
@@ -43,16 +43,16 @@ export class HostRange<T extends Offset> {
       const net = Number(cidr.network);
       const last = 2 ** h - 1;
       const [lo, hi] = h >= 2 ? [1, last - 1] : [0, last];
-      return new HostRange<number>(cidr, OffsetSet.small(h), lo, hi, last, (o) => formatV4(net + o), (v) => Number(v) - net) as HostRange<Offset>;
+      return new HostRange<number>(cidr, () => OffsetSet.small(h), lo, hi, last, (o) => formatV4(net + o), (v) => Number(v) - net) as HostRange<Offset>;
     }
     const net = cidr.network;
     const last = (1n << BigInt(h)) - 1n;
     if (h <= 48) {
       // Small IPv6 ranges (e.g. /112 slices) keep number offsets: cheaper than bigint on every call.
       const lastN = Number(last);
-      return new HostRange<number>(cidr, OffsetSet.small(h), 1, lastN, lastN, (o) => formatV6(net + BigInt(o)), (v) => Number(v - net)) as HostRange<Offset>;
+      return new HostRange<number>(cidr, () => OffsetSet.small(h), 1, lastN, lastN, (o) => formatV6(net + BigInt(o)), (v) => Number(v - net)) as HostRange<Offset>;
     }
-    return new HostRange<bigint>(cidr, OffsetSet.big(h), 1n, last, last, (o) => formatV6(net + o), (v) => v - net) as HostRange<Offset>;
+    return new HostRange<bigint>(cidr, () => OffsetSet.big(h), 1n, last, last, (o) => formatV6(net + o), (v) => v - net) as HostRange<Offset>;
   }
 
   get family(): Family {
@@ -99,8 +99,18 @@ export class HostRange<T extends Offset> {
     return this.toAddressText(offset);
   }
 
-  /** Lowest free usable offset, or undefined when full. O(log range). */
-  lowestFree(): T | undefined {
-    return this.set.nextAbsent(this.lo, this.hi);
+  /** An empty taken set for offsets of this range. */
+  newSet(): OffsetSet<T> {
+    return this.makeSet();
+  }
+
+  /** Lowest usable offset absent from `taken`, or undefined when full. O(log range). */
+  lowestFree(taken: OffsetSet<T>): T | undefined {
+    return taken.nextAbsent(this.lo, this.hi);
+  }
+
+  /** First usable offset, or undefined when the range has none (IPv6 /128). */
+  first(): T | undefined {
+    return this.lo <= this.hi ? this.lo : undefined;
   }
 }

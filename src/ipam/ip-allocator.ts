@@ -2,11 +2,11 @@
  * IpAllocator: lowest-free address allocation inside one CIDR (IPv4 or IPv6), with the seed's behaviour
  * (zlayer-overlay allocator.rs) minus its defects, and O(log range) per operation.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
 import { formatAddress, formatCidr, MAX_PREFIX, parseAddress, parseCidr, describe, type Family } from './address.js';
 import { OverlayError } from './errors.js';
+import { readAllocatorState, saveAllocatorState } from './allocator-file.js';
 import { HostRange, type Offset } from './host-range.js';
+import type { OffsetSet } from './offset-set.js';
 
 /** The seed's persisted JSON shape: {"cidr": "...", "allocated": ["...", ...]}. */
 export interface IpAllocatorState {
@@ -15,11 +15,14 @@ export interface IpAllocatorState {
 }
 
 export class IpAllocator {
-  /** @internal exposed for the state machine, which stores offsets rather than strings. */
+  /** @internal the range arithmetic (bounds, offsets, formatting). */
   readonly range: HostRange<Offset>;
+  /** @internal the taken offsets (benchmarks read its memory figures). */
+  readonly set: OffsetSet<Offset>;
 
   constructor(cidr: string) {
     this.range = HostRange.create(parseCidr(cidr));
+    this.set = this.range.newSet();
   }
 
   static fromState(state: unknown): IpAllocator {
@@ -40,40 +43,27 @@ export class IpAllocator {
     return { cidr: this.cidr(), allocated: this.allocatedIps() };
   }
 
-  /** Atomic save: write a temp file beside the target, fsync it, rename over the target, fsync the folder. */
+  /** Atomic save (allocator-file.ts): a reader sees the old file or the new one, never a mix. */
   async save(path: string): Promise<void> {
-    const text = `${JSON.stringify(this.toState(), null, 2)}\n`;
-    await writeFileAtomic(path, text);
+    await saveAllocatorState(path, this.toState());
   }
 
   static async load(path: string): Promise<IpAllocator> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      throw new OverlayError('IoError', `cannot read allocator state ${path}: ${(e as Error).message}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new OverlayError('InvalidState', `allocator state ${path} is not valid JSON: ${(e as Error).message}`);
-    }
-    return IpAllocator.fromState(parsed);
+    return IpAllocator.fromState(await readAllocatorState(path));
   }
 
   /** Lowest free usable address, or undefined when the range is full. */
   allocate(): string | undefined {
-    const offset = this.range.lowestFree();
+    const offset = this.range.lowestFree(this.set);
     if (offset === undefined) return undefined;
-    this.range.set.add(offset);
+    this.set.add(offset);
     return this.range.format(offset);
   }
 
   /** Take a specific address. Throws IpNotInRange, ReservedAddress, IpAlreadyAllocated, … */
   allocateSpecific(ip: string): string {
     const offset = this.usableOffset(ip);
-    if (!this.range.set.add(offset)) {
+    if (!this.set.add(offset)) {
       throw new OverlayError('IpAlreadyAllocated', `IP address ${this.range.format(offset)} is already allocated`);
     }
     return this.range.format(offset);
@@ -83,7 +73,7 @@ export class IpAllocator {
   allocateFirst(): string {
     const { lo, hi } = this.range;
     if (lo > hi) throw new OverlayError('NoAvailableIps', `no usable addresses in ${this.cidr()}`);
-    if (!this.range.set.add(lo)) {
+    if (!this.set.add(lo)) {
       throw new OverlayError('IpAlreadyAllocated', `IP address ${this.range.format(lo)} is already allocated`);
     }
     return this.range.format(lo);
@@ -92,19 +82,19 @@ export class IpAllocator {
   /** Mark an address taken (restoring state). Idempotent; still refuses out-of-range and reserved addresses. */
   markAllocated(ip: string): string {
     const offset = this.usableOffset(ip);
-    this.range.set.add(offset);
+    this.set.add(offset);
     return this.range.format(offset);
   }
 
   /** Returns true if the address was allocated and is now free; false if it was not allocated or not in range. */
   release(ip: string): boolean {
     const offset = this.offsetInRange(ip);
-    return offset !== undefined && this.range.set.delete(offset);
+    return offset !== undefined && this.set.delete(offset);
   }
 
   isAllocated(ip: string): boolean {
     const offset = this.offsetInRange(ip);
-    return offset !== undefined && this.range.set.has(offset);
+    return offset !== undefined && this.set.has(offset);
   }
 
   contains(ip: string): boolean {
@@ -113,7 +103,7 @@ export class IpAllocator {
   }
 
   allocatedCount(): number {
-    return this.range.set.size;
+    return this.set.size;
   }
 
   totalHosts(): bigint {
@@ -121,7 +111,7 @@ export class IpAllocator {
   }
 
   availableCount(): bigint {
-    return this.range.total() - BigInt(this.range.set.size);
+    return this.range.total() - BigInt(this.set.size);
   }
 
   cidr(): string {
@@ -153,7 +143,7 @@ export class IpAllocator {
   /** Allocated addresses in ascending numeric order. */
   allocatedIps(): string[] {
     const out: string[] = [];
-    for (const offset of this.range.set.values()) out.push(this.range.format(offset));
+    for (const offset of this.set.values()) out.push(this.range.format(offset));
     return out;
   }
 
@@ -174,29 +164,4 @@ export function firstIpFromCidr(cidr: string): string {
   const range = HostRange.create(parseCidr(cidr));
   if (range.lo > range.hi) throw new OverlayError('NoAvailableIps', `no usable addresses in ${cidr}`);
   return range.format(range.lo);
-}
-
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await mkdir(dir, { recursive: true });
-    const fh = await open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined); // the target is untouched; drop the partial temp file
-    throw new OverlayError('IoError', `cannot write ${path}: ${(e as Error).message}`);
-  }
 }

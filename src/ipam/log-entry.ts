@@ -6,8 +6,16 @@
  *
  * Envelope: msgpack map { id, command } where `id` names the request that proposed it (the proposer's
  * bookkeeping: a positive safe integer) and `command` is one IpamCommand, validated by parseCommand.
+ *
+ * One spelling per entry: keys in the order encodeEntry writes them (id, command; then `type` and the
+ * command's fields in their declared order), integers in their shortest msgpack form, nothing after the
+ * map. decodeEntry validates every field, then re-encodes what it read and refuses the entry unless the
+ * bytes match: an entry that decodes is exactly the entry some encodeEntry call produced, so two replicas
+ * can never read one entry two ways, and unknown fields, duplicate keys, trailing bytes, floats for
+ * integers and msgpack extensions are all refused with InvalidCommand.
  */
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
+import { describe } from './address.js';
 import { parseCommand, type IpamCommand } from './commands.js';
 import { OverlayError } from './errors.js';
 
@@ -17,23 +25,50 @@ export interface LogEntryBody {
 }
 
 const packr = new Packr({ useRecords: false });
+// Plain objects for maps; no records, no structured-clone extensions, 64-bit integers as bigint (a value
+// the id check refuses) rather than a rounded number.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
 
-export function encodeEntry(body: LogEntryBody): Uint8Array {
-  if (!Number.isSafeInteger(body.id) || body.id < 1) throw new OverlayError('InvalidCommand', `entry id must be a positive safe integer, got ${String(body.id)}`);
-  return packr.pack({ id: body.id, command: parseCommand(body.command) });
+function invalid(message: string): never {
+  throw new OverlayError('InvalidCommand', `log entry: ${message}`);
 }
 
-/** Decode and validate; anything but a well-formed envelope is InvalidCommand. */
+function checkId(id: unknown): number {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) invalid(`id must be a positive safe integer, got ${describe(id)}`);
+  return id;
+}
+
+/** Validate an envelope object (exactly { id, command }) and return a fresh, canonical copy. */
+function checkBody(raw: unknown): LogEntryBody {
+  const proto: unknown = typeof raw === 'object' && raw !== null ? Object.getPrototypeOf(raw) : undefined;
+  if (typeof raw !== 'object' || raw === null || (proto !== Object.prototype && proto !== null)) {
+    invalid(`expected an { id, command } map, got ${describe(raw)}`);
+  }
+  const keys = Object.keys(raw);
+  const unknown = keys.filter((k) => k !== 'id' && k !== 'command');
+  if (unknown.length > 0) invalid(`unknown fields ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  const { id, command } = raw as Record<string, unknown>;
+  return { id: checkId(id), command: parseCommand(command) };
+}
+
+export function encodeEntry(body: LogEntryBody): Uint8Array {
+  const checked = checkBody(body);
+  return packr.pack({ id: checked.id, command: checked.command });
+}
+
+/** Decode and validate; anything but a canonical, well-formed envelope is InvalidCommand. */
 export function decodeEntry(bytes: Uint8Array): LogEntryBody {
+  if (!(bytes instanceof Uint8Array)) invalid(`expected bytes, got ${describe(bytes)}`);
   let raw: unknown;
   try {
-    raw = packr.unpack(bytes);
+    raw = unpackr.unpack(bytes);
   } catch (e) {
-    throw new OverlayError('InvalidCommand', `log entry is not msgpack: ${(e as Error).message}`);
+    invalid(`not msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new OverlayError('InvalidCommand', 'log entry is not an { id, command } envelope');
-  const { id, command, ...rest } = raw as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) throw new OverlayError('InvalidCommand', `log entry has unknown fields: ${Object.keys(rest).join(', ')}`);
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw new OverlayError('InvalidCommand', `log entry id must be a positive safe integer, got ${String(id)}`);
-  return { id, command: parseCommand(command) };
+  const body = checkBody(raw);
+  const again = packr.pack({ id: body.id, command: body.command });
+  if (again.length !== bytes.length || !Buffer.from(again).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))) {
+    invalid('not in canonical form (field order, integer encoding, trailing bytes or a repeated key)');
+  }
+  return body;
 }

@@ -8,11 +8,11 @@
  * hash mod (2^64 − 1); we use the exact count, so index = hash. The two agree for every hash except
  * 2^64 − 1 (seed: slice 0).
  */
-import { formatCidr, formatV4, MAX_PREFIX, parseCidr, describe, type ParsedCidr } from './address.js';
+import { describe, type ParsedCidr } from './address.js';
 import { OverlayError } from './errors.js';
-import { fnv1a64, fnvLowBits, fnvToBigInt } from './fnv.js';
-import { OffsetSet } from './offset-set.js';
 import type { Offset } from './host-range.js';
+import { SliceGeometry } from './slice-geometry.js';
+import { SliceTable, type SliceHolder } from './slice-table.js';
 
 /** The seed's snapshot JSON shape. */
 export interface NodeSliceAllocatorSnapshot {
@@ -31,31 +31,25 @@ export function validateNodeId(nodeId: unknown): string {
 }
 
 export class NodeSliceAllocator {
-  readonly cluster: ParsedCidr;
-  readonly prefix: number;
-  /** log2 of the slice count. */
-  readonly indexBits: number;
-  private readonly taken: OffsetSet<Offset>;
-  private readonly byNode = new Map<string, Offset>();
-  private readonly byIndex = new Map<Offset, string>();
-  private readonly big: boolean;
+  readonly geometry: SliceGeometry;
+  private readonly table: SliceTable<SliceHolder>;
 
   constructor(clusterCidr: string, slicePrefix: number) {
-    this.cluster = parseCidr(clusterCidr);
-    const max = MAX_PREFIX[this.cluster.family];
-    if (!Number.isInteger(slicePrefix)) {
-      throw new OverlayError('InvalidCidr', `slice prefix must be an integer, got ${describe(slicePrefix)}`);
-    }
-    if (slicePrefix <= this.cluster.prefix) {
-      throw new OverlayError('InvalidCidr', `slice prefix /${slicePrefix} must be more specific than cluster prefix /${this.cluster.prefix}`);
-    }
-    if (slicePrefix > max) {
-      throw new OverlayError('InvalidCidr', `slice prefix /${slicePrefix} exceeds address family max /${max}`);
-    }
-    this.prefix = slicePrefix;
-    this.indexBits = slicePrefix - this.cluster.prefix;
-    this.big = this.indexBits > 48;
-    this.taken = (this.big ? OffsetSet.big(this.indexBits) : OffsetSet.small(this.indexBits)) as OffsetSet<Offset>;
+    this.geometry = new SliceGeometry(clusterCidr, slicePrefix);
+    this.table = new SliceTable(this.geometry);
+  }
+
+  get cluster(): ParsedCidr {
+    return this.geometry.cluster;
+  }
+
+  get prefix(): number {
+    return this.geometry.prefix;
+  }
+
+  /** log2 of the slice count. */
+  get indexBits(): number {
+    return this.geometry.indexBits;
   }
 
   static restore(snapshot: unknown): NodeSliceAllocator {
@@ -72,7 +66,7 @@ export class NodeSliceAllocator {
         throw new OverlayError('InvalidState', `slice snapshot: each assignment must be [nodeId, cidr], got ${describe(entry)}`);
       }
       const [nodeId, slice] = entry as [unknown, string];
-      if (typeof nodeId === 'string' && allocator.byNode.has(nodeId)) {
+      if (typeof nodeId === 'string' && allocator.table.get(nodeId) !== undefined) {
         throw new OverlayError('InvalidState', `slice snapshot: node ${describe(nodeId)} appears twice`);
       }
       allocator.assignSpecific(validateNodeId(nodeId), slice);
@@ -90,9 +84,7 @@ export class NodeSliceAllocator {
 
   /** Assignments as [nodeId, sliceIndex], ascending by slice index. */
   entries(): Array<[string, Offset]> {
-    const out: Array<[string, Offset]> = [];
-    for (const index of this.taken.values()) out.push([this.byIndex.get(index) as string, index]);
-    return out;
+    return this.table.entries().map((e) => [e.nodeId, e.index]);
   }
 
   /** Assign (or return the existing) slice of `nodeId`. Throws NoAvailableSlices when every slice is taken. */
@@ -103,18 +95,10 @@ export class NodeSliceAllocator {
   /** @internal assign and return the slice index. */
   assignIndex(nodeId: string): Offset {
     validateNodeId(nodeId);
-    const existing = this.byNode.get(nodeId);
-    if (existing !== undefined) return existing;
-    const start = this.homeIndex(nodeId);
-    const last = this.big ? (1n << BigInt(this.indexBits)) - 1n : 2 ** this.indexBits - 1;
-    const zero = this.big ? 0n : 0;
-    // Linear probing forward from the home slot, wrapping once: the first free index in [start, last],
-    // else in [0, start).
-    const index = this.taken.nextAbsent(start, last) ?? this.taken.nextAbsent(zero, last);
-    if (index === undefined) {
-      throw new OverlayError('NoAvailableSlices', `all ${this.capacity()} /${this.prefix} slices of ${this.clusterCidr()} are assigned`);
-    }
-    this.take(nodeId, index);
+    const existing = this.table.get(nodeId);
+    if (existing !== undefined) return existing.index;
+    const index = this.table.probe(nodeId);
+    this.table.insert({ nodeId, index });
     return index;
   }
 
@@ -126,55 +110,42 @@ export class NodeSliceAllocator {
   /** @internal assignSpecific, returning the slice index. */
   assignSpecificIndex(nodeId: string, slice: string): Offset {
     validateNodeId(nodeId);
-    const index = this.indexOfSlice(slice);
-    const existing = this.byNode.get(nodeId);
-    if (existing !== undefined) {
-      if (existing === index) return index;
-      throw new OverlayError('NodeHasSlice', `node ${describe(nodeId)} already holds slice ${this.sliceAt(existing)}`);
-    }
-    const holder = this.byIndex.get(index);
-    if (holder !== undefined) {
-      throw new OverlayError('SliceTaken', `slice ${this.sliceAt(index)} is already assigned to node ${describe(holder)}`);
-    }
-    this.take(nodeId, index);
+    const index = this.geometry.indexOfSlice(slice);
+    if (this.table.get(nodeId)?.index === index) return index;
+    this.table.insert({ nodeId, index }); // NodeHasSlice, SliceTaken
     return index;
   }
 
   release(nodeId: string): boolean {
-    const index = this.byNode.get(nodeId);
-    if (index === undefined) return false;
-    this.byNode.delete(nodeId);
-    this.byIndex.delete(index);
-    this.taken.delete(index);
-    return true;
+    return this.table.remove(nodeId) !== undefined;
   }
 
   sliceFor(nodeId: string): string | undefined {
-    const index = this.byNode.get(nodeId);
-    return index === undefined ? undefined : this.sliceAt(index);
+    const entry = this.table.get(nodeId);
+    return entry === undefined ? undefined : this.sliceAt(entry.index);
   }
 
   /** @internal */
   indexFor(nodeId: string): Offset | undefined {
-    return this.byNode.get(nodeId);
+    return this.table.get(nodeId)?.index;
   }
 
   /** Node holding the slice index, if any. */
   nodeAt(index: Offset): string | undefined {
-    return this.byIndex.get(index);
+    return this.table.at(index)?.nodeId;
   }
 
   assignedCount(): number {
-    return this.byNode.size;
+    return this.table.size;
   }
 
   /** Number of slices, exact (2^(slicePrefix − clusterPrefix)). */
   capacity(): bigint {
-    return 1n << BigInt(this.indexBits);
+    return this.geometry.capacity();
   }
 
   clusterCidr(): string {
-    return formatCidr(this.cluster.family, this.cluster.network, this.cluster.prefix);
+    return this.geometry.clusterCidr();
   }
 
   slicePrefix(): number {
@@ -183,58 +154,25 @@ export class NodeSliceAllocator {
 
   /** Network address (as an integer) of slice `index`. */
   sliceNetwork(index: Offset): bigint {
-    const shift = BigInt(MAX_PREFIX[this.cluster.family] - this.prefix);
-    return this.cluster.network + (BigInt(index) << shift);
+    return this.geometry.sliceNetwork(index);
   }
 
   sliceAt(index: Offset): string {
-    if (this.cluster.family === 4) {
-      // Number arithmetic on the hot path: index · 2^(32 − prefix) < 2^32.
-      return `${formatV4(Number(this.cluster.network) + (index as number) * 2 ** (32 - this.prefix))}/${this.prefix}`;
-    }
-    return formatCidr(this.cluster.family, this.sliceNetwork(index), this.prefix);
+    return this.geometry.sliceAt(index);
   }
 
   /** The slot FNV-1a places `nodeId` at before probing. */
   homeIndex(nodeId: string): Offset {
-    const h = fnv1a64(nodeId);
-    if (!this.big) return fnvLowBits(h, this.indexBits);
-    const full = fnvToBigInt(h);
-    return this.indexBits >= 64 ? full : BigInt.asUintN(this.indexBits, full);
+    return this.geometry.homeIndex(nodeId);
   }
 
   /** Validate a slice CIDR against this cluster and return its index. */
   indexOfSlice(slice: string): Offset {
-    const parsed = parseCidr(slice);
-    if (parsed.family !== this.cluster.family) {
-      throw new OverlayError('InvalidCidr', `slice ${slice} is IPv${parsed.family}, cluster ${this.clusterCidr()} is IPv${this.cluster.family}`);
-    }
-    if (parsed.prefix !== this.prefix) {
-      throw new OverlayError('InvalidCidr', `assigned slice ${slice} does not match configured prefix /${this.prefix}`);
-    }
-    if (parsed.hadHostBits) {
-      throw new OverlayError('InvalidCidr', `assigned slice ${slice} is not aligned to a /${this.prefix} boundary`);
-    }
-    const clusterShift = BigInt(MAX_PREFIX[this.cluster.family] - this.cluster.prefix);
-    if (parsed.network >> clusterShift !== this.cluster.network >> clusterShift) {
-      throw new OverlayError('InvalidCidr', `assigned slice ${slice} is not contained in cluster CIDR ${this.clusterCidr()}`);
-    }
-    const index = (parsed.network - this.cluster.network) >> BigInt(MAX_PREFIX[this.cluster.family] - this.prefix);
-    return this.big ? index : Number(index);
+    return this.geometry.indexOfSlice(slice);
   }
 
   /** Slice index containing an address value of this family, or undefined when outside the cluster. */
   indexOfAddress(value: bigint): Offset | undefined {
-    const max = MAX_PREFIX[this.cluster.family];
-    const clusterShift = BigInt(max - this.cluster.prefix);
-    if (value >> clusterShift !== this.cluster.network >> clusterShift) return undefined;
-    const index = (value - this.cluster.network) >> BigInt(max - this.prefix);
-    return this.big ? index : Number(index);
-  }
-
-  private take(nodeId: string, index: Offset): void {
-    this.taken.add(index);
-    this.byNode.set(nodeId, index);
-    this.byIndex.set(index, nodeId);
+    return this.geometry.indexOfAddress(value);
   }
 }

@@ -2,8 +2,12 @@
  * A set of offsets in [0, 2^bits) on top of BitTree, with the offset type chosen by width:
  * `number` for bits ≤ 48 (IPv4, slice indices) and `bigint` beyond (IPv6 host parts up to 2^128).
  * The codec turns an offset into the tree's digit path and back; everything else is shared.
+ *
+ * The tree is built on the first add() and dropped when the set empties again: a cluster holds one set per
+ * node slice, most of them empty or nearly so, and a BitTree pre-sizes about 2 KB of slabs. An empty set
+ * costs its own few fields and nothing else (65,536 assigned-but-unused slices used to cost ≈ 400 MB).
  */
-import { BitTree, LEAF_BITS, LEVEL_BITS } from './bit-tree.js';
+import { BitTree, internalLevels, LEAF_BITS, LEVEL_BITS } from './bit-tree.js';
 
 export interface OffsetCodec<T extends number | bigint> {
   toDigits(x: T, out: Int32Array): void;
@@ -72,19 +76,34 @@ const BIG_CODEC: OffsetCodec<bigint> = {
   zero: 0n,
 };
 
+/**
+ * Digit scratch buffers shared by every set of the same depth. Safe because no method keeps digits across
+ * a call to another set: each call fills them and reads them back before returning (values() collects its
+ * runs before yielding).
+ */
+const scratch = new Map<number, [Int32Array, Int32Array]>();
+function scratchFor(levels: number): [Int32Array, Int32Array] {
+  let pair = scratch.get(levels);
+  if (pair === undefined) {
+    pair = [new Int32Array(levels + 1), new Int32Array(levels + 1)];
+    scratch.set(levels, pair);
+  }
+  return pair;
+}
+
 export class OffsetSet<T extends number | bigint> {
-  private readonly tree: BitTree;
-  private readonly scratchA: Int32Array;
-  private readonly scratchB: Int32Array;
+  private tree: BitTree | undefined;
   private count = 0;
 
   private constructor(
     readonly bits: number,
     private readonly codec: OffsetCodec<T>,
   ) {
-    this.tree = new BitTree(bits);
-    this.scratchA = new Int32Array(this.tree.levels + 1);
-    this.scratchB = new Int32Array(this.tree.levels + 1);
+    if (!Number.isInteger(bits) || bits < 0 || bits > 128) throw new RangeError(`bits out of range: ${bits}`);
+  }
+
+  private get levels(): number {
+    return internalLevels(this.bits);
   }
 
   static small(bits: number): OffsetSet<number> {
@@ -102,34 +121,49 @@ export class OffsetSet<T extends number | bigint> {
 
   /** Bytes held by the tree's slabs (excludes the fixed object overhead). */
   get usedBytes(): number {
-    return this.tree.usedBytes();
+    return this.tree === undefined ? 0 : this.tree.usedBytes();
+  }
+
+  /** Bytes of typed-array slabs held, spare capacity included: 0 while the set is empty. */
+  get reservedBytes(): number {
+    return this.tree === undefined ? 0 : this.tree.reservedBytes();
   }
 
   has(x: T): boolean {
-    this.codec.toDigits(x, this.scratchA);
-    return this.tree.has(this.scratchA);
+    if (this.tree === undefined) return false;
+    const [a] = scratchFor(this.tree.levels);
+    this.codec.toDigits(x, a);
+    return this.tree.has(a);
   }
 
   add(x: T): boolean {
-    this.codec.toDigits(x, this.scratchA);
-    const added = this.tree.add(this.scratchA);
+    this.tree ??= new BitTree(this.bits);
+    const [a] = scratchFor(this.tree.levels);
+    this.codec.toDigits(x, a);
+    const added = this.tree.add(a);
     if (added) this.count++;
     return added;
   }
 
   delete(x: T): boolean {
-    this.codec.toDigits(x, this.scratchA);
-    const deleted = this.tree.delete(this.scratchA);
+    if (this.tree === undefined) return false;
+    const [a] = scratchFor(this.tree.levels);
+    this.codec.toDigits(x, a);
+    const deleted = this.tree.delete(a);
     if (deleted) this.count--;
+    if (this.count === 0) this.tree = undefined; // give the slabs back
     return deleted;
   }
 
   /** Lowest absent offset in [from, limit], or undefined. */
   nextAbsent(from: T, limit: T): T | undefined {
     if (from > limit) return undefined;
-    this.codec.toDigits(from, this.scratchA);
-    if (!this.tree.nextAbsent(this.scratchA, this.scratchB)) return undefined;
-    const found = this.codec.fromDigits(this.scratchB);
+    // An empty set has every offset absent (from < 2^bits is the caller's range contract).
+    if (this.tree === undefined) return from < this.codec.pow2(this.bits) ? from : undefined;
+    const [a, b] = scratchFor(this.levels);
+    this.codec.toDigits(from, a);
+    if (!this.tree.nextAbsent(a, b)) return undefined;
+    const found = this.codec.fromDigits(b);
     return found <= limit ? found : undefined;
   }
 
@@ -139,6 +173,7 @@ export class OffsetSet<T extends number | bigint> {
     const rangeEnd = codec.pow2(this.bits);
     let runStart: T | undefined;
     let runEnd: T = codec.zero;
+    if (this.tree === undefined) return;
     this.tree.forEachRun((digits, count, fullLevel) => {
       const start = codec.fromDigits(digits);
       if (start >= rangeEnd) return;

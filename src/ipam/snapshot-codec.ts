@@ -13,20 +13,27 @@
  *      runs    = [start, length, start, length, …]   maximal runs of taken host offsets, ascending
  *      generationDeltas: the generation of each taken address in ascending order, delta-coded
  *      owners  = [position, owner, …]                 position into that ascending order
- * Integers above 2^53 − 1 (IPv6 offsets) are written as decimal strings.
+ * Integers above 2^53 − 1 (IPv6 offsets and slice indexes) are written as decimal strings.
  *
- * Canonical: every collection has one order and every number one spelling, so equal states give equal
- * bytes and the decoder refuses any other order. Decoding builds a fresh state and never touches the live
- * one, so a truncated, corrupt or inconsistent snapshot changes nothing.
+ * Canonical: every collection has one order and every number one spelling (msgpack's shortest), so equal
+ * states give equal bytes. The decoder validates every field, then re-encodes the state it built and
+ * requires the input bytes back: any other order, a longer integer encoding, a float for an integer or a
+ * map where an array belongs is refused, so restore(x) then snapshot() gives x. Decoding builds a fresh
+ * state and never touches the live one, so a truncated, corrupt or inconsistent snapshot changes nothing.
+ *
+ * This module only frames and orders: each AllocationBlock encodes and decodes its own contents, and each
+ * Network indexes its own owners.
  */
 import { crc32 } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import { describe } from './address.js';
-import { OverlayError } from './errors.js';
-import type { Offset } from './host-range.js';
-import { validateNodeId } from './node-slice-allocator.js';
-import { compare, emptyState, newNetwork, newNodeSlice, type IpamState, type Network, type NodeSlice } from './state.js';
+import { AllocationBlock } from './allocation-block.js';
 import { MAX_FIELD_LENGTH } from './commands.js';
+import { OverlayError } from './errors.js';
+import { Network } from './network.js';
+import { validateNodeId } from './node-slice-allocator.js';
+import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
+import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
 const MAGIC = [0x52, 0x49, 0x50, 0x4d]; // "RIPM"
 const VERSION = 1;
@@ -35,23 +42,11 @@ const HEADER_BYTES = 16;
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false });
 
-type Wire = number | string;
-
-function encodeOffset(o: Offset): Wire {
-  return typeof o === 'number' || o <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(o) : o.toString();
-}
-
 export function encodeSnapshot(state: IpamState): Uint8Array {
   const networks = [...state.networks.values()].sort((a, b) => compare(a.name, b.name));
   const payload = [
     state.nextGeneration,
-    networks.map((net) => [
-      net.name,
-      net.slices.clusterCidr(),
-      net.slices.slicePrefix(),
-      net.pair ?? null,
-      [...net.nodes.values()].sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0)).map(encodeNode),
-    ]),
+    networks.map((net) => [net.name, net.cidr(), net.slicePrefix(), net.pair ?? null, net.blocks().map((b) => [b.nodeId, encodeOffset(b.index), ...b.encode()])]),
   ];
   const body = packr.pack(payload);
   const out = new Uint8Array(HEADER_BYTES + body.length);
@@ -64,29 +59,7 @@ export function encodeSnapshot(state: IpamState): Uint8Array {
   return out;
 }
 
-function encodeNode(slice: NodeSlice): unknown[] {
-  const runs: Wire[] = [];
-  slice.alloc.range.set.forEachRun((start, length) => runs.push(encodeOffset(start), encodeOffset(length)));
-  const gens: number[] = [];
-  const owners: Array<number | string> = [];
-  let prev = 0;
-  let position = 0;
-  for (const offset of slice.alloc.range.set.values()) {
-    const g = slice.gens.get(offset) as number;
-    gens.push(g - prev);
-    prev = g;
-    const owner = slice.owners.get(offset);
-    if (owner !== undefined) owners.push(position, owner);
-    position++;
-  }
-  return [slice.nodeId, encodeOffset(slice.index), runs, gens, owners];
-}
-
 // --- decoding ----------------------------------------------------------------------------------------
-
-function bad(message: string): never {
-  throw new OverlayError('InvalidSnapshot', `invalid snapshot: ${message}`);
-}
 
 export function decodeSnapshot(bytes: unknown): IpamState {
   if (!(bytes instanceof Uint8Array)) bad(`expected bytes, got ${describe(bytes)}`);
@@ -105,12 +78,20 @@ export function decodeSnapshot(bytes: unknown): IpamState {
   } catch (e) {
     bad(`payload does not decode: ${(e as Error).message}`);
   }
+  let state: IpamState;
   try {
-    return buildState(payload);
+    state = buildState(payload);
   } catch (e) {
+    // Live-rule refusals (a bad CIDR, a slice held twice, an owner twice) are snapshot defects here.
     if (e instanceof OverlayError && e.code !== 'InvalidSnapshot') bad(e.message);
     throw e;
   }
+  if (!sameBytes(encodeSnapshot(state), bytes)) bad('not in canonical form (an integer not in its shortest encoding, or a value of the wrong msgpack type)');
+  return state;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
 
 function tuple(v: unknown, n: number, what: string): unknown[] {
@@ -123,19 +104,21 @@ function name(v: unknown, what: string): string {
   return v;
 }
 
-function wireOffset(v: unknown, what: string): bigint {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'string' && /^[1-9][0-9]{15,38}$/.test(v) && BigInt(v) > BigInt(Number.MAX_SAFE_INTEGER)) return BigInt(v);
-  return bad(`${what} must be a non-negative integer, got ${describe(v)}`);
-}
-
 function buildState(payload: unknown): IpamState {
   const [nextGeneration, networks] = tuple(payload, 2, 'payload');
-  if (typeof nextGeneration !== 'number' || !Number.isSafeInteger(nextGeneration) || nextGeneration < 1) bad(`nextGeneration must be a positive integer, got ${describe(nextGeneration)}`);
+  if (typeof nextGeneration !== 'number' || !Number.isSafeInteger(nextGeneration) || nextGeneration < 1 || nextGeneration > MAX_GENERATION) {
+    bad(`nextGeneration must be an integer in 1..${MAX_GENERATION}, got ${describe(nextGeneration)}`);
+  }
   if (!Array.isArray(networks)) bad('networks must be an array');
   const state = emptyState();
   state.nextGeneration = nextGeneration;
   const seenGenerations = new Set<number>();
+  const claim = (g: number): void => {
+    if (g < 1 || g >= nextGeneration) bad(`generation ${g} outside 1..${nextGeneration - 1}`);
+    if (seenGenerations.has(g)) bad(`generation ${g} appears twice`);
+    seenGenerations.add(g);
+  };
+  const checkOwner = (v: unknown): string => name(v, 'owner');
   const pairs = new Map<string, string>();
   let prevName: string | undefined;
   for (const rawNet of networks) {
@@ -144,92 +127,29 @@ function buildState(payload: unknown): IpamState {
     if (prevName !== undefined && compare(prevName, netName) >= 0) bad(`networks out of order or repeated at ${describe(netName)}`);
     prevName = netName;
     if (typeof cidr !== 'string' || typeof slicePrefix !== 'number') bad(`network ${describe(netName)}: bad cidr or slice prefix`);
-    const net = newNetwork(netName, cidr, slicePrefix);
-    if (net.slices.clusterCidr() !== cidr) bad(`network ${describe(netName)}: cidr ${describe(cidr)} is not in canonical form`);
+    const net = new Network(netName, cidr, slicePrefix);
+    if (net.cidr() !== cidr) bad(`network ${describe(netName)}: cidr ${describe(cidr)} is not in canonical form`);
     if (pair !== null) pairs.set(netName, name(pair, `network ${describe(netName)} pair`));
     if (!Array.isArray(nodes)) bad(`network ${describe(netName)}: nodes must be an array`);
     let prevIndex: bigint | undefined;
     for (const rawNode of nodes) {
-      const index = decodeNode(net, rawNode, nextGeneration, seenGenerations);
-      if (prevIndex !== undefined && BigInt(index) <= prevIndex) bad(`network ${describe(netName)}: nodes out of slice order`);
-      prevIndex = BigInt(index);
+      const [rawId, rawIndex, runs, gens, owners] = tuple(rawNode, 5, 'node');
+      const nodeId = validateNodeId(rawId);
+      const index = decodeOffset(rawIndex, `node ${describe(nodeId)} slice index`);
+      if (index >= net.geometry.capacity()) bad(`node ${describe(nodeId)}: slice index ${index} outside ${net.cidr()}`);
+      if (prevIndex !== undefined && index <= prevIndex) bad(`network ${describe(netName)}: nodes out of slice order at ${describe(nodeId)}`);
+      prevIndex = index;
+      const block = AllocationBlock.decode(net.geometry, nodeId, net.geometry.toIndex(index), { runs, gens, owners, checkOwner }, claim);
+      net.attach(block); // refuses a node or slice held twice, an owner holding two addresses
     }
     state.networks.set(netName, net);
   }
   for (const [a, b] of pairs) {
+    const net = state.networks.get(a) as Network;
     const partner = state.networks.get(b);
     if (!partner || pairs.get(b) !== a) bad(`network ${describe(a)} is paired with ${describe(b)}, which does not pair back`);
-    if (partner.family === (state.networks.get(a) as Network).family) bad(`paired networks ${describe(a)} and ${describe(b)} have the same family`);
-    (state.networks.get(a) as Network).pair = b;
+    if (partner.family === net.family) bad(`paired networks ${describe(a)} and ${describe(b)} have the same family`);
+    net.pair = b;
   }
   return state;
-}
-
-function decodeNode(net: Network, rawNode: unknown, nextGeneration: number, seenGenerations: Set<number>): Offset {
-  const [rawId, rawIndex, runs, gens, owners] = tuple(rawNode, 5, 'node');
-  const nodeId = validateNodeId(rawId);
-  const index = wireOffset(rawIndex, `node ${describe(nodeId)} slice index`);
-  if (index >= net.slices.capacity()) bad(`node ${describe(nodeId)}: slice index ${index} outside ${net.slices.clusterCidr()}`);
-  const sliceIndex = net.slices.assignSpecificIndex(nodeId, net.slices.sliceAt(net.slices.indexBits > 48 ? index : Number(index))); // refuses a slice held twice
-  const slice = newNodeSlice(net, nodeId, sliceIndex);
-  net.nodes.set(nodeId, slice);
-  const range = slice.alloc.range;
-
-  if (!Array.isArray(runs) || runs.length % 2 !== 0) bad(`node ${describe(nodeId)}: runs must be an even-length array`);
-  if (!Array.isArray(gens)) bad(`node ${describe(nodeId)}: generations must be an array`);
-  // Count first, so a forged run length cannot make us loop: every address needs a generation entry.
-  const parsed: Array<[bigint, bigint]> = [];
-  let total = 0n;
-  let prevEnd = -2n;
-  const lo = BigInt(range.lo);
-  const hi = BigInt(range.hi);
-  for (let i = 0; i < runs.length; i += 2) {
-    const start = wireOffset(runs[i], 'run start');
-    const length = wireOffset(runs[i + 1], 'run length');
-    if (length < 1n) bad(`node ${describe(nodeId)}: empty run`);
-    if (start <= prevEnd + 1n) bad(`node ${describe(nodeId)}: runs overlap, touch or are out of order`);
-    if (start < lo || start + length - 1n > hi) bad(`node ${describe(nodeId)}: run ${start}+${length} leaves the usable hosts of ${slice.alloc.cidr()}`);
-    prevEnd = start + length - 1n;
-    total += length;
-    parsed.push([start, length]);
-  }
-  if (total !== BigInt(gens.length)) bad(`node ${describe(nodeId)}: ${total} addresses but ${gens.length} generations`);
-
-  const byPosition: Offset[] = [];
-  let g = 0;
-  const takeNext = (offset: Offset): void => {
-    const delta = gens[byPosition.length];
-    if (typeof delta !== 'number' || !Number.isSafeInteger(delta)) bad(`node ${describe(nodeId)}: bad generation delta ${describe(delta)}`);
-    g += delta;
-    if (g < 1 || g >= nextGeneration) bad(`node ${describe(nodeId)}: generation ${g} outside 1..${nextGeneration - 1}`);
-    if (seenGenerations.has(g)) bad(`generation ${g} appears twice`);
-    seenGenerations.add(g);
-    range.set.add(offset);
-    slice.gens.set(offset, g);
-    byPosition.push(offset);
-  };
-  for (const [start, length] of parsed) {
-    if (typeof range.lo === 'number') {
-      // Number offsets (IPv4, small IPv6 slices): keep BigInt out of the per-address loop.
-      const s = Number(start);
-      const end = s + Number(length);
-      for (let o = s; o < end; o++) takeNext(o);
-    } else {
-      for (let k = 0n; k < length; k++) takeNext(start + k);
-    }
-  }
-
-  if (!Array.isArray(owners) || owners.length % 2 !== 0) bad(`node ${describe(nodeId)}: owners must be an even-length array`);
-  let prevPosition = -1;
-  for (let i = 0; i < owners.length; i += 2) {
-    const position = owners[i];
-    const owner = name(owners[i + 1], 'owner');
-    if (typeof position !== 'number' || !Number.isInteger(position) || position <= prevPosition || position >= byPosition.length) bad(`node ${describe(nodeId)}: bad owner position ${describe(position)}`);
-    prevPosition = position;
-    if (net.ownerIndex.has(owner)) bad(`owner ${describe(owner)} holds two addresses in network ${describe(net.name)}`);
-    const offset = byPosition[position] as Offset;
-    slice.owners.set(offset, owner);
-    net.ownerIndex.set(owner, { nodeId, offset });
-  }
-  return sliceIndex;
 }

@@ -1,31 +1,43 @@
 /**
  * IpamStateMachine: the deterministic application that Raft replicates. It knows nothing of Raft: a log
- * entry's command goes in through apply(), a result (or a typed error) comes out, and every replica that
- * applies the same commands in the same order holds byte-identical state (snapshot() bytes, stateHash()).
+ * entry's command goes in through apply(), a typed result (or a coded refusal) comes out, and every
+ * replica that applies the same commands in the same order holds byte-identical state (snapshot() bytes,
+ * stateHash()).
  *
  * Rules that keep replicas identical:
- * - apply() never throws for a bad command and a failing command changes nothing (checks first, then
- *   mutation; the one multi-step mutation, a paired slice assignment, rolls back its first step).
+ * - Every command is all or nothing. Each change to the state goes through one of the step methods below,
+ *   which records its inverse in a journal; when a command fails at any point, the journal is undone in
+ *   reverse and the state is exactly what it was (a paired slice assignment whose second half fails, a
+ *   GenerationsExhausted in the middle of an allocation, a bug halfway through a release).
+ * - A refusal (an OverlayError: bad shape, unknown network, address taken, …) is the command's answer: it
+ *   comes back as { ok: false, error } and every replica gives the same one.
+ * - Anything else thrown inside apply() is not a client error but a defect of this replica: it is thrown
+ *   as ApplyFailure (code 'Internal'), after the rollback, and the runtime must stop the replica — a
+ *   replica that cannot apply a committed entry cannot go on to apply the next one.
  * - No clocks, randomness or Map iteration order leak into state or results: generations come from a
  *   counter in the state, and lists in results are sorted.
  */
 import { createHash } from 'node:crypto';
-import { describe, formatAddress, parseAddress, type ParsedAddress } from './address.js';
-import { parseCommand, type IpamCommand } from './commands.js';
-import { OverlayError, type ErrorCode } from './errors.js';
+import { describe, formatAddress, parseAddress } from './address.js';
+import type { AllocationBlock } from './allocation-block.js';
+import { parseCommand, type IpamCommand, type CommandType } from './commands.js';
+import { ApplyFailure, OverlayError, type ErrorCode } from './errors.js';
 import type { Offset } from './host-range.js';
+import { Network } from './network.js';
+import { validateNodeId } from './node-slice-allocator.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
-import { compare, emptyState, newNetwork, newNodeSlice, type IpamState, type Network, type NodeSlice } from './state.js';
+import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
 export type ApplyResult<T = unknown> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
+/** Result of allocate, allocateFirst, allocateSpecific and mark. */
 export interface AllocationResult {
   network: string;
   nodeId: string;
   address: string;
   generation: number;
   owner?: string;
-  /** True when the owner already held this address and nothing changed. */
+  /** True when the owner already held this address (or mark found it taken) and nothing changed. */
   existing: boolean;
 }
 
@@ -37,19 +49,103 @@ export interface AllocationRecord {
   owner?: string;
 }
 
+export interface NetworkConfigured {
+  network: string;
+  cidr: string;
+  slicePrefix: number;
+  pair?: string;
+  /** False when the network already existed with this configuration (the command is idempotent). */
+  created: boolean;
+}
+
+/** Result of assignSlice and assignSpecificSlice: network name → slice CIDR (both networks of a pair). */
+export interface SlicesAssigned {
+  slices: Record<string, string>;
+}
+
+export interface SlicesReleased {
+  /** Network name → the slice CIDR released there. */
+  released: Record<string, string>;
+  addressesReleased: number;
+}
+
+export interface AddressReleased {
+  /** False when the address was not allocated (nothing changed). */
+  released: boolean;
+  /** The address in canonical form. */
+  address: string;
+}
+
+export interface OwnerReleased {
+  released: Array<{ network: string; address: string }>;
+}
+
+/** The result type of each command type. */
+export interface CommandResults {
+  configureNetwork: NetworkConfigured;
+  assignSlice: SlicesAssigned;
+  assignSpecificSlice: SlicesAssigned;
+  releaseSlice: SlicesReleased;
+  allocate: AllocationResult;
+  allocateFirst: AllocationResult;
+  allocateSpecific: AllocationResult;
+  mark: AllocationResult;
+  release: AddressReleased;
+  releaseOwner: OwnerReleased;
+}
+
+export type ResultOf<C extends IpamCommand> = CommandResults[C['type']];
+export type CommandResult = CommandResults[CommandType];
+
+/**
+ * @internal test seam, not exported from the package: make the `afterSteps`-th state change of the next
+ * commands throw a plain Error, to prove that a failure halfway through a command leaves no trace.
+ */
+export function injectStepFailure(sm: IpamStateMachine, afterSteps: number | undefined): void {
+  faults.set(sm, afterSteps);
+}
+const faults = new WeakMap<IpamStateMachine, number | undefined>();
+
+/** A record whose keys are data (network names): no prototype, so `__proto__` is an ordinary key. */
+function byName(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 export class IpamStateMachine {
   private state: IpamState = emptyState();
+  /** Inverses of the current command's steps, in order; undefined outside apply(). */
+  private journal: Array<() => void> | undefined;
 
-  /** Apply one command. Never throws: bad input and refused operations come back as { ok: false }. */
-  apply(input: unknown): ApplyResult {
+  /**
+   * Apply one command. A refusal comes back as { ok: false } and changes nothing. Throws ApplyFailure
+   * (never an OverlayError) when the command could not be applied for an internal reason: fatal for the
+   * replica.
+   */
+  apply<C extends IpamCommand>(command: C): ApplyResult<ResultOf<C>>;
+  /** Untrusted input: validated by parseCommand first (InvalidCommand for anything else). */
+  apply(input: unknown): ApplyResult<CommandResult>;
+  apply(input: unknown): ApplyResult<CommandResult> {
     let command: IpamCommand;
     try {
       command = parseCommand(input);
-      return { ok: true, value: this.execute(command) };
     } catch (e) {
       if (e instanceof OverlayError) return { ok: false, error: e.toJSON() };
-      // Anything else is a bug in this module; surface it as data so a replica never crashes mid-apply.
-      return { ok: false, error: { code: 'InvalidCommand', message: `internal error: ${(e as Error).message}` } };
+      throw new ApplyFailure('(unparsed command)', true, e);
+    }
+    const journal: Array<() => void> = [];
+    this.journal = journal;
+    try {
+      return { ok: true, value: this.execute(command) };
+    } catch (e) {
+      try {
+        for (let i = journal.length - 1; i >= 0; i--) (journal[i] as () => void)();
+      } catch (rollbackError) {
+        throw new ApplyFailure(command.type, false, rollbackError);
+      }
+      if (e instanceof OverlayError) return { ok: false, error: e.toJSON() };
+      throw new ApplyFailure(command.type, true, e);
+    } finally {
+      this.journal = undefined;
     }
   }
 
@@ -58,7 +154,7 @@ export class IpamStateMachine {
     return encodeSnapshot(this.state);
   }
 
-  /** Replace the whole state from snapshot bytes; on any error the current state is untouched. */
+  /** Replace the whole state from snapshot bytes; on any error (InvalidSnapshot) the current state is untouched. */
   restore(bytes: Uint8Array): void {
     this.state = decodeSnapshot(bytes);
   }
@@ -71,22 +167,21 @@ export class IpamStateMachine {
   // --- queries -------------------------------------------------------------------------------------
 
   networks(): Array<{ name: string; cidr: string; slicePrefix: number; pair?: string }> {
-    return [...this.state.networks.values()]
-      .sort((a, b) => compare(a.name, b.name))
-      .map((n) => ({ name: n.name, cidr: n.slices.clusterCidr(), slicePrefix: n.slices.slicePrefix(), ...(n.pair ? { pair: n.pair } : {}) }));
+    return this.sortedNetworks().map((n) => ({ name: n.name, cidr: n.cidr(), slicePrefix: n.slicePrefix(), ...(n.pair ? { pair: n.pair } : {}) }));
   }
 
   sliceOf(network: string, nodeId: string): string | undefined {
-    return this.state.networks.get(network)?.slices.sliceFor(nodeId);
+    return this.state.networks.get(network)?.block(nodeId)?.cidr();
   }
 
   /** Allocation record of an address, or undefined when it is free or outside the network. */
   allocationOf(network: string, address: string): AllocationRecord | undefined {
     const net = this.state.networks.get(network);
     if (!net) return undefined;
-    const found = locate(net, parseAddress(address));
-    if (!found || !found.slice.alloc.range.set.has(found.offset)) return undefined;
-    return record(net, found.slice, found.offset);
+    const a = parseAddress(address);
+    const found = net.locate(a.family, a.value);
+    if (!found || !found.block.has(found.offset)) return undefined;
+    return record(net, found.block, found.offset);
   }
 
   ownerOf(network: string, address: string): string | undefined {
@@ -96,8 +191,8 @@ export class IpamStateMachine {
   addressesOf(owner: string): AllocationRecord[] {
     const out: AllocationRecord[] = [];
     for (const net of this.sortedNetworks()) {
-      const at = net.ownerIndex.get(owner);
-      if (at) out.push(record(net, net.nodes.get(at.nodeId) as NodeSlice, at.offset));
+      const at = net.holding(owner);
+      if (at) out.push(record(net, at.block, at.offset));
     }
     return out;
   }
@@ -105,27 +200,33 @@ export class IpamStateMachine {
   networkUsage(network: string): { name: string; cidr: string; slicePrefix: number; slicesAssigned: number; sliceCapacity: bigint; addressesAllocated: number } | undefined {
     const net = this.state.networks.get(network);
     if (!net) return undefined;
-    let allocated = 0;
-    for (const slice of net.nodes.values()) allocated += slice.alloc.allocatedCount();
     return {
       name: net.name,
-      cidr: net.slices.clusterCidr(),
-      slicePrefix: net.slices.slicePrefix(),
-      slicesAssigned: net.slices.assignedCount(),
-      sliceCapacity: net.slices.capacity(),
-      addressesAllocated: allocated,
+      cidr: net.cidr(),
+      slicePrefix: net.slicePrefix(),
+      slicesAssigned: net.slicesAssigned(),
+      sliceCapacity: net.geometry.capacity(),
+      addressesAllocated: net.addressesAllocated(),
     };
   }
 
   sliceUsage(network: string, nodeId: string): { slice: string; allocated: number; total: bigint; available: bigint } | undefined {
-    const slice = this.state.networks.get(network)?.nodes.get(nodeId);
-    if (!slice) return undefined;
-    return { slice: slice.alloc.cidr(), allocated: slice.alloc.allocatedCount(), total: slice.alloc.totalHosts(), available: slice.alloc.availableCount() };
+    const block = this.state.networks.get(network)?.block(nodeId);
+    if (!block) return undefined;
+    const total = block.range.total();
+    return { slice: block.cidr(), allocated: block.size, total, available: total - BigInt(block.size) };
   }
 
-  // --- commands ------------------------------------------------------------------------------------
+  /** @internal bitmap slab bytes held by every block (memory tests and benchmarks). */
+  reservedBytes(): number {
+    let n = 0;
+    for (const net of this.state.networks.values()) for (const block of net.blocks()) n += block.reservedBytes();
+    return n;
+  }
 
-  private execute(c: IpamCommand): unknown {
+  // --- commands: check first, then change the state through the steps below ------------------------
+
+  private execute(c: IpamCommand): CommandResult {
     switch (c.type) {
       case 'configureNetwork':
         return this.configureNetwork(c.name, c.cidr, c.slicePrefix, c.pair);
@@ -136,9 +237,9 @@ export class IpamStateMachine {
       case 'releaseSlice':
         return this.releaseSlice(c.network, c.nodeId);
       case 'allocate':
-        return this.allocate(c.network, c.nodeId, c.owner, (s) => s.alloc.range.lowestFree(), true);
+        return this.allocate(c.network, c.nodeId, c.owner, true);
       case 'allocateFirst':
-        return this.allocate(c.network, c.nodeId, c.owner, (s) => (s.alloc.range.lo <= s.alloc.range.hi ? s.alloc.range.lo : undefined), false);
+        return this.allocate(c.network, c.nodeId, c.owner, false);
       case 'allocateSpecific':
         return this.allocateSpecific(c.network, c.nodeId, c.address, c.owner);
       case 'mark':
@@ -150,15 +251,15 @@ export class IpamStateMachine {
     }
   }
 
-  private configureNetwork(name: string, cidr: string, slicePrefix: number, pair: string | undefined): unknown {
-    const net = newNetwork(name, cidr, slicePrefix); // validates cidr and prefix
+  private configureNetwork(name: string, cidr: string, slicePrefix: number, pair: string | undefined): NetworkConfigured {
+    const net = new Network(name, cidr, slicePrefix); // validates cidr and prefix
     const existing = this.state.networks.get(name);
     if (existing) {
-      const same = existing.slices.clusterCidr() === net.slices.clusterCidr() && existing.slices.slicePrefix() === slicePrefix && (pair === undefined || existing.pair === pair);
+      const same = existing.cidr() === net.cidr() && existing.slicePrefix() === slicePrefix && (pair === undefined || existing.pair === pair);
       if (!same) {
-        throw new OverlayError('NetworkExists', `network ${describe(name)} already exists as ${existing.slices.clusterCidr()} with /${existing.slices.slicePrefix()} slices${existing.pair ? ` paired with ${describe(existing.pair)}` : ''}`);
+        throw new OverlayError('NetworkExists', `network ${describe(name)} already exists as ${existing.cidr()} with /${existing.slicePrefix()} slices${existing.pair ? ` paired with ${describe(existing.pair)}` : ''}`);
       }
-      return { network: name, cidr: existing.slices.clusterCidr(), slicePrefix, pair: existing.pair, created: false };
+      return { network: name, cidr: existing.cidr(), slicePrefix, ...(existing.pair !== undefined ? { pair: existing.pair } : {}), created: false };
     }
     let partner: Network | undefined;
     if (pair !== undefined) {
@@ -166,163 +267,179 @@ export class IpamStateMachine {
       if (partner.family === net.family) throw new OverlayError('InvalidCommand', `cannot pair IPv${net.family} network ${describe(name)} with IPv${partner.family} network ${describe(pair)}: pairs are one IPv4 and one IPv6 network`);
       if (partner.pair !== undefined) throw new OverlayError('InvalidCommand', `network ${describe(pair)} is already paired with ${describe(partner.pair)}`);
     }
-    this.state.networks.set(name, net);
-    if (partner) {
-      net.pair = partner.name;
-      partner.pair = name;
-    }
-    return { network: name, cidr: net.slices.clusterCidr(), slicePrefix, pair: net.pair, created: true };
+    this.addNetwork(net);
+    if (partner) this.pairNetworks(net, partner);
+    return { network: name, cidr: net.cidr(), slicePrefix, ...(net.pair !== undefined ? { pair: net.pair } : {}), created: true };
   }
 
-  private assignSlice(network: string, nodeId: string, slice: string | undefined): { slices: Record<string, string> } {
+  private assignSlice(network: string, nodeId: string, slice: string | undefined): SlicesAssigned {
     const net = this.network(network);
     const targets = [net];
     // An explicit slice names one network; a paired network's slice is placed by hash as usual.
     if (net.pair !== undefined) targets.push(this.network(net.pair));
-    const added: Network[] = [];
-    try {
-      for (const target of targets) {
-        if (target.nodes.has(nodeId)) {
-          if (slice !== undefined && target === net) target.slices.assignSpecific(nodeId, slice); // throws if different
-          continue;
-        }
-        const index = slice !== undefined && target === net ? target.slices.assignSpecificIndex(nodeId, slice) : target.slices.assignIndex(nodeId);
-        target.nodes.set(nodeId, newNodeSlice(target, nodeId, index));
-        added.push(target);
+    validateNodeId(nodeId);
+    for (const target of targets) {
+      const explicit = slice !== undefined && target === net ? target.geometry.indexOfSlice(slice) : undefined;
+      const held = target.block(nodeId);
+      if (held) {
+        if (explicit !== undefined && held.index !== explicit) target.checkSliceFree(nodeId, explicit); // NodeHasSlice
+        continue;
       }
-    } catch (e) {
-      // All or nothing: undo the first network's assignment if the pair's failed.
-      for (const target of added) {
-        target.slices.release(nodeId);
-        target.nodes.delete(nodeId);
-      }
-      throw e;
+      const index = explicit ?? target.probe(nodeId);
+      target.checkSliceFree(nodeId, index);
+      this.addBlock(target, nodeId, index); // a failure in the pair's step rolls this one back
     }
-    const slices: Record<string, string> = {};
-    for (const target of targets) slices[target.name] = target.slices.sliceFor(nodeId) as string;
+    const slices = byName();
+    for (const target of targets) slices[target.name] = (target.block(nodeId) as AllocationBlock).cidr();
     return { slices };
   }
 
-  private releaseSlice(network: string, nodeId: string): { released: Record<string, string>; addressesReleased: number } {
+  private releaseSlice(network: string, nodeId: string): SlicesReleased {
     const net = this.network(network);
     const targets = net.pair !== undefined ? [net, this.network(net.pair)] : [net];
-    const released: Record<string, string> = {};
+    const released = byName();
     let addressesReleased = 0;
     for (const target of targets) {
-      const slice = target.nodes.get(nodeId);
-      if (!slice) continue;
-      for (const owner of slice.owners.values()) target.ownerIndex.delete(owner);
-      addressesReleased += slice.alloc.allocatedCount();
-      released[target.name] = slice.alloc.cidr();
-      target.nodes.delete(nodeId);
-      target.slices.release(nodeId);
+      const block = target.block(nodeId);
+      if (!block) continue;
+      addressesReleased += block.size;
+      released[target.name] = block.cidr();
+      this.detachBlock(target, nodeId);
     }
     return { released, addressesReleased };
   }
 
-  private allocate(network: string, nodeId: string, owner: string | undefined, pick: (s: NodeSlice) => Offset | undefined, lowest: boolean): AllocationResult {
+  private allocate(network: string, nodeId: string, owner: string | undefined, lowest: boolean): AllocationResult {
     const net = this.network(network);
-    const slice = this.nodeSlice(net, nodeId);
+    const block = this.nodeBlock(net, nodeId);
     if (owner !== undefined) {
       const held = this.ownerHolding(net, owner, nodeId);
       if (held) return held;
     }
-    const offset = pick(slice);
-    if (offset === undefined) throw new OverlayError('NoAvailableIps', `no free address in slice ${slice.alloc.cidr()} of node ${describe(nodeId)}`);
-    if (!lowest && slice.alloc.range.set.has(offset)) {
-      throw new OverlayError('IpAlreadyAllocated', `IP address ${slice.alloc.range.format(offset)} is already allocated`);
-    }
-    return this.take(net, slice, offset, owner);
+    const offset = lowest ? block.lowestFree() : block.range.first();
+    if (offset === undefined) throw new OverlayError('NoAvailableIps', `no free address in slice ${block.cidr()} of node ${describe(nodeId)}`);
+    if (!lowest && block.has(offset)) throw new OverlayError('IpAlreadyAllocated', `IP address ${block.format(offset)} is already allocated`);
+    return this.takeAddress(net, block, offset, owner);
   }
 
   private allocateSpecific(network: string, nodeId: string, address: string, owner: string | undefined): AllocationResult {
     const net = this.network(network);
-    const slice = this.nodeSlice(net, nodeId);
-    const offset = usableOffset(slice, address);
+    const block = this.nodeBlock(net, nodeId);
+    const offset = block.usableOffset(address);
     if (owner !== undefined) {
       const held = this.ownerHolding(net, owner, nodeId);
       if (held) {
-        if (held.address === slice.alloc.range.format(offset)) return held;
+        if (held.address === block.format(offset)) return held;
         throw new OverlayError('OwnerConflict', `owner ${describe(owner)} already holds ${held.address} in network ${describe(network)}`);
       }
     }
-    if (slice.alloc.range.set.has(offset)) throw new OverlayError('IpAlreadyAllocated', `IP address ${slice.alloc.range.format(offset)} is already allocated`);
-    return this.take(net, slice, offset, owner);
+    if (block.has(offset)) throw new OverlayError('IpAlreadyAllocated', `IP address ${block.format(offset)} is already allocated`);
+    return this.takeAddress(net, block, offset, owner);
   }
 
   private mark(network: string, nodeId: string, address: string): AllocationResult {
     const net = this.network(network);
-    const slice = this.nodeSlice(net, nodeId);
-    const offset = usableOffset(slice, address);
-    if (slice.alloc.range.set.has(offset)) {
-      const r = record(net, slice, offset);
-      return { ...r, existing: true };
-    }
-    return this.take(net, slice, offset, undefined);
+    const block = this.nodeBlock(net, nodeId);
+    const offset = block.usableOffset(address);
+    if (block.has(offset)) return { ...record(net, block, offset), existing: true };
+    return this.takeAddress(net, block, offset, undefined);
   }
 
-  private release(network: string, address: string, generation: number | undefined): { released: boolean; address: string } {
+  private release(network: string, address: string, generation: number | undefined): AddressReleased {
     const net = this.network(network);
     const parsed = parseAddress(address);
     if (parsed.family !== net.family) {
       throw new OverlayError('AddressFamilyMismatch', `IPv${parsed.family} address ${describe(address)} cannot belong to IPv${net.family} network ${describe(net.name)}`);
     }
     const text = formatAddress(parsed.family, parsed.value);
-    const found = locate(net, parsed);
-    const gen = found ? found.slice.gens.get(found.offset) : undefined;
+    const found = net.locate(parsed.family, parsed.value);
+    const gen = found ? found.block.generationOf(found.offset) : undefined;
     if (generation !== undefined && gen !== generation) {
       throw new OverlayError('StaleGeneration', `release of ${text} carries generation ${generation}, but ${gen === undefined ? 'the address is not allocated' : `the current allocation has generation ${gen}`}`);
     }
     if (!found || gen === undefined) return { released: false, address: text };
-    this.free(net, found.slice, found.offset);
+    this.freeAddress(net, found.block, found.offset);
     return { released: true, address: text };
   }
 
-  private releaseOwner(owner: string, network: string | undefined): { released: Array<{ network: string; address: string }> } {
+  private releaseOwner(owner: string, network: string | undefined): OwnerReleased {
     const nets = network !== undefined ? [this.network(network)] : this.sortedNetworks();
     const released: Array<{ network: string; address: string }> = [];
     for (const net of nets) {
-      const at = net.ownerIndex.get(owner);
+      const at = net.holding(owner);
       if (!at) continue;
-      const slice = net.nodes.get(at.nodeId) as NodeSlice;
-      released.push({ network: net.name, address: slice.alloc.range.format(at.offset) });
-      this.free(net, slice, at.offset);
+      released.push({ network: net.name, address: at.block.format(at.offset) });
+      this.freeAddress(net, at.block, at.offset);
     }
     return { released };
   }
 
+  // --- steps: the only code that changes the state; each records its inverse -------------------------
+
+  private step(undo: () => void): void {
+    const journal = this.journal;
+    if (journal === undefined) throw new Error('state change outside apply()');
+    const failAt = faults.get(this);
+    if (failAt !== undefined && journal.length >= failAt) throw new Error(`injected failure at step ${journal.length}`);
+    journal.push(undo);
+  }
+
+  private addNetwork(net: Network): void {
+    this.step(() => this.state.networks.delete(net.name));
+    this.state.networks.set(net.name, net);
+  }
+
+  private pairNetworks(a: Network, b: Network): void {
+    this.step(() => {
+      a.pair = undefined;
+      b.pair = undefined;
+    });
+    a.pair = b.name;
+    b.pair = a.name;
+  }
+
+  private addBlock(net: Network, nodeId: string, index: Offset): void {
+    this.step(() => net.detach(nodeId));
+    net.addBlock(nodeId, index);
+  }
+
+  private detachBlock(net: Network, nodeId: string): void {
+    const block = net.block(nodeId) as AllocationBlock;
+    this.step(() => net.attach(block));
+    net.detach(nodeId);
+  }
+
+  private takeAddress(net: Network, block: AllocationBlock, offset: Offset, owner: string | undefined): AllocationResult {
+    const generation = this.state.nextGeneration;
+    if (generation >= MAX_GENERATION) {
+      throw new OverlayError('GenerationsExhausted', `all ${MAX_GENERATION - 1} allocation generations have been used; this state can allocate no more addresses`);
+    }
+    this.step(() => {
+      net.free(block, offset);
+      this.state.nextGeneration = generation;
+    });
+    net.take(block, offset, generation, owner);
+    this.state.nextGeneration = generation + 1;
+    return { network: net.name, nodeId: block.nodeId, address: block.format(offset), generation, ...(owner !== undefined ? { owner } : {}), existing: false };
+  }
+
+  private freeAddress(net: Network, block: AllocationBlock, offset: Offset): void {
+    const generation = block.generationOf(offset) as number;
+    const owner = block.ownerOf(offset);
+    this.step(() => net.take(block, offset, generation, owner));
+    net.free(block, offset);
+  }
+
   // --- helpers -------------------------------------------------------------------------------------
-
-  private take(net: Network, slice: NodeSlice, offset: Offset, owner: string | undefined): AllocationResult {
-    const generation = this.state.nextGeneration++;
-    slice.alloc.range.set.add(offset);
-    slice.gens.set(offset, generation);
-    if (owner !== undefined) {
-      slice.owners.set(offset, owner);
-      net.ownerIndex.set(owner, { nodeId: slice.nodeId, offset });
-    }
-    return { network: net.name, nodeId: slice.nodeId, address: slice.alloc.range.format(offset), generation, ...(owner !== undefined ? { owner } : {}), existing: false };
-  }
-
-  private free(net: Network, slice: NodeSlice, offset: Offset): void {
-    const owner = slice.owners.get(offset);
-    if (owner !== undefined) {
-      net.ownerIndex.delete(owner);
-      slice.owners.delete(offset);
-    }
-    slice.gens.delete(offset);
-    slice.alloc.range.set.delete(offset);
-  }
 
   /** The owner's existing allocation in this network, if on this node; OwnerConflict if on another node. */
   private ownerHolding(net: Network, owner: string, nodeId: string): AllocationResult | undefined {
-    const at = net.ownerIndex.get(owner);
+    const at = net.holding(owner);
     if (!at) return undefined;
-    const holder = net.nodes.get(at.nodeId) as NodeSlice;
-    if (at.nodeId !== nodeId) {
-      throw new OverlayError('OwnerConflict', `owner ${describe(owner)} already holds ${holder.alloc.range.format(at.offset)} on node ${describe(at.nodeId)} in network ${describe(net.name)}`);
+    if (at.block.nodeId !== nodeId) {
+      throw new OverlayError('OwnerConflict', `owner ${describe(owner)} already holds ${at.block.format(at.offset)} on node ${describe(at.block.nodeId)} in network ${describe(net.name)}`);
     }
-    return { ...record(net, holder, at.offset), existing: true };
+    return { ...record(net, at.block, at.offset), existing: true };
   }
 
   private network(name: string): Network {
@@ -331,10 +448,10 @@ export class IpamStateMachine {
     return net;
   }
 
-  private nodeSlice(net: Network, nodeId: string): NodeSlice {
-    const slice = net.nodes.get(nodeId);
-    if (!slice) throw new OverlayError('NodeHasNoSlice', `node ${describe(nodeId)} has no slice in network ${describe(net.name)}`);
-    return slice;
+  private nodeBlock(net: Network, nodeId: string): AllocationBlock {
+    const block = net.block(nodeId);
+    if (!block) throw new OverlayError('NodeHasNoSlice', `node ${describe(nodeId)} has no slice in network ${describe(net.name)}`);
+    return block;
   }
 
   private sortedNetworks(): Network[] {
@@ -342,28 +459,13 @@ export class IpamStateMachine {
   }
 }
 
-function record(net: Network, slice: NodeSlice, offset: Offset): AllocationRecord {
-  const owner = slice.owners.get(offset);
+function record(net: Network, block: AllocationBlock, offset: Offset): AllocationRecord {
+  const owner = block.ownerOf(offset);
   return {
     network: net.name,
-    nodeId: slice.nodeId,
-    address: slice.alloc.range.format(offset),
-    generation: slice.gens.get(offset) as number,
+    nodeId: block.nodeId,
+    address: block.format(offset),
+    generation: block.generationOf(offset) as number,
     ...(owner !== undefined ? { owner } : {}),
   };
-}
-
-/** Node slice and offset of an address in a network (undefined when no assigned slice holds it). */
-function locate(net: Network, a: ParsedAddress): { slice: NodeSlice; offset: Offset } | undefined {
-  if (a.family !== net.family) return undefined;
-  const index = net.slices.indexOfAddress(a.value);
-  if (index === undefined) return undefined;
-  const nodeId = net.slices.nodeAt(index);
-  if (nodeId === undefined) return undefined;
-  const slice = net.nodes.get(nodeId) as NodeSlice;
-  return { slice, offset: slice.alloc.range.offsetOf(a.value) };
-}
-
-function usableOffset(slice: NodeSlice, address: string): Offset {
-  return slice.alloc.range.usableOffset(address, () => `slice ${slice.alloc.cidr()} of node ${describe(slice.nodeId)}`);
 }

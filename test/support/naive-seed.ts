@@ -4,6 +4,7 @@
  * rebuilding the set of taken slices on every call, FNV-1a computed with BigInt. It is the baseline for
  * `npm run bench:allocator` and the model the property tests compare the fast structures against.
  * It reproduces the seed's placement exactly, including the saturated slice count for splits ≥ 64 bits.
+ * It lives with the tests (the model is test code); the benchmark imports it from here.
  */
 const U64 = (1n << 64n) - 1n;
 
