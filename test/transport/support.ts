@@ -35,3 +35,39 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+import { TcpTransport, type NodeTlsMaterial, type TcpTransportOptions, type TransportLogEvent } from '../../src/transport/index.js';
+
+export interface Node {
+  t: TcpTransport<Ping>;
+  got: Ping[];
+  unreachable: string[];
+  logs: TransportLogEvent[];
+}
+
+/** A started transport on 127.0.0.1 with an OS-assigned port, recording what it receives and logs. */
+export async function node(id: string, opts: Partial<TcpTransportOptions<Ping>> & { tls?: NodeTlsMaterial } = {}): Promise<Node> {
+  const got: Ping[] = [];
+  const unreachable: string[] = [];
+  const logs: TransportLogEvent[] = [];
+  const t = new TcpTransport<Ping>({
+    id,
+    cluster: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+    adapter: pingAdapter,
+    backoff: { initialMs: 5, maxMs: 40 },
+    ...(opts.tls ? {} : { insecure: true }),
+    ...opts,
+    log: (e) => logs.push(e),
+  });
+  t.onMessage((m) => got.push(m));
+  t.onPeerUnreachable((p) => unreachable.push(p));
+  await t.start();
+  return { t, got, unreachable, logs };
+}
+
+/** Make every node a peer of every other at its listening address. */
+export function mesh(...nodes: Node[]): void {
+  for (const a of nodes) for (const b of nodes) if (a !== b) a.t.addPeer(b.t.id, b.t.address());
+}
