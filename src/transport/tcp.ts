@@ -82,8 +82,10 @@ export interface TcpTransportOptions<T> {
   backoff?: Partial<BackoffOptions>;
   /** Jitter source in [0, 1); inject a seeded one to make delays reproducible. */
   random?: () => number;
-  /** Give up on a connect (TCP + TLS handshake) after this long (ms). */
+  /** Give up on a connect (TCP + TLS handshake) after this long (ms); also the inbound handshake limit. */
   connectTimeoutMs?: number;
+  /** Most inbound connections held at once (default 1024); Node closes any beyond it as soon as it is accepted. */
+  maxInboundConnections?: number;
   log?: (e: TransportLogEvent) => void;
 }
 
@@ -191,6 +193,7 @@ export class TcpTransport<T> implements Transport<T> {
   private readonly backoff: BackoffOptions;
   private readonly random: () => number;
   private readonly connectTimeoutMs: number;
+  private readonly maxInboundConnections: number;
   private readonly log: (e: TransportLogEvent) => void;
   private readonly links = new Map<NodeId, Link>();
   private readonly inbound = new Set<net.Socket>();
@@ -236,6 +239,10 @@ export class TcpTransport<T> implements Transport<T> {
     positive(this.backoff.resetAfterMs, 'backoff.resetAfterMs', 0);
     this.random = options.random ?? Math.random;
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs', 1);
+    this.maxInboundConnections = options.maxInboundConnections ?? 1024;
+    if (!Number.isInteger(this.maxInboundConnections) || this.maxInboundConnections < 1) {
+      throw new TransportError('InvalidArgument', `maxInboundConnections must be a positive integer, got ${String(this.maxInboundConnections)}`);
+    }
     this.log = options.log ?? (() => {});
     if (typeof options.peers !== 'object' || options.peers === null) throw new TransportError('InvalidArgument', 'peers must be an object of node id → address');
     for (const [id, addr] of Object.entries(options.peers)) this.addPeer(id, addr);
@@ -389,6 +396,9 @@ export class TcpTransport<T> implements Transport<T> {
       else this.track(socket);
     });
     server.on('error', (err) => this.log({ level: 'warn', event: 'rejected', reason: 'serverError', detail: err.message }));
+    // Each peer needs one inbound connection (two briefly while it reconnects); the cap stops a flood of
+    // idle connections from exhausting file descriptors.
+    server.maxConnections = this.maxInboundConnections;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(new TransportError('InvalidArgument', `cannot listen on ${this.listenAddr.host}:${this.listenAddr.port}: ${err.message}`));

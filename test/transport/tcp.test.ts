@@ -227,6 +227,18 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
     d.socket.destroy();
   });
 
+  it('holds at most maxInboundConnections inbound connections', async () => {
+    const b = await started('n2', { maxInboundConnections: 1 });
+    b.t.addPeer('n1', { host: '127.0.0.1', port: 9 });
+    const first = await rawClient(b.t.address().port);
+    await waitFor(() => b.t.connectionCount().inbound === 1, 'first connection accepted');
+    const second = await rawClient(b.t.address().port);
+    await second.closed; // closed by the server without a byte from us
+    first.socket.write(frame());
+    await waitFor(() => b.got.length === 1, 'the first connection still works');
+    first.socket.destroy();
+  });
+
   it('counts a send to an unknown peer and an oversized message instead of throwing', async () => {
     const a = await started('n1', { maxFrameBytes: 1024 });
     a.t.send('n7', ping('n1', 'n7', 1));
@@ -303,6 +315,7 @@ describe('TcpTransport options', () => {
     ['a peer with port 0', { peers: { n2: { host: '127.0.0.1', port: 0 } }, insecure: true }, 'InvalidArgument'],
     ['a queue byte bound below one frame', { maxFrameBytes: 1024, queue: { maxBytes: 1000 }, insecure: true }, 'InvalidArgument'],
     ['a zero message bound', { queue: { maxMessages: 0 }, insecure: true }, 'InvalidArgument'],
+    ['a zero inbound connection cap', { maxInboundConnections: 0, insecure: true }, 'InvalidArgument'],
     ['a backoff cap below its start', { backoff: { initialMs: 100, maxMs: 10 }, insecure: true }, 'InvalidArgument'],
     ['an adapter without decode', { adapter: { to: () => 'x', from: () => 'y' }, insecure: true }, 'InvalidArgument'],
   ];
