@@ -2,6 +2,7 @@
 export { TransportError, TransportErrorCodes, isTransportError, isValidNodeId, validateNodeId, type TransportErrorCode } from './errors.js';
 export {
   DropReasons,
+  addressedAdapter,
   RejectReasons,
   type DropReason,
   type MessageHandler,

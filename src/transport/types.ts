@@ -121,3 +121,11 @@ export function emptyStats(): TransportStats {
 export function copyStats(s: TransportStats): TransportStats {
   return { ...s, dropped: { ...s.dropped }, rejected: { ...s.rejected } };
 }
+
+/**
+ * The adapter for payloads that carry their addressing as `from`/`to` fields, as Raft's `Message` does:
+ * `addressedAdapter(parseMessage)` is all the node runtime needs to hand a transport.
+ */
+export function addressedAdapter<T extends { from: NodeId; to: NodeId }>(decode: (raw: unknown) => T): PayloadAdapter<T> {
+  return { decode, to: (m) => m.to, from: (m) => m.from };
+}

@@ -1,5 +1,5 @@
 /** A small payload type and its validating adapter, standing in for Raft's Message and parseMessage. */
-import type { PayloadAdapter } from '../../src/transport/index.js';
+import { addressedAdapter, type PayloadAdapter } from '../../src/transport/index.js';
 
 export interface Ping {
   type: 'ping';
@@ -25,7 +25,7 @@ export function parsePing(raw: unknown): Ping {
   return { type: 'ping', from: o['from'], to: o['to'], n: o['n'], data: o['data'] };
 }
 
-export const pingAdapter: PayloadAdapter<Ping> = { decode: parsePing, to: (m) => m.to, from: (m) => m.from };
+export const pingAdapter: PayloadAdapter<Ping> = addressedAdapter(parsePing);
 
 /** Wait for a condition driven by I/O events; the timeout is a generous failure guard, not a measurement. */
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
