@@ -55,12 +55,23 @@ export function checkInbound<T>(env: Envelope, ctx: InboundContext<T>, identity:
   return { kind: 'deliver', msg, from: env.from };
 }
 
+/** Handlers are stored and called from I/O events later; refuse a non-function now, not then. */
+export function checkHandler(handler: unknown, what: string): void {
+  if (typeof handler !== 'function') throw new TransportError('InvalidArgument', `${what} handler must be a function`);
+}
+
 /** Caller-bug checks on `send`: these throw, unlike an unreachable peer which is only counted. */
 export function checkOutbound<T>(adapter: PayloadAdapter<T>, self: NodeId, to: NodeId, msg: T): void {
   if (!isValidNodeId(to)) throw new TransportError('InvalidArgument', `send: invalid recipient ${JSON.stringify(to)}`);
   if (to === self) throw new TransportError('InvalidArgument', 'send: a node does not send to itself');
-  const msgTo = adapter.to(msg);
-  const msgFrom = adapter.from(msg);
+  let msgTo: unknown;
+  let msgFrom: unknown;
+  try {
+    msgTo = adapter.to(msg);
+    msgFrom = adapter.from(msg);
+  } catch (e) {
+    throw new TransportError('InvalidArgument', `send: message addressing unreadable: ${(e as Error)?.message ?? String(e)}`);
+  }
   if (msgTo !== to) throw new TransportError('InvalidArgument', `send: message is addressed to ${String(msgTo)}, not ${to}`);
   if (msgFrom !== self) throw new TransportError('InvalidArgument', `send: message claims sender ${String(msgFrom)}, this node is ${self}`);
 }

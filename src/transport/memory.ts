@@ -8,7 +8,7 @@
  * Messages cross as encoded frames and go through the same envelope and payload checks as TCP, so the
  * simulator exercises the validator that ships, and no object is ever shared between two nodes.
  */
-import { checkInbound, checkOutbound } from './checks.js';
+import { checkHandler, checkInbound, checkOutbound } from './checks.js';
 import { TransportError, validateClusterId, validateNodeId } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, PROTOCOL_VERSION, validateMaxFrameBytes } from './frame.js';
 import { copyStats, emptyStats, type MessageHandler, type NodeId, type PayloadAdapter, type Transport, type TransportStats, type UnreachableHandler } from './types.js';
@@ -223,10 +223,12 @@ export class MemoryTransport<T> implements Transport<T> {
   }
 
   onMessage(handler: MessageHandler<T>): void {
+    checkHandler(handler, 'onMessage');
     this.messageHandler = handler;
   }
 
   onPeerUnreachable(handler: UnreachableHandler): void {
+    checkHandler(handler, 'onPeerUnreachable');
     this.unreachableHandler = handler;
   }
 

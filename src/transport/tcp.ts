@@ -29,7 +29,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { NodeTlsMaterial } from './certs.js';
 import { checkNodeTls } from './certs.js';
-import { checkInbound, checkOutbound, type InboundContext } from './checks.js';
+import { checkHandler, checkInbound, checkOutbound, type InboundContext } from './checks.js';
 import { TransportError, validateClusterId, validateNodeId } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, HEADER_BYTES, PROTOCOL_VERSION, validateMaxFrameBytes } from './frame.js';
 import { copyStats, emptyStats, type MessageHandler, type NodeId, type PayloadAdapter, type RejectReason, type Transport, type TransportStats, type UnreachableHandler } from './types.js';
@@ -334,10 +334,12 @@ export class TcpTransport<T> implements Transport<T> {
   }
 
   onMessage(handler: MessageHandler<T>): void {
+    checkHandler(handler, 'onMessage');
     this.messageHandler = handler;
   }
 
   onPeerUnreachable(handler: UnreachableHandler): void {
+    checkHandler(handler, 'onPeerUnreachable');
     this.unreachableHandler = handler;
   }
 

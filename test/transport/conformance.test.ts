@@ -146,12 +146,15 @@ for (const backend of [memory, tcp(false), tcp(true)]) {
       await c.settle(() => unreachable.includes('n2'), 'n2 reported unreachable');
     });
 
-    it('refuses caller bugs in send with InvalidArgument', async () => {
+    it('refuses caller bugs in send and handler registration with InvalidArgument', async () => {
       const c = await make(['n1', 'n2']);
       const t = c.ts.get('n1')!;
       expect(() => t.send('n2', ping('n1', 'n3', 1))).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
       expect(() => t.send('n2', ping('n2', 'n2', 1))).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
       expect(() => t.send('', ping('n1', '', 1))).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+      expect(() => t.send('n2', undefined as unknown as Ping)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+      expect(() => t.onMessage(null as unknown as () => void)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+      expect(() => t.onPeerUnreachable('x' as unknown as () => void)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
     });
 
     it('after close(): idempotent, sends are counted as dropped, start() refuses with Closed', async () => {
