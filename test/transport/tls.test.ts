@@ -153,6 +153,41 @@ describe('TcpTransport over mutual TLS 1.3', () => {
     await waitFor(() => b.got.length === 1, 'good peer');
   });
 
+  it('reconnects over TLS after the peer restarts', async () => {
+    const a = await started('n1', { tls: material(ours, 'n1') });
+    let b = await started('n2', { tls: material(ours, 'n2') });
+    mesh(a, b);
+    const addr = b.t.address();
+    a.t.send('n2', ping('n1', 'n2', 1));
+    await waitFor(() => b.got.length === 1, 'first message');
+    await b.t.close();
+    await waitFor(() => a.unreachable.includes('n2'), 'unreachable report');
+    b = await started('n2', { tls: material(ours, 'n2'), listen: addr });
+    b.t.addPeer('n1', a.t.address());
+    await waitFor(() => {
+      a.t.send('n2', ping('n1', 'n2', 2));
+      return b.got.some((m) => m.n === 2);
+    }, 'delivery after restart');
+    expect(a.t.stats().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a client refused after the TLS 1.3 handshake backs off with growing delays (secureConnect does not reset it)', async () => {
+    const b = await started('n2', { tls: material(ours, 'n2') });
+    // n3 holds a valid cluster certificate, but n2 does not list it as a peer: refused after the handshake.
+    const c = await started('n3', { tls: material(ours, 'n3'), random: () => 0, backoff: { initialMs: 5, maxMs: 40, resetAfterMs: 60_000 } });
+    c.t.addPeer('n2', b.t.address());
+    // Keep something queued: a link redials only when it has something to say.
+    await waitFor(() => {
+      c.t.send('n2', ping('n3', 'n2', 1));
+      return c.logs.filter((l) => l.event === 'connectFailed').length >= 5;
+    }, 'five refusals');
+    const delays = c.logs.filter((l) => l.event === 'connectFailed').slice(0, 5).map((l) => Number(/retry in (\d+) ms/.exec(l.detail ?? '')?.[1]));
+    expect(delays).toEqual([3, 5, 10, 20, 20]); // ½·min(40, 5·2^k), jitter draw 0
+    expect(c.logs.filter((l) => l.event === 'connectFailed').every((l) => l.reason === 'connectionLost')).toBe(true);
+    expect(b.t.stats().rejected.unknownPeer).toBeGreaterThanOrEqual(5);
+    expect(b.got).toEqual([]);
+  });
+
   it('close() leaves no open handles after TLS traffic', async () => {
     const a = await started('n1', { tls: material(ours, 'n1') });
     const b = await started('n2', { tls: material(ours, 'n2') });
