@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { importSeedState, IpamStateMachine, OverlayError } from '../index.js';
 import { runDemo } from './demo.js';
+import { registerCertsCommand } from './certs.js';
+import { TransportError } from '../transport/errors.js';
 import { runMany, simulate } from '../sim/cli.js';
 import type { Variant } from '../sim/simulator.js';
 
@@ -87,8 +89,10 @@ program
     if (r.failures.length > 0) process.exitCode = 1;
   });
 
+registerCertsCommand(program);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof OverlayError) {
+  if (e instanceof OverlayError || e instanceof TransportError) {
     console.error(`error [${e.code}]: ${e.message}`);
     process.exit(2);
   }

@@ -1,0 +1,27 @@
+/** `raft-ipam certs`: create a dev cluster CA and node certificates as PEM files. Thin over src/transport/certs. */
+import type { Command } from 'commander';
+import { createClusterCerts, DEFAULT_CERT_DAYS, DEFAULT_CERT_IPS, writeClusterCerts } from '../transport/certs.js';
+import { TransportError } from '../transport/errors.js';
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+function days(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 36_500) throw new TransportError('InvalidArgument', `--days must be an integer in 1..36500, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function registerCertsCommand(program: Command, print: (line: string) => void = (l) => console.log(l)): void {
+  program
+    .command('certs')
+    .description('create a dev cluster CA and per-node certificates (ECDSA P-256, CN = node id) for mutual TLS')
+    .requiredOption('--out <dir>', 'directory for ca.pem, ca-key.pem, <node>.pem, <node>-key.pem')
+    .requiredOption('--nodes <ids>', 'comma-separated node ids, e.g. n1,n2,n3', list)
+    .option('--ip <ips>', `comma-separated IP SANs for every node (default ${DEFAULT_CERT_IPS.join(',')})`, list)
+    .option('--days <n>', `validity in days (default ${DEFAULT_CERT_DAYS})`, days)
+    .option('--force', 'overwrite existing files')
+    .action(async (o: { out: string; nodes: string[]; ip?: string[]; days?: number; force?: boolean }) => {
+      const certs = await createClusterCerts({ nodes: o.nodes, ...(o.ip ? { ips: o.ip } : {}), ...(o.days !== undefined ? { days: o.days } : {}) });
+      for (const path of await writeClusterCerts(o.out, certs, { force: o.force === true })) print(path);
+    });
+}
