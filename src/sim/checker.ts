@@ -29,7 +29,7 @@ interface Watermarks {
   applied: number;
 }
 
-export class SafetyChecker {
+export class Checker {
   private readonly leaders = new Map<number, NodeId>();
   /** index → term/content of every entry any node has reported committed. */
   private readonly committed = new Map<number, { term: number; key: string }>();

@@ -14,7 +14,7 @@ import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadStat
 import { decodeRequest } from './ipam-requests.js';
 import type { Scheduler } from './scheduler.js';
 
-export const TICK_MS = 10;
+const TICK_MS = 10;
 
 /** What survives a crash: the durable part of a node (Figure 2, "Persistent state on all servers"). */
 interface PersistedState {

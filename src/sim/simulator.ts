@@ -12,7 +12,7 @@
  * history. A failure names the command that replays it.
  */
 import { createRng } from '../raft/rng.js';
-import { SafetyChecker, Violation } from './checker.js';
+import { Checker, Violation } from './checker.js';
 import { SimClient } from './client.js';
 import { Cluster } from './cluster.js';
 import { drawFaultProfile, Nemesis } from './nemesis.js';
@@ -53,7 +53,7 @@ export class Simulation {
   private readonly cluster: Cluster;
   private readonly nemesis: Nemesis;
   private readonly client: SimClient;
-  private readonly checker: SafetyChecker;
+  private readonly checker: Checker;
   private events = 0;
 
   constructor(
@@ -80,7 +80,7 @@ export class Simulation {
     });
     this.nemesis = new Nemesis(profile, rng, this.scheduler, this.cluster, this.network);
     this.client = new SimClient(rng, this.scheduler, this.cluster);
-    this.checker = new SafetyChecker(readOnly);
+    this.checker = new Checker(readOnly);
   }
 
   run(): SimResult {
