@@ -1,5 +1,5 @@
 /**
- * npm run sim:soak -- --seeds 100000 [--from 1] [--steps 3000] [--jobs N]
+ * npm run sim:soak -- --seeds 100000 [--from 1] [--steps 3000] [--jobs N] [--variant NAME]
  *
  * Runs the deterministic simulator over many seeds on every core (one `raft-ipam sim-many` process per
  * slice of the seed range, from the built dist/), then prints the failures with their replay commands
@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isVariant, VARIANTS } from '../src/sim/variants.js';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     from: { type: 'string', default: '1' },
     steps: { type: 'string', default: '3000' },
     jobs: { type: 'string', default: String(availableParallelism()) },
+    variant: { type: 'string', default: 'none' },
   },
 });
 const int = (name: string, v: string | undefined, min: number): number => {
@@ -27,6 +29,8 @@ const seeds = int('seeds', values.seeds, 1);
 const from = int('from', values.from, 0);
 const steps = int('steps', values.steps, 1);
 const jobs = Math.min(int('jobs', values.jobs, 1), seeds);
+const variant = values.variant ?? 'none';
+if (!isVariant(variant)) throw new Error(`--variant must be one of ${VARIANTS.join(', ')}, got ${variant}`);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 interface Summary {
@@ -37,7 +41,8 @@ interface Summary {
 
 function runSlice(start: number, count: number): Promise<{ summary: Summary; failures: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'sim-many', '--from', String(start), '--seeds', String(count), '--steps', String(steps)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [cli, 'sim-many', '--from', String(start), '--seeds', String(count), '--steps', String(steps), '--variant', variant];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -60,5 +65,5 @@ const results = await Promise.all(slices.map(([s, n]) => runSlice(s, n)));
 for (const r of results) for (const line of r.failures) console.log(line);
 const failures = results.reduce((n, r) => n + r.summary.failures, 0);
 const ms = Date.now() - started;
-console.log(JSON.stringify({ seeds, from, steps, jobs, failures, wallMs: ms, seedsPerSecond: Math.round((seeds / ms) * 1000 * 10) / 10 }));
+console.log(JSON.stringify({ seeds, from, steps, jobs, variant, failures, wallMs: ms, seedsPerSecond: Math.round((seeds / ms) * 1000 * 10) / 10 }));
 process.exitCode = failures > 0 ? 1 : 0;

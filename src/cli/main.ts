@@ -6,8 +6,9 @@ import { importSeedState, IpamStateMachine, OverlayError } from '../index.js';
 import { runDemo } from './demo.js';
 import { registerCertsCommand } from './certs.js';
 import { TransportError } from '../transport/errors.js';
-import { runMany, simulate } from '../sim/cli.js';
-import type { Variant } from '../sim/simulator.js';
+import { runSeeds } from '../sim/run-seeds.js';
+import { simulate } from '../sim/simulator.js';
+import { isVariant, VARIANTS, type Variant } from '../sim/variants.js';
 
 const program = new Command();
 program.name('raft-ipam').description('Replicated IP address manager for container overlay networks').version('0.1.0');
@@ -50,15 +51,14 @@ program
     console.log(JSON.stringify({ commands: commands.length, ...usage, sliceCapacity: String(usage?.sliceCapacity), stateHash: sm.stateHash() }));
   });
 
-const VARIANTS = ['none', 'vote-without-log-check', 'commit-prior-term', 'vote-not-persisted', 'lease-without-quorum-acks'];
 const int = (name: string, min: number, max: number) => (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new OverlayError('InvalidCommand', `--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
   return n;
 };
 const variantOf = (v: string): Variant => {
-  if (!VARIANTS.includes(v)) throw new OverlayError('InvalidCommand', `--variant must be one of ${VARIANTS.join(', ')}`);
-  return v as Variant;
+  if (!isVariant(v)) throw new OverlayError('InvalidCommand', `--variant must be one of ${VARIANTS.join(', ')}`);
+  return v;
 };
 
 program
@@ -68,8 +68,10 @@ program
   .option('--steps <n>', 'events in the fault phase', int('steps', 1, 10_000_000), 3000)
   .option('--nodes <n>', 'initial voters', int('nodes', 3, 7), 3)
   .option('--variant <name>', `deliberately broken core: ${VARIANTS.join(', ')}`, variantOf, 'none')
-  .action((o: { seed: number; steps: number; nodes: number; variant: Variant }) => {
-    const r = simulate(o);
+  .option('--trace', 'print every event to stderr as it is processed: virtual ms, then the event as JSON')
+  .action((o: { seed: number; steps: number; nodes: number; variant: Variant; trace?: boolean }) => {
+    const { trace, ...options } = o;
+    const r = simulate(options, trace ? (line) => process.stderr.write(`${line}\n`) : undefined);
     console.log(JSON.stringify(r, null, 2));
     if (!r.ok) process.exitCode = 1;
   });
@@ -81,9 +83,9 @@ program
   .option('--from <n>', 'first seed', int('from', 0, 2 ** 32 - 1), 1)
   .option('--steps <n>', 'events per seed', int('steps', 1, 10_000_000), 3000)
   .option('--nodes <n>', 'initial voters (default: 3–7 by seed)', int('nodes', 3, 7))
-  .option('--variant <name>', 'deliberately broken core', variantOf)
+  .option('--variant <name>', `deliberately broken core: ${VARIANTS.join(', ')}`, variantOf)
   .action((o: { seeds: number; from: number; steps: number; nodes?: number; variant?: Variant }) => {
-    const r = runMany({ ...o, onProgress: (done) => { if (done % 1000 === 0) console.error(`${done} seeds…`); } });
+    const r = runSeeds({ ...o, onProgress: (done) => { if (done % 1000 === 0) console.error(`${done} seeds…`); } });
     for (const f of r.failures) console.log(`FAIL seed ${f.seed}: ${f.violation}\n  replay: ${f.replay}`);
     console.log(JSON.stringify({ seeds: r.seeds, failures: r.failures.length, ms: r.ms, msPerSeed: Math.round((r.ms / r.seeds) * 10) / 10 }));
     if (r.failures.length > 0) process.exitCode = 1;

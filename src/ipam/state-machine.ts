@@ -28,7 +28,7 @@ import { validateNodeId } from './node-slice-allocator.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
-export type ApplyResult<T = unknown> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
+export type ApplyResult<T = CommandResult> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
 /** Result of allocate, allocateFirst, allocateSpecific and mark. */
 export interface AllocationResult {

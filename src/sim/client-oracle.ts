@@ -6,10 +6,10 @@
  * - no address or slice was granted while another grant of it was live;
  * - every replica that applied the whole log holds the replay's state.
  */
-import { decodeEntry, encodeEntry } from '../ipam/log-entry.js';
 import type { IpamCommand } from '../ipam/commands.js';
 import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
 import type { Entry, NodeId } from '../raft/types.js';
+import { decodeRequest, grantsOf } from './ipam-requests.js';
 
 export interface Proposal {
   id: number;
@@ -25,7 +25,6 @@ export interface Replica {
   sm: IpamStateMachine;
 }
 
-
 export function clientHistoryViolation(
   applied: ReadonlyMap<number, { entry: Entry }>,
   proposals: ReadonlyMap<number, Proposal>,
@@ -39,8 +38,9 @@ export function clientHistoryViolation(
   for (let i = 0; i < indexes.length; i++) if (indexes[i] !== i + 1) return `applied log has a gap before index ${indexes[i]}`;
   for (const index of indexes) {
     const e = (applied.get(index) as { entry: Entry }).entry;
-    if (e.type !== 'normal' || e.data.length === 0) continue;
-    const { id, command } = decodeEntry(e.data);
+    const request = decodeRequest(e);
+    if (!request) continue;
+    const { id, command } = request;
     if (!proposals.has(id)) return `index ${index} holds request ${id}, which was never proposed`;
     if (seenIds.has(id)) return `request ${id} applied twice`;
     seenIds.add(id);
@@ -70,19 +70,16 @@ class GrantTracker {
   /** Returns a violation if the result grants something that is already granted. */
   record(command: IpamCommand, result: ApplyResult): string | undefined {
     if (!result.ok) return undefined;
-    const v = result.value as Record<string, unknown>;
-    const allocates = command.type === 'allocate' || command.type === 'allocateFirst' || command.type === 'allocateSpecific' || command.type === 'mark';
-    if (allocates && !v.existing) {
-      const key = `${v.network as string}/${v.address as string}`;
-      if (this.addresses.has(key)) return `address ${key} granted twice`;
-      this.addresses.add(key);
+    const { address, slices } = grantsOf(command, result);
+    if (address !== undefined) {
+      if (this.addresses.has(address)) return `address ${address} granted twice`;
+      this.addresses.add(address);
     }
-    if (command.type === 'assignSlice') {
-      for (const [net, slice] of Object.entries(v.slices as Record<string, string>)) {
-        const holder = this.slices.get(`${net}/${slice}`);
-        if (holder !== undefined && holder !== command.nodeId) return `slice ${slice} granted to ${holder} and ${command.nodeId}`;
-        this.slices.set(`${net}/${slice}`, command.nodeId);
-      }
+    for (const { network, slice, node } of slices) {
+      const key = `${network}/${slice}`;
+      const holder = this.slices.get(key);
+      if (holder !== undefined && holder !== node) return `slice ${slice} granted to ${holder} and ${node}`;
+      this.slices.set(key, node);
     }
     // Forget what the state no longer holds, so a later re-grant is legitimate.
     for (const key of [...this.addresses]) {

@@ -9,10 +9,6 @@ export class EventQueue<T> {
   private heap: Array<Timed<T>> = [];
   private seq = 0;
 
-  get size(): number {
-    return this.heap.length;
-  }
-
   push(at: number, event: T): void {
     const item = { at, seq: this.seq++, event };
     const h = this.heap;

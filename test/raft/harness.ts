@@ -12,6 +12,7 @@
  */
 import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
+import { PartitionTable } from '../../src/sim/partition-table.js';
 import { logView, withTestingKnobs, type TestingKnobs } from '../../src/raft/internal.js';
 import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../../src/raft/types.js';
 
@@ -31,7 +32,7 @@ const enc = new TextEncoder();
 export class Harness {
   private nodes = new Map<NodeId, Node>();
   private queue: Message[] = [];
-  private blocked = new Set<string>();
+  private readonly partitions = new PartitionTable();
   private defaults: Omit<RaftConfig, 'id' | 'rng'> = { electionTick: 10, heartbeatTick: 1 };
   private knobs: TestingKnobs = {};
 
@@ -99,14 +100,14 @@ export class Harness {
         const bar = pos.indexOf('|');
         const left = pos.slice(0, bar);
         const right = pos.slice(bar + 1);
-        for (const a of left) for (const b of right) this.blocked.add(`${a}>${b}`).add(`${b}>${a}`);
+        this.partitions.split(left, right);
         return ['ok'];
       }
       case 'isolate':
-        for (const other of this.nodes.keys()) if (other !== pos[0]) this.blocked.add(`${pos[0]}>${other}`).add(`${other}>${pos[0]}`);
+        this.partitions.isolate(pos[0] as string, this.nodes.keys());
         return ['ok'];
       case 'heal':
-        this.blocked.clear();
+        this.partitions.heal();
         return ['ok'];
       case 'crash': {
         const node = this.node(pos[0]);
@@ -260,7 +261,7 @@ export class Harness {
         keep.push(m);
         continue;
       }
-      const lost = drop || this.blocked.has(`${m.from}>${m.to}`);
+      const lost = drop || this.partitions.blocks(m.from, m.to);
       out.push(`${lost ? 'DROP ' : ''}${describeMessage(m)}`);
       if (!lost) this.nodes.get(m.to)?.core?.step(m);
     }
@@ -278,7 +279,7 @@ export class Harness {
       this.queue = [];
       for (const m of msgs) {
         moved = true;
-        const blocked = this.blocked.has(`${m.from}>${m.to}`);
+        const blocked = this.partitions.blocks(m.from, m.to);
         if (!quiet) out.push(`${blocked ? 'DROP ' : ''}${describeMessage(m)}`);
         if (blocked) continue;
         const target = this.nodes.get(m.to)?.core;

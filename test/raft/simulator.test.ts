@@ -1,9 +1,15 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { runMany, simulate } from '../../src/sim/cli.js';
+import { PartitionTable } from '../../src/sim/partition-table.js';
+import { runSeeds, votersForSeed } from '../../src/sim/run-seeds.js';
+import { simulate } from '../../src/sim/simulator.js';
+import { knobsFor, VARIANTS } from '../../src/sim/variants.js';
 
 describe('deterministic simulator', () => {
   it('300 seeds (3–7 voters, every fault kind) run clean: safety after every event, liveness after healing', () => {
-    const r = runMany({ from: 1, seeds: 300, steps: 3000 });
+    const r = runSeeds({ from: 1, seeds: 300, steps: 3000 });
     expect(r.failures.map((f) => `${f.violation} — ${f.replay}`)).toEqual([]);
   });
 
@@ -24,6 +30,71 @@ describe('deterministic simulator', () => {
     }
     for (const [k, v] of Object.entries(totals)) expect(v, k).toBeGreaterThan(10);
   });
+
+  it('traces every event it processes, the same lines on every replay', () => {
+    const first: string[] = [];
+    const second: string[] = [];
+    const a = simulate({ seed: 77, steps: 400, nodes: 4 }, (line) => first.push(line));
+    simulate({ seed: 77, steps: 400, nodes: 4 }, (line) => second.push(line));
+    expect(first.length).toBe(a.stats.events);
+    expect(second).toEqual(first);
+    // Virtual time, then the event; message payload bytes are elided, and time never goes back.
+    expect(first[0]).toMatch(/^\d+ \{"kind":"tick","node":"n\d","life":0\}$/);
+    expect(first.some((l) => /"kind":"deliver"/.test(l))).toBe(true);
+    const times = first.map((l) => Number(l.slice(0, l.indexOf(' '))));
+    expect(times.every((t, i) => i === 0 || t >= (times[i - 1] as number))).toBe(true);
+    expect(times.at(-1)).toBe(a.stats.virtualMs);
+  });
+
+  it('`simulate --trace` prints the trace on stderr and the result on stdout', async () => {
+    const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', main, 'simulate', '--seed', '5', '--steps', '300', '--trace'], { cwd: join(import.meta.dirname, '..', '..') });
+    const result = JSON.parse(stdout) as { ok: boolean; stats: { events: number } };
+    const lines = stderr.trim().split('\n');
+    expect(result.ok).toBe(true);
+    expect(lines.length).toBe(result.stats.events);
+    const inProcess: string[] = [];
+    simulate({ seed: 5, steps: 300, nodes: 3 }, (line) => inProcess.push(line));
+    expect(lines).toEqual(inProcess);
+  });
+});
+
+describe('PartitionTable', () => {
+  it('cuts one direction of a link only (one-way partitions)', () => {
+    const t = new PartitionTable();
+    t.cutLink('a', 'b');
+    expect(t.blocks('a', 'b')).toBe(true);
+    expect(t.blocks('b', 'a')).toBe(false);
+    expect(t.blocks('a', 'c')).toBe(false);
+  });
+
+  it('splits two sides both ways and leaves links within a side alone', () => {
+    const t = new PartitionTable();
+    t.split(['a', 'b'], ['c']);
+    for (const [from, to] of [['a', 'c'], ['c', 'a'], ['b', 'c'], ['c', 'b']] as const) expect(t.blocks(from, to), `${from}>${to}`).toBe(true);
+    expect(t.blocks('a', 'b')).toBe(false);
+    expect(t.blocks('b', 'a')).toBe(false);
+  });
+
+  it('isolates a node from all others, never from itself, and heal restores every link', () => {
+    const t = new PartitionTable();
+    t.isolate('b', ['a', 'b', 'c']);
+    expect([t.blocks('b', 'a'), t.blocks('a', 'b'), t.blocks('b', 'c'), t.blocks('c', 'b')]).toEqual([true, true, true, true]);
+    expect(t.blocks('b', 'b')).toBe(false);
+    expect(t.blocks('a', 'c')).toBe(false);
+    t.heal();
+    expect([t.blocks('b', 'a'), t.blocks('a', 'b'), t.blocks('b', 'c'), t.blocks('c', 'b')]).toEqual([false, false, false, false]);
+  });
+});
+
+describe('variants', () => {
+  it("'none' turns on no testing knob and every broken variant exactly one, each a different one", () => {
+    const on = (v: (typeof VARIANTS)[number]): string[] => Object.entries(knobsFor(v)).flatMap(([k, enabled]) => (enabled ? [k] : []));
+    expect(on('none')).toEqual([]);
+    const broken = VARIANTS.filter((v) => v !== 'none');
+    for (const v of broken) expect(on(v), v).toHaveLength(1);
+    expect(new Set(broken.map((v) => on(v)[0])).size).toBe(broken.length);
+  });
 });
 
 /**
@@ -32,25 +103,25 @@ describe('deterministic simulator', () => {
  */
 describe('the simulator finds deliberately broken cores', () => {
   it('votes granted without the §5.4.1 log check', () => {
-    const r = runMany({ from: 1, seeds: 100, steps: 3000, variant: 'vote-without-log-check', stopAtFirst: true });
+    const r = runSeeds({ from: 1, seeds: 100, steps: 3000, variant: 'vote-without-log-check', stopAtFirst: true });
     expect(r.failures.length).toBe(1);
     const f = r.failures[0];
     expect(f?.violation).toMatch(/leader completeness|committed entry .* changed|state machine safety|log matching|conflicts with a committed entry/);
     expect(f?.replay).toContain(`--seed ${f?.seed}`);
     expect(f?.replay).toContain('--variant vote-without-log-check');
     // Replaying the printed seed reproduces the same violation.
-    const again = simulate({ seed: f?.seed as number, steps: 3000, nodes: 3 + ((f?.seed as number) % 5), variant: 'vote-without-log-check' });
+    const again = simulate({ seed: f?.seed as number, steps: 3000, nodes: votersForSeed(f?.seed as number), variant: 'vote-without-log-check' });
     expect(again.violation).toBe(f?.violation);
   });
 
   it('commit counted for an entry of an earlier term (§5.4.2, Figure 8)', () => {
-    const r = runMany({ from: 1, seeds: 600, steps: 3000, variant: 'commit-prior-term', stopAtFirst: true });
+    const r = runSeeds({ from: 1, seeds: 600, steps: 3000, variant: 'commit-prior-term', stopAtFirst: true });
     expect(r.failures.length).toBe(1);
     expect(r.failures[0]?.violation).toMatch(/leader completeness|committed entry .* changed|state machine safety|conflicts with a committed entry/);
   });
 
   it('lease reads that do not check quorum acknowledgements (stale reads)', () => {
-    const r = runMany({ from: 1, seeds: 400, steps: 3000, variant: 'lease-without-quorum-acks', stopAtFirst: true });
+    const r = runSeeds({ from: 1, seeds: 400, steps: 3000, variant: 'lease-without-quorum-acks', stopAtFirst: true });
     expect(r.failures.length).toBe(1);
     expect(r.failures[0]?.violation).toMatch(/stale read/);
   });
