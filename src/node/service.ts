@@ -1,0 +1,106 @@
+/**
+ * What a running raft-ipam node offers to the layers above it (HTTP API, embedded hosts, the CLI through
+ * the HTTP API). The node runtime (IpamNode) implements it; src/api depends only on this interface, so the
+ * data flows one way: API → service → Raft → state machine, and the result flows back to the caller.
+ *
+ * Errors that are about the cluster, not the command (no leader, not the leader, stopped, timed out) are
+ * thrown as NodeError with a stable code. A command the state machine refuses is NOT an error here: it comes
+ * back as `{ ok: false, error }`, exactly as every replica computed it.
+ */
+import type { IpamCommand } from '../ipam/commands.js';
+import type { ApplyResult, IpamStateMachine } from '../ipam/state-machine.js';
+import type { NodeId, Role } from '../raft/types.js';
+
+export const NodeErrorCodes = [
+  /** This node is not the leader; `leader` names the one it knows of (retry there). */
+  'NotLeader',
+  /** No leader is known right now (an election is running); retry after a short wait. */
+  'NoLeader',
+  /** The command or read did not complete in time; with a session the retry is safe (applied at most once). */
+  'Timeout',
+  /** The proposal was lost to a leader change before it committed; retry (with the same session and seq). */
+  'ProposalDropped',
+  /** The leader is not accepting more proposals right now (uncommitted tail full); retry later. */
+  'Overloaded',
+  /** A membership change is refused (one at a time; unknown member; would remove the last voter; …). */
+  'InvalidMembership',
+  /** The node is stopping or stopped. */
+  'Stopped',
+  /** The request itself is malformed at the service boundary (the HTTP layer validates before this). */
+  'InvalidRequest',
+] as const;
+export type NodeErrorCode = (typeof NodeErrorCodes)[number];
+
+export interface LeaderRef {
+  id: NodeId;
+  /** The leader's client (HTTP) URL, when known. */
+  clientUrl?: string;
+}
+
+export class NodeError extends Error {
+  override readonly name = 'NodeError';
+  constructor(
+    readonly code: NodeErrorCode,
+    message: string,
+    readonly leader?: LeaderRef,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { code: NodeErrorCode; message: string; leader?: LeaderRef } {
+    return { code: this.code, message: this.message, ...(this.leader ? { leader: this.leader } : {}) };
+  }
+}
+
+/** Exactly-once client session (Raft dissertation §6.3): `seq` numbers a client's requests. */
+export interface SessionRef {
+  id: number;
+  seq: number;
+  /** The client has every response with a lower seq; the node may forget them. */
+  ack?: number;
+}
+
+export type Consistency = 'linearizable' | 'stale';
+
+export interface MemberView {
+  id: NodeId;
+  role: 'voter' | 'learner';
+  peerUrl?: string;
+  clientUrl?: string;
+}
+
+export interface NodeStatusView {
+  id: NodeId;
+  clusterId: string;
+  role: Role;
+  term: number;
+  leader: LeaderRef | null;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  members: MemberView[];
+  stateHash: string;
+}
+
+export interface NodeService {
+  readonly id: NodeId;
+  /**
+   * Replicate one command and answer with what the state machine returned once it is applied here.
+   * Throws NodeError for cluster conditions (NotLeader with the leader, NoLeader, Timeout, …).
+   */
+  submit(command: IpamCommand, session?: SessionRef): Promise<ApplyResult>;
+  /**
+   * Run a read-only query against the state machine. 'linearizable' waits until this node has applied
+   * everything committed before the call (ReadIndex, or the lease); 'stale' answers from local state now.
+   */
+  query<T>(consistency: Consistency, read: (sm: IpamStateMachine) => T): Promise<T>;
+  status(): NodeStatusView;
+  addMember(member: { id: NodeId; peerUrl: string; clientUrl?: string; learner?: boolean }): Promise<void>;
+  promoteMember(id: NodeId): Promise<void>;
+  removeMember(id: NodeId): Promise<void>;
+  /** Hand leadership to `to` (or to the most up-to-date voter when omitted); resolves when it leads. */
+  transferLeader(to?: NodeId): Promise<void>;
+  /** True once the node has a leader and has applied its log up to the commit index it booted with. */
+  isReady(): boolean;
+}
