@@ -1,0 +1,454 @@
+/**
+ * The replica driver: one Raft node's loop, the same code in production and in the simulator. It owns a
+ * RaftCore and runs its Ready contract (src/raft/types.ts) against three edges:
+ *
+ *   inputs (tick, peer message, proposal, read) ──► RaftCore ──Ready──► 1. storage.persist (durable)
+ *                                                                       2. transport.send
+ *                                                                       3. app.restore / app.apply
+ *                                                                       4. read states, waiters
+ *                                                                       5. core.advance
+ *
+ * Storage is asynchronous: while a Ready's batch is being made durable the core must not be touched
+ * (no step between ready() and advance()), so inputs wait in a bounded inbox and are fed to the core as
+ * soon as the batch is durable. Everything that arrived meanwhile then goes out in the next Ready: one
+ * fsync for all of it (group commit) without any timer.
+ *
+ * Results flow one way, back to whoever proposed: a proposal's promise resolves with what the application
+ * returned when its entry was applied here. A ReplicaObserver sees what happened (persisted hard state,
+ * applied entries, leader changes, snapshots) for metrics, logs and the simulator's checker; it cannot
+ * change anything.
+ */
+import { RaftCore, type RaftConfig } from '../raft/raft.js';
+import { SnapshotPolicy, type SnapshotPolicyOptions } from '../raft/snapshot-policy.js';
+import { RaftError, type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready, type SoftState } from '../raft/types.js';
+import type { RaftStorage } from '../storage/types.js';
+import type { Transport } from '../transport/types.js';
+import { NodeError } from './service.js';
+
+/** The replicated application: deterministic apply, whole-state snapshot and restore. */
+export interface ReplicatedApp<Out> {
+  /** Apply one committed entry carrying data. Throw only when this replica cannot go on (fatal). */
+  apply(entry: { index: number; term: number; data: Uint8Array }): Out;
+  snapshot(): Uint8Array;
+  /** Replace the whole state; throws (fatal) if the bytes are not a valid snapshot. */
+  restore(data: Uint8Array): void;
+}
+
+/** Runs work soon, after the current input: production uses setImmediate, the simulator an event. */
+export interface Scheduler {
+  soon(work: () => void): void;
+}
+
+/** Sees what the replica did, in order. Must not call back into the replica. */
+export interface ReplicaObserver<Out> {
+  persisted?(batch: { hardState?: HardState; entries: number; snapshotIndex?: number }, durationMs: number): void;
+  applied?(entry: Entry, out: Out | undefined): void;
+  softState?(state: SoftState, term: number): void;
+  snapshotTaken?(index: number, bytes: number): void;
+  snapshotInstalled?(index: number, bytes: number): void;
+  inboxDropped?(): void;
+}
+
+export interface ReplicaOptions<Out> {
+  raft: RaftConfig;
+  storage: RaftStorage;
+  transport: Transport<Message>;
+  app: ReplicatedApp<Out>;
+  scheduler: Scheduler;
+  /** Membership of a brand-new cluster; ignored (and must match nothing) when storage holds state. */
+  initialConf?: ConfState;
+  snapshotPolicy?: SnapshotPolicyOptions;
+  /** Peer messages that may wait while a batch is being made durable; beyond it the newest are dropped. */
+  maxInboxMessages?: number;
+  observer?: ReplicaObserver<Out>;
+  /** Milliseconds since some origin, for durations reported to the observer only (never for decisions). */
+  now?: () => number;
+  /** Called once when the replica stops because it cannot go on (storage failure, apply failure). */
+  onFatal?: (error: unknown) => void;
+}
+
+/** A proposal that was committed and applied here. */
+export interface Applied<Out> {
+  index: number;
+  term: number;
+  result: Out;
+}
+
+interface ProposalWaiter<Out> {
+  term: number;
+  resolve: (applied: Applied<Out>) => void;
+  reject: (error: Error) => void;
+}
+
+interface ReadWaiter {
+  /** Known once the core released the read (ReadState); serve when applied ≥ index. */
+  index: number | undefined;
+  resolve: (index: number) => void;
+  reject: (error: Error) => void;
+}
+
+type InboxItem = { kind: 'message'; message: Message } | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined };
+
+const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicyOptions = { entries: 10_000, bytes: 64 * 1024 * 1024, keepTrailing: 5_000 };
+
+export class Replica<Out> {
+  private readonly core: RaftCore;
+  private readonly storage: RaftStorage;
+  private readonly transport: Transport<Message>;
+  private readonly app: ReplicatedApp<Out>;
+  private readonly scheduler: Scheduler;
+  private readonly policy: SnapshotPolicy;
+  private readonly observer: ReplicaObserver<Out>;
+  private readonly now: () => number;
+  private readonly maxInboxMessages: number;
+  private readonly onFatal: (error: unknown) => void;
+
+  /** A Ready is out: its batch is being made durable and the core must not be touched. */
+  private busy = false;
+  private scheduled = false;
+  private stopped: Error | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private readonly inbox: InboxItem[] = [];
+  private inboxMessages = 0;
+  private pendingTicks = 0;
+  private readonly proposals = new Map<number, ProposalWaiter<Out>>();
+  private readonly reads = new Map<string, ReadWaiter>();
+  private nextReadId = 1;
+  private lastSoft: SoftState = { lead: null, role: 'follower' };
+
+  private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
+    this.core = core;
+    this.storage = options.storage;
+    this.transport = options.transport;
+    this.app = options.app;
+    this.scheduler = options.scheduler;
+    this.policy = new SnapshotPolicy(options.snapshotPolicy ?? DEFAULT_SNAPSHOT_POLICY);
+    this.observer = options.observer ?? {};
+    this.now = options.now ?? (() => 0);
+    this.maxInboxMessages = options.maxInboxMessages ?? 10_000;
+    this.onFatal = options.onFatal ?? (() => undefined);
+  }
+
+  /**
+   * Boot from what storage holds (Figure 2's persistent state; the snapshot restores the application),
+   * then listen on the transport. A fresh store with `initialConf` bootstraps a new cluster.
+   */
+  static async open<Out>(options: ReplicaOptions<Out>): Promise<Replica<Out>> {
+    const boot = await options.storage.load();
+    const fresh = !boot.snapshot && boot.entries.length === 0 && boot.hardState.term === 0;
+    const core = new RaftCore(options.raft, { ...boot, ...(fresh && options.initialConf ? { initialConf: options.initialConf } : {}) });
+    if (boot.snapshot) options.app.restore(boot.snapshot.data);
+    const replica = new Replica(options, core);
+    options.transport.onMessage((m) => replica.receive(m));
+    options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
+    replica.kick();
+    return replica;
+  }
+
+  get id(): NodeId {
+    return this.core.id;
+  }
+
+  /** One unit of Raft time. Ticks that arrive while a batch is in flight are coalesced, not dropped. */
+  tick(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.pendingTicks++;
+      return;
+    }
+    this.core.tick();
+    this.kick();
+  }
+
+  /** A message from a peer (already validated by the transport with parseMessage). */
+  receive(message: Message): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      // Raft tolerates lost messages; an unbounded inbox behind a stalled disk would not be tolerated.
+      if (this.inboxMessages >= this.maxInboxMessages) {
+        this.observer.inboxDropped?.();
+        return;
+      }
+      this.inboxMessages++;
+      this.inbox.push({ kind: 'message', message });
+      return;
+    }
+    this.core.step(message);
+    this.kick();
+  }
+
+  /**
+   * Replicate `data`; resolves once the entry is committed and applied on this node, with what the
+   * application returned. Rejects with NodeError: NotLeader (with the leader), NoLeader, Overloaded,
+   * ProposalDropped (the entry lost to a leader change, or overtaken by a snapshot: its outcome is
+   * unknown, retry with the same session), Stopped.
+   */
+  propose(data: Uint8Array): Promise<Applied<Out>> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(() => {
+        let placed: { index: number; term: number };
+        try {
+          placed = this.core.propose(data);
+        } catch (e) {
+          reject(this.translate(e));
+          return;
+        }
+        this.proposals.set(placed.index, { term: placed.term, resolve, reject });
+      }, reject);
+    });
+  }
+
+  /** A membership change; resolves once applied here (the new configuration is in force). */
+  proposeConfChange(change: ConfChange): Promise<Applied<Out | undefined>> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(() => {
+        let placed: { index: number; term: number };
+        try {
+          placed = this.core.proposeConfChange(change);
+        } catch (e) {
+          reject(this.translate(e));
+          return;
+        }
+        this.proposals.set(placed.index, { term: placed.term, resolve: resolve as (a: Applied<Out>) => void, reject });
+      }, reject);
+    });
+  }
+
+  /**
+   * A linearizable read point (§6.4): resolves with an index once this node has applied it, after which
+   * the application's state reflects every write committed before the call. Leader only.
+   */
+  readIndex(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(() => {
+        const ctx = `r${this.nextReadId++}`;
+        try {
+          this.core.readIndex(ctx);
+        } catch (e) {
+          reject(this.translate(e));
+          return;
+        }
+        this.reads.set(ctx, { index: undefined, resolve, reject });
+      }, reject);
+    });
+  }
+
+  transferLeadership(to: NodeId): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(() => {
+        try {
+          this.core.transferLeadership(to);
+          resolve();
+        } catch (e) {
+          reject(this.translate(e));
+        }
+      }, reject);
+    });
+  }
+
+  /** Raft status of the core (role, term, leader, commit, applied, membership, progress). */
+  status(): ReturnType<RaftCore['status']> {
+    return this.core.status();
+  }
+
+  /** @internal the core itself, for the simulator's invariant checks only. */
+  get raft(): RaftCore {
+    return this.core;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped !== undefined;
+  }
+
+  /**
+   * Stop: no more input is taken, waiters are rejected with Stopped, and the batch in flight (if any)
+   * settles. The caller closes storage and transport afterwards.
+   */
+  async stop(reason = 'the node is stopping'): Promise<void> {
+    this.halt(new NodeError('Stopped', reason));
+    await this.inFlight.catch(() => undefined);
+  }
+
+  // --- the loop ------------------------------------------------------------------------------------
+
+  /** Run `work` against the core now, or after the batch in flight is durable. */
+  private enqueue(work: () => void, reject?: (e: Error) => void): void {
+    if (this.stopped) {
+      reject?.(this.stopped);
+      return;
+    }
+    if (this.busy) {
+      this.inbox.push({ kind: 'work', work, reject });
+      return;
+    }
+    work();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.busy || this.stopped || !this.core.hasReady()) return;
+    this.scheduled = true;
+    this.scheduler.soon(() => {
+      this.scheduled = false;
+      this.processReady();
+    });
+  }
+
+  private processReady(): void {
+    if (this.busy || this.stopped || !this.core.hasReady()) return;
+    const rd = this.core.ready();
+    this.busy = true;
+    const started = this.now();
+    if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot) {
+      this.afterDurable(rd, started);
+      return;
+    }
+    // Step 1 of the Ready contract: durable before anything that depends on it leaves this node.
+    this.inFlight = this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }).then(
+      () => this.afterDurable(rd, started),
+      (e: unknown) => this.fatal(e),
+    );
+  }
+
+  private afterDurable(rd: Ready, started: number): void {
+    if (this.stopped) return;
+    try {
+      if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+        this.observer.persisted?.({ ...(rd.hardState ? { hardState: rd.hardState } : {}), entries: rd.entries.length, ...(rd.snapshot ? { snapshotIndex: rd.snapshot.meta.index } : {}) }, this.now() - started);
+      }
+      // 2. Send: votes and acknowledgements now describe durable state (§5.2, §5.3).
+      for (const m of rd.messages) this.transport.send(m.to, m);
+      // 3. Apply: a received snapshot replaces the state, then committed entries in log order.
+      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.data);
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      this.policy.applied(rd.committedEntries);
+      for (const rs of rd.readStates) {
+        const read = this.reads.get(rs.ctx);
+        if (read) read.index = rs.index;
+      }
+      if (rd.softState) this.onSoftState(rd.softState);
+      this.core.advance(rd);
+    } catch (e) {
+      this.fatal(e);
+      return;
+    }
+    this.busy = false;
+    this.serveReads();
+    this.maybeSnapshot();
+    this.drainInbox();
+    this.kick();
+  }
+
+  private drainInbox(): void {
+    const ticks = this.pendingTicks;
+    this.pendingTicks = 0;
+    for (let i = 0; i < ticks && !this.stopped; i++) this.core.tick();
+    // Nothing here calls ready(), so the core stays free for every queued input.
+    const items = this.inbox.splice(0);
+    this.inboxMessages = 0;
+    for (const item of items) {
+      if (this.stopped) return;
+      if (item.kind === 'message') this.core.step(item.message);
+      else item.work();
+    }
+  }
+
+  private applyEntry(e: Entry): void {
+    let out: Out | undefined;
+    if (e.type === 'normal' && e.data.length > 0) out = this.app.apply({ index: e.index, term: e.term, data: e.data });
+    this.observer.applied?.(e, out);
+    const waiter = this.proposals.get(e.index);
+    if (!waiter) return;
+    this.proposals.delete(e.index);
+    // Another leader's entry took this index: ours was never committed (§5.3 log matching).
+    if (waiter.term !== e.term) waiter.reject(new NodeError('ProposalDropped', `the proposal at index ${e.index} (term ${waiter.term}) was replaced by a new leader's entry; retry`));
+    else waiter.resolve({ index: e.index, term: e.term, result: out as Out });
+  }
+
+  private installSnapshot(index: number, data: Uint8Array): void {
+    this.app.restore(data);
+    this.policy.reset();
+    this.observer.snapshotInstalled?.(index, data.length);
+    // Proposals at or below the snapshot were decided elsewhere; whether ours is among them is unknown.
+    for (const [at, waiter] of this.proposals) {
+      if (at > index) continue;
+      this.proposals.delete(at);
+      waiter.reject(new NodeError('ProposalDropped', `a snapshot at index ${index} overtook the proposal at ${at}: it may or may not have been applied; retry with the same session`));
+    }
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const wasLeader = this.lastSoft.role === 'leader';
+    this.lastSoft = soft;
+    this.observer.softState?.(soft, this.core.status().term);
+    if (wasLeader && soft.role !== 'leader') {
+      // The core dropped its pending ReadIndex requests with its leadership; their callers must retry.
+      for (const [ctx, read] of this.reads) {
+        if (read.index !== undefined) continue;
+        this.reads.delete(ctx);
+        read.reject(this.notLeader(soft.lead));
+      }
+    }
+  }
+
+  private serveReads(): void {
+    if (this.reads.size === 0) return;
+    const applied = this.core.status().applied;
+    for (const [ctx, read] of this.reads) {
+      if (read.index === undefined || read.index > applied) continue;
+      this.reads.delete(ctx);
+      read.resolve(read.index);
+    }
+  }
+
+  /** Snapshot the application and compact the log when the policy says so (§7). */
+  private maybeSnapshot(): void {
+    if (this.stopped || !this.policy.due()) return;
+    const applied = this.core.status().applied;
+    if (applied < 1) return;
+    const data = this.app.snapshot();
+    const { snapshot, compactedTo } = this.core.compact(applied, data, this.policy);
+    this.observer.snapshotTaken?.(snapshot.meta.index, data.length);
+    // The storage queue keeps call order: the snapshot is durable before the entries it covers go.
+    const saved = this.storage.saveSnapshot(snapshot).then(() => (compactedTo >= this.storage.firstIndex() ? this.storage.compact(compactedTo) : undefined));
+    saved.catch((e: unknown) => this.fatal(e));
+  }
+
+  private fatal(error: unknown): void {
+    if (this.stopped) return;
+    this.halt(new NodeError('Stopped', `the replica stopped: ${(error as Error)?.message ?? String(error)}`));
+    this.onFatal(error);
+  }
+
+  private halt(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    for (const waiter of this.proposals.values()) waiter.reject(reason);
+    this.proposals.clear();
+    for (const read of this.reads.values()) read.reject(reason);
+    this.reads.clear();
+    for (const item of this.inbox.splice(0)) if (item.kind === 'work') item.reject?.(reason);
+    this.inboxMessages = 0;
+  }
+
+  private notLeader(lead: NodeId | null): NodeError {
+    return lead === null || lead === this.core.id ? new NodeError('NoLeader', 'no leader is known right now; retry shortly') : new NodeError('NotLeader', `${this.core.id} is not the leader; ${lead} is`, { id: lead });
+  }
+
+  /** Core refusals become service errors with stable codes. */
+  private translate(e: unknown): Error {
+    if (!(e instanceof RaftError)) return e as Error;
+    switch (e.code) {
+      case 'NotLeader':
+        return this.notLeader(e.leaderHint);
+      case 'ProposalDropped':
+        // The core names itself when its uncommitted tail is full; otherwise leadership is moving away.
+        return new NodeError(e.leaderHint === this.core.id ? 'Overloaded' : 'ProposalDropped', e.message);
+      case 'ConfChangePending':
+      case 'InvalidConfChange':
+        return new NodeError('InvalidMembership', e.message);
+      default:
+        return e;
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { encodeEntry } from '../../src/ipam/log-entry.js';
+import { NodeError } from '../../src/node/service.js';
+import { MemoryDisk } from '../../src/storage/memory-storage.js';
+import { LocalCluster } from './local-cluster.js';
+
+const NET = { type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 } as const;
+
+async function cluster3(extra = {}): Promise<LocalCluster> {
+  return LocalCluster.start(['n1', 'n2', 'n3'], extra);
+}
+
+function hashes(c: LocalCluster): string[] {
+  return [...c.nodes.values()].map((n) => n.app.sm.stateHash());
+}
+
+describe('replica driver: the production Ready loop', () => {
+  it('elects a leader; a proposal resolves with the state machine result once applied, on every replica', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    expect(await c.submit(leader, NET)).toMatchObject({ ok: true, value: { network: 'pods', created: true } });
+    expect(await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: 'w1' })).toMatchObject({ ok: true });
+    const r = await c.submit(leader, { type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'ctr-1' });
+    expect(r.ok && 'address' in r.value ? r.value.address : undefined).toMatch(/^10\.200\.\d+\.1$/);
+    await c.ticks(5);
+    const h = hashes(c);
+    expect(new Set(h).size).toBe(1);
+    expect(h[0]).not.toBe(new (await import('../../src/ipam/state-machine.js')).IpamStateMachine().stateHash());
+  });
+
+  it('a refused command is a result, not an error, and changes nothing', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    const before = leader.app.sm.stateHash();
+    const r = await c.submit(leader, { type: 'allocate', network: 'pods', nodeId: 'nobody' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'NodeHasNoSlice' } });
+    expect(leader.app.sm.stateHash()).toBe(before);
+  });
+
+  it('a follower refuses proposals and reads with NotLeader naming the leader', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.ticks(3);
+    const follower = [...c.nodes.values()].find((n) => n !== leader);
+    if (!follower) throw new Error('no follower');
+    const e = await follower.replica.propose(encodeEntry({ id: 1, command: NET })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NodeError);
+    expect(e).toMatchObject({ code: 'NotLeader', leader: { id: leader.id } });
+    await expect(follower.replica.readIndex()).rejects.toMatchObject({ code: 'NotLeader' });
+  });
+
+  it('a linearizable read resolves at an index covering every write acknowledged before it', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    const w = await c.drive(leader.replica.propose(encodeEntry({ id: 99, command: { type: 'assignSlice', network: 'pods', nodeId: 'w9' } })));
+    const index = await c.drive(leader.replica.readIndex());
+    expect(index).toBeGreaterThanOrEqual(w.index);
+    expect(leader.replica.status().applied).toBeGreaterThanOrEqual(index);
+    expect(leader.app.sm.sliceOf('pods', 'w9')).toBeDefined();
+  });
+
+  it('group commit: proposals made while a batch is being made durable share the next synced write', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    const writesBefore = leader.storage.stats().writes;
+    const ps = Array.from({ length: 50 }, (_, i) => leader.replica.propose(encodeEntry({ id: 1000 + i, command: { type: 'assignSlice', network: 'pods', nodeId: `w${i}` } })));
+    const all = await c.drive(Promise.all(ps));
+    expect(all.every((a) => a.result.ok)).toBe(true);
+    // 50 proposals, far fewer synced writes on the leader (each write carries everything queued meanwhile).
+    expect(leader.storage.stats().writes - writesBefore).toBeLessThan(10);
+  });
+
+  it('a crashed follower restarts from its disk and catches up to the same state hash', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    const victim = [...c.nodes.values()].find((n) => n !== leader);
+    if (!victim) throw new Error('no follower');
+    const disk = await c.crash(victim.id);
+    for (let i = 0; i < 5; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `late${i}` });
+    await c.boot(victim.id, disk);
+    await c.ticks(20);
+    expect(new Set(hashes(c)).size).toBe(1);
+    expect(c.node(victim.id).app.sm.sliceOf('pods', 'late4')).toBeDefined();
+  });
+
+  it('snapshots and compacts by policy; a node with an empty disk joins as a learner and catches up by snapshot', async () => {
+    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 } });
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
+    await c.ticks(3);
+    const st = leader.replica.status();
+    expect(st.snapshotIndex).toBeGreaterThan(0);
+    expect(leader.storage.firstIndex()).toBeGreaterThan(1);
+    const joiner = await c.boot('n4', new MemoryDisk());
+    await c.drive(leader.replica.proposeConfChange({ op: 'addLearner', node: 'n4' }));
+    await c.ticks(30);
+    expect(joiner.replica.status().snapshotIndex).toBeGreaterThan(0);
+    expect(joiner.app.sm.stateHash()).toBe(leader.app.sm.stateHash());
+  });
+
+  it('a failed write stops the replica: waiters are rejected with Stopped and onFatal hears why', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    leader.storage.failNextWrite('disk on fire');
+    const p = leader.replica.propose(encodeEntry({ id: 7, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } }));
+    await expect(c.drive(p, 5)).rejects.toMatchObject({ code: 'Stopped' });
+    expect(leader.replica.isStopped).toBe(true);
+    expect(String(leader.fatal[0])).toMatch(/disk on fire/);
+    await expect(leader.replica.readIndex()).rejects.toMatchObject({ code: 'Stopped' });
+  });
+
+  it('the other replicas elect a new leader when the leader crashes, and nothing acknowledged is lost', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    const acked = await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: 'keep' });
+    expect(acked.ok).toBe(true);
+    await c.crash(leader.id);
+    const next = await c.elect();
+    expect(next.id).not.toBe(leader.id);
+    expect(next.app.sm.sliceOf('pods', 'keep')).toBeDefined();
+    expect(await c.submit(next, { type: 'assignSlice', network: 'pods', nodeId: 'after' })).toMatchObject({ ok: true });
+  });
+});
