@@ -127,15 +127,15 @@ describe('snapshot decoder: well-framed, CRC-valid, inconsistent payloads', () =
     const body = new Packr({ useRecords: false, variableMapSize: true }).pack(payloadOf(sample().snapshot()));
     expectRefused(target, frameBytes(Uint8Array.from([0xc1])));
     expectRefused(target, frameBytes(Uint8Array.from([...body, 0x00])));
-    expectRefused(target, frameBytes(body, 2));
+    expectRefused(target, frameBytes(body, 3));
   });
 
   it('refuses integers that are not in their shortest msgpack encoding, so restore(x) then snapshot() gives x', () => {
     const bytes = sample().snapshot();
     const body = bytes.subarray(16);
-    expect(body[0]).toBe(0x92); // [nextGeneration, networks]
+    expect(body[0]).toBe(0x93); // [nextGeneration, networks, sessions]
     expect(body[1]).toBe(0x05); // nextGeneration 5 as a positive fixint
-    const spell = (...five: number[]) => frameBytes(Uint8Array.from([0x92, ...five, ...body.subarray(2)]));
+    const spell = (...five: number[]) => frameBytes(Uint8Array.from([0x93, ...five, ...body.subarray(2)]));
     const target = new IpamStateMachine();
     for (const longer of [spell(0xcc, 5), spell(0xcd, 0, 5), spell(0xce, 0, 0, 0, 5), spell(0xcf, 0, 0, 0, 0, 0, 0, 0, 5), spell(0xd0, 5), spell(0xcb, 0x40, 0x14, 0, 0, 0, 0, 0, 0)]) {
       expectRefused(target, longer);
