@@ -10,6 +10,7 @@ import {
   DEFAULT_SESSION_TTL_MS,
   encodeEntry,
   IpamStateMachine,
+  MAX_CACHED_RESULTS,
   MAX_RESULTS_PER_SESSION,
   MAX_SESSIONS,
   type AllocationResult,
@@ -23,6 +24,7 @@ import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { setupCommands } from './support/ipam-workload.js';
 import { SessionModel } from './support/session-model.js';
 import { streamArb } from './support/session-workload.js';
+import { frame, payloadOf } from './support/snapshot-frame.js';
 
 let entryIds = 0;
 function entry(command: IpamCommand, session?: SessionTag, time?: number): Uint8Array {
@@ -213,6 +215,34 @@ describe('sessions: acks and bounds', () => {
     const ok = value<AllocationResult>(sm.applyEntry(entry(cmd(busy), { id, seq: busy, ack: 10 }, T0)));
     expect(ok.owner).toBe(`o${busy}`);
     expect(sm.sessionInfo(id)?.cachedSeqs).toHaveLength(MAX_RESULTS_PER_SESSION - 9 + 1);
+  });
+});
+
+describe('sessions: the bound on cached results in all sessions', () => {
+  it(`with ${MAX_CACHED_RESULTS} results cached across sessions, a new request is SessionBusy; a snapshot holding more is refused`, () => {
+    // Reaching the bound through applyEntry takes a million entries; a snapshot built at the bound is the
+    // same state (the decoder validates it like any other), reached in one restore.
+    const perSession = MAX_RESULTS_PER_SESSION;
+    const full = MAX_CACHED_RESULTS / perSession;
+    const results = Array.from({ length: perSession }, (_, i) => [i + 1, 'release', true, [false, '10.200.0.1']]);
+    const sessions = Array.from({ length: full + 1 }, (_, i) => [i + 1, T0, 1, i < full ? results : []]);
+    const payload = payloadOf(setup().snapshot());
+    const sm = new IpamStateMachine();
+    sm.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, full + 2, sessions]]));
+    const idle = full + 1;
+    const before = sm.stateHash();
+    const o = sm.applyEntry(entry({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id: idle, seq: 1 }, T0));
+    expect(refusal(o)).toBe('SessionBusy');
+    expect(o).toMatchObject({ error: { message: expect.stringContaining(`the state holds ${MAX_CACHED_RESULTS}`) } });
+    expect(sm.stateHash()).toBe(before);
+    // Any session acknowledging frees room for everyone.
+    value(sm.applyEntry(entry({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id: 1, seq: perSession + 1, ack: perSession + 1 }, T0)));
+    expect(applied(sm.applyEntry(entry({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id: idle, seq: 1 }, T0))).replayed).toBe(false);
+    sessions[full] = [idle, T0, 1, [[1, 'release', true, [false, '10.200.0.1']]]];
+    const target = setup();
+    const hash = target.stateHash();
+    expect(() => target.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, full + 2, sessions]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot', message: expect.stringContaining(`more than ${MAX_CACHED_RESULTS} cached results`) }));
+    expect(target.stateHash()).toBe(hash);
   });
 });
 
