@@ -163,13 +163,14 @@ describe('sessions: exactly once', () => {
     expect(sm.addressesOf('ctr')).toHaveLength(1);
   });
 
-  it('the outcome is typed by the command: narrowing on command.type gives that command result without a cast', () => {
+  it('the outcome is typed by the command: narrowing on its type gives that command result without a cast', () => {
     const sm = setup();
     const id = open(sm, T0);
     const o = sm.applyEntry(entry(allocate, { id, seq: 1 }, T0));
     expectTypeOf(o).toEqualTypeOf<EntryOutcome>();
-    if (o.kind !== 'applied' || o.command.type !== 'allocate' || !o.result.ok) throw new Error('expected an allocation');
+    if (o.kind !== 'applied' || o.type !== 'allocate' || !o.result.ok) throw new Error('expected an allocation');
     expectTypeOf(o.result.value).toEqualTypeOf<AllocationResult>();
+    expectTypeOf(o.command.owner).toEqualTypeOf<string | undefined>();
     expect(o.result.value.address).toBe(sm.addressesOf('ctr')[0]?.address);
     expect(o.session).toEqual({ id, seq: 1 });
     const bad = sm.applyEntry(Uint8Array.from([0xc1]));

@@ -74,6 +74,8 @@ export type ResultOf<C extends IpamCommand> = CommandResults[C['type']];
 export type AppliedEntry = {
   [K in CommandType]: {
     kind: 'applied';
+    /** The command's type, at the top so that checking it narrows `result` (TypeScript does not narrow on `command.type`). */
+    type: K;
     /** The envelope's request id. */
     id: number;
     command: CommandOf<K>;
@@ -246,7 +248,7 @@ export class IpamStateMachine {
 
   private applied(id: number, command: IpamCommand, result: ApplyResult<CommandResult>, replayed: boolean, session: SessionTag | undefined): AppliedEntry {
     // The one cast: `result` is execute(command)'s (or its cache's) result, so it matches command.type.
-    return { kind: 'applied', id, command, result, replayed, ...(session !== undefined ? { session } : {}) } as AppliedEntry;
+    return { kind: 'applied', type: command.type, id, command, result, replayed, ...(session !== undefined ? { session } : {}) } as AppliedEntry;
   }
 
   private sessionRefusal(body: LogEntryBody, session: SessionTag, code: SessionRefusalCode, message: string): SessionRefusal {
