@@ -138,6 +138,24 @@ describe('sessions: exactly once', () => {
     expect(replica.sliceOf('v6', 'n9')).toBe(sm.sliceOf('v6', 'n9'));
   });
 
+  it('a cached answer is the first answer byte for byte (JSON), whatever the network names sort like', () => {
+    const sm = setup();
+    const id = open(sm, T0);
+    // v6 is paired with v4 and sorts after it: the command names v6 first, the record lists v4 first.
+    const commands: IpamCommand[] = [
+      { type: 'assignSlice', network: 'v6', nodeId: 'n7' },
+      { type: 'allocate', network: 'v6', nodeId: 'n7' },
+      { type: 'releaseSlice', network: 'v6', nodeId: 'n7' },
+      { type: 'configureNetwork', name: 'v6', cidr: 'fd00::/62', slicePrefix: 64 },
+      { type: 'releaseOwner', owner: 'nobody' },
+    ];
+    const entries = commands.map((c, i) => entry(c, { id, seq: i + 1 }, T0));
+    const first = entries.map((b) => JSON.stringify(applied(sm.applyEntry(b)).result));
+    const replica = restored(sm);
+    for (const r of [sm, replica]) expect(entries.map((b) => JSON.stringify(applied(r.applyEntry(b)).result))).toEqual(first);
+    expect(first[0]).toMatch(/^\{"ok":true,"value":\{"slices":\{"v4":.*,"v6":/);
+  });
+
   it('a refused command is cached as its answer: the retry gets the same refusal even after the state changed', () => {
     const sm = setup();
     const id = open(sm, T0);

@@ -457,13 +457,14 @@ export class IpamStateMachine {
       this.addBlock(target, nodeId, index); // a failure in the pair's step rolls this one back
     }
     const slices = byName();
-    for (const target of targets) slices[target.name] = (target.block(nodeId) as AllocationBlock).cidr();
+    // Keys in name order: the same record a cached replay of this answer rebuilds (results.ts), byte for byte.
+    for (const target of byNameOrder(targets)) slices[target.name] = (target.block(nodeId) as AllocationBlock).cidr();
     return { slices };
   }
 
   private releaseSlice(network: string, nodeId: string): SlicesReleased {
     const net = this.network(network);
-    const targets = net.pair !== undefined ? [net, this.network(net.pair)] : [net];
+    const targets = byNameOrder(net.pair !== undefined ? [net, this.network(net.pair)] : [net]); // keys in name order, as above
     const released = byName();
     let addressesReleased = 0;
     for (const target of targets) {
@@ -658,6 +659,10 @@ export class IpamStateMachine {
   private sortedNetworks(): Network[] {
     return [...this.state.networks.values()].sort((a, b) => compare(a.name, b.name));
   }
+}
+
+function byNameOrder(nets: Network[]): Network[] {
+  return [...nets].sort((a, b) => compare(a.name, b.name));
 }
 
 function record(net: Network, block: AllocationBlock, offset: Offset): AllocationRecord {
