@@ -8,7 +8,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Address6 } from 'ip-address';
-import { formatV6, IpAllocator, IpamStateMachine, NodeSliceAllocator } from '../src/index.js';
+import { encodeEntry, formatV6, IpAllocator, IpamStateMachine, NodeSliceAllocator, type IpamCommand } from '../src/index.js';
 import { NaiveIpAllocator, NaiveSliceAllocator } from '../test/support/naive-seed.js';
 
 // `--only=<case key>` runs one case (e.g. `--only=slice-memory`); without it every case runs.
@@ -205,6 +205,62 @@ if (want('slice-memory')) {
       restoreMsMedian3: round(decodeMs),
       restoreRssGrowthMB: mb(m3.rss - m2.rss),
       restoredHeapDeltaMB: mb(m4.heapUsed - m2.heapUsed),
+    },
+  });
+}
+
+// 5d. Client sessions: the runtime's applyEntry (decode + session check + execute + cache the result)
+// against apply() of the same commands without a session. Entries are encoded before timing: a follower
+// only decodes. The session client acknowledges every response but the last 8 (a pipelining client), so
+// its cache stays small.
+if (want('sessions')) {
+  const n = 50_000;
+  const nodes = 64;
+  const t0 = 1_700_000_000_000;
+  const commands: IpamCommand[] = Array.from({ length: n }, (_, i) => ({ type: 'allocate', network: 'overlay', nodeId: `node-${i % nodes}`, owner: `ctr-${i}` }));
+  const fresh = (): IpamStateMachine => {
+    const sm = new IpamStateMachine();
+    sm.apply({ type: 'configureNetwork', name: 'overlay', cidr: '10.0.0.0/8', slicePrefix: 22 });
+    for (let i = 0; i < nodes; i++) sm.apply({ type: 'assignSlice', network: 'overlay', nodeId: `node-${i}` });
+    // Session 1, opened by an entry dated like the workload's (opened at log time 0, the first dated entry
+    // would expire it).
+    sm.applyEntry(encodeEntry({ id: n + 1, command: { type: 'openSession' }, time: t0 }));
+    return sm;
+  };
+  const plainEntries = commands.map((command, i) => encodeEntry({ id: i + 1, command, time: t0 + i }));
+  const sessionEntries = commands.map((command, i) => encodeEntry({ id: i + 1, command, session: { id: 1, seq: i + 1, ack: Math.max(1, i - 7) }, time: t0 + i }));
+  const check = (sm: IpamStateMachine) => {
+    if (sm.addressesOf(`ctr-${n - 1}`).length !== 1) throw new Error('bench workload did not allocate');
+  };
+  const applyMs = median(5, fresh, (sm) => {
+    for (const c of commands) sm.apply(c);
+    check(sm);
+  });
+  const plainEntryMs = median(5, fresh, (sm) => {
+    for (const b of plainEntries) sm.applyEntry(b);
+    check(sm);
+  });
+  const sessionMs = median(5, fresh, (sm) => {
+    for (const b of sessionEntries) sm.applyEntry(b);
+    check(sm);
+  });
+  const encodeMs = median(5, () => null, () => {
+    commands.forEach((command, i) => encodeEntry({ id: i + 1, command, session: { id: 1, seq: i + 1, ack: Math.max(1, i - 7) }, time: t0 + i }));
+  });
+  rows.push({
+    case: 'applyEntry with a session vs apply() without (50,000 allocations)',
+    n,
+    fastMs: sessionMs,
+    naiveN: n,
+    naiveMs: applyMs,
+    extra: {
+      applyMs: round(applyMs),
+      applyEntryNoSessionMs: round(plainEntryMs),
+      applyEntrySessionMs: round(sessionMs),
+      sessionOverApply: round(sessionMs / applyMs),
+      sessionOverNoSessionEntry: round(sessionMs / plainEntryMs),
+      sessionEntriesPerSec: Math.round(n / (sessionMs / 1000)),
+      encodeSessionEntriesMs: round(encodeMs),
     },
   });
 }

@@ -17,7 +17,24 @@ export {
   type CommandResults,
   type CommandResult,
   type ResultOf,
+  type SessionOpened,
+  type SessionClosed,
+  type SessionsConfigured,
+  type EntryOutcome,
+  type AppliedEntry,
+  type SessionRefusal,
+  type SessionRefusalCode,
+  type InvalidEntry,
 } from './ipam/state-machine.js';
-export { encodeEntry, decodeEntry, type LogEntryBody } from './ipam/log-entry.js';
-export { parseCommand, COMMAND_TYPES, type IpamCommand, type CommandType } from './ipam/commands.js';
+export { encodeEntry, decodeEntry, type LogEntryBody, type SessionTag } from './ipam/log-entry.js';
+export {
+  parseCommand,
+  COMMAND_TYPES,
+  MIN_SESSION_TTL_MS,
+  MAX_SESSION_TTL_MS,
+  type IpamCommand,
+  type CommandType,
+  type CommandOf,
+} from './ipam/commands.js';
+export { DEFAULT_SESSION_TTL_MS, MAX_SESSIONS, MAX_RESULTS_PER_SESSION, MAX_CACHED_RESULTS } from './ipam/sessions.js';
 export { importSeedState, type SeedImport } from './ipam/seed-import.js';

@@ -18,6 +18,14 @@ function refusal(bytes: Uint8Array): string | undefined {
 }
 
 const entryArb = fc.record({ id: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), command: commandArb });
+const safe = (min: number) => fc.integer({ min, max: Number.MAX_SAFE_INTEGER });
+const sessionArb = fc
+  .tuple(safe(1), safe(1), fc.option(fc.nat(), { nil: undefined }))
+  .map(([id, seq, ack]) => (ack === undefined ? { id, seq } : { id, seq, ack: 1 + (ack % seq) }));
+const sessionEntryArb = fc.record(
+  { id: safe(1), command: commandArb, session: sessionArb, time: safe(0) },
+  { requiredKeys: ['id', 'command'] },
+);
 
 describe('log entry envelope', () => {
   it('round trips every command and id', () => {
@@ -89,6 +97,120 @@ describe('log entry envelope', () => {
           expect((e as OverlayError).code).toBe('InvalidCommand');
           return;
         }
+        expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(bytes))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('log entry envelope: sessions and leader time', () => {
+  it('round trips every combination of session (with and without ack) and time', () => {
+    fc.assert(
+      fc.property(sessionEntryArb, (body) => {
+        expect(decodeEntry(encodeEntry(body))).toEqual(body);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an entry without session or time is byte-identical to the { id, command } format the simulator writes', () => {
+    fc.assert(
+      fc.property(entryArb, (body) => {
+        expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(raw.pack({ id: body.id, command: body.command })))).toBe(true);
+        expect(Buffer.from(encodeEntry({ ...body, session: undefined, time: undefined })).equals(Buffer.from(encodeEntry(body)))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses hostile session and time fields with InvalidCommand', () => {
+    const s = { id: 3, seq: 5 };
+    const cases: unknown[] = [
+      { id: 1, command, session: { id: 3, seq: -1 } },
+      { id: 1, command, session: { id: 3, seq: 0 } },
+      { id: 1, command, session: { id: 3, seq: 1.5 } },
+      { id: 1, command, session: { id: 0, seq: 1 } },
+      { id: 1, command, session: { id: -3, seq: 1 } },
+      { id: 1, command, session: { id: 2 ** 53, seq: 1 } },
+      { id: 1, command, session: { id: 2n ** 64n - 1n, seq: 1 } },
+      { id: 1, command, session: { id: 3, seq: 2n ** 63n } },
+      { id: 1, command, session: { id: '3', seq: 1 } },
+      { id: 1, command, session: { id: 3 } },
+      { id: 1, command, session: { seq: 3 } },
+      { id: 1, command, session: { ...s, ack: 0 } },
+      { id: 1, command, session: { ...s, ack: 6 } }, // above seq
+      { id: 1, command, session: { ...s, ack: 2.5 } },
+      { id: 1, command, session: { ...s, extra: 1 } },
+      { id: 1, command, session: { ...s, ack: null } },
+      { id: 1, command, session: null },
+      { id: 1, command, session: [3, 5] },
+      { id: 1, command, session: 3 },
+      { id: 1, command, time: -1 },
+      { id: 1, command, time: 1.5 },
+      { id: 1, command, time: 2 ** 53 },
+      { id: 1, command, time: 1e300 },
+      { id: 1, command, time: Number.NaN },
+      { id: 1, command, time: '1700000000000' },
+      { id: 1, command, time: null },
+      { id: 1, command, time: 2n ** 64n - 1n },
+      { id: 1, command: { type: 'openSession' }, session: s },
+      { id: 1, command: { type: 'closeSession', session: 3 }, session: s },
+      { id: 1, command: { type: 'closeSession', session: 0 } },
+      { id: 1, command: { type: 'openSession', session: 3 } },
+      { id: 1, command: { type: 'configureSessions', ttlMs: 10 } },
+      { id: 1, command, session: s, time: 5, leader: 'n1' },
+      // Other spellings of valid entries: key orders other than id, command, session, time / id, seq, ack.
+      { id: 1, command, time: 5, session: s },
+      { command, id: 1, session: s },
+      { id: 1, command, session: { seq: 5, id: 3 } },
+      { id: 1, command, session: { id: 3, ack: 2, seq: 5 } },
+    ];
+    for (const c of cases) expect(refusal(raw.pack(c)), JSON.stringify(c, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))).toBe('InvalidCommand');
+    expect(() => encodeEntry({ id: 1, command, session: { id: 1, seq: 2, ack: 3 } })).toThrow(expect.objectContaining({ code: 'InvalidCommand' }));
+    expect(() => encodeEntry({ id: 1, command, time: -5 })).toThrow(expect.objectContaining({ code: 'InvalidCommand' }));
+    // A time that is an integer spelled as a float64 (the same number, a longer spelling) is refused too.
+    const good = encodeEntry({ id: 1, command, time: 5 });
+    expect(good.at(-1)).toBe(0x05);
+    expect(refusal(Uint8Array.from([...good.subarray(0, -1), 0xcb, 0x40, 0x14, 0, 0, 0, 0, 0, 0]))).toBe('InvalidCommand');
+  });
+
+  it('fuzz: arbitrary values in the session and time fields either decode to a valid envelope or are InvalidCommand', () => {
+    const hostileNumber = fc.oneof(fc.integer(), fc.double(), safe(0), fc.constantFrom(0, -0, 2 ** 53, 2 ** 64, Number.MAX_SAFE_INTEGER), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }), fc.string({ maxLength: 3 }), fc.constant(null));
+    const hostile = fc.record(
+      {
+        id: fc.oneof(safe(1), hostileNumber),
+        command: fc.oneof(commandArb, fc.constant({ type: 'openSession' }), fc.anything()),
+        session: fc.oneof(fc.record({ id: hostileNumber, seq: hostileNumber, ack: hostileNumber }, { requiredKeys: [] }), fc.anything()),
+        time: hostileNumber,
+        other: fc.anything(),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(hostile, (value) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = raw.pack(value);
+        } catch {
+          return; // msgpackr cannot write it: nothing to decode
+        }
+        let body;
+        try {
+          body = decodeEntry(bytes);
+        } catch (e) {
+          expect(e).toBeInstanceOf(OverlayError);
+          expect((e as OverlayError).code).toBe('InvalidCommand');
+          return;
+        }
+        const positive = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
+        expect(positive(body.id)).toBe(true);
+        if (body.session) {
+          expect(positive(body.session.id) && positive(body.session.seq)).toBe(true);
+          if (body.session.ack !== undefined) expect(positive(body.session.ack) && body.session.ack <= body.session.seq).toBe(true);
+          expect(['openSession', 'closeSession']).not.toContain(body.command.type);
+        }
+        if (body.time !== undefined) expect(Number.isSafeInteger(body.time) && body.time >= 0).toBe(true);
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(bytes))).toBe(true);
       }),
       { numRuns: 3000 },

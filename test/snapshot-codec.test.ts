@@ -5,7 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { IpamStateMachine, type ApplyResult, type IpamCommand } from '../src/index.js';
+import { encodeEntry, IpamStateMachine, type ApplyResult, type IpamCommand } from '../src/index.js';
 import { frame, frameBytes, payloadOf } from './support/snapshot-frame.js';
 
 function ok<T>(r: ApplyResult<T>): T {
@@ -127,15 +127,15 @@ describe('snapshot decoder: well-framed, CRC-valid, inconsistent payloads', () =
     const body = new Packr({ useRecords: false, variableMapSize: true }).pack(payloadOf(sample().snapshot()));
     expectRefused(target, frameBytes(Uint8Array.from([0xc1])));
     expectRefused(target, frameBytes(Uint8Array.from([...body, 0x00])));
-    expectRefused(target, frameBytes(body, 2));
+    expectRefused(target, frameBytes(body, 3));
   });
 
   it('refuses integers that are not in their shortest msgpack encoding, so restore(x) then snapshot() gives x', () => {
     const bytes = sample().snapshot();
     const body = bytes.subarray(16);
-    expect(body[0]).toBe(0x92); // [nextGeneration, networks]
+    expect(body[0]).toBe(0x93); // [nextGeneration, networks, sessions]
     expect(body[1]).toBe(0x05); // nextGeneration 5 as a positive fixint
-    const spell = (...five: number[]) => frameBytes(Uint8Array.from([0x92, ...five, ...body.subarray(2)]));
+    const spell = (...five: number[]) => frameBytes(Uint8Array.from([0x93, ...five, ...body.subarray(2)]));
     const target = new IpamStateMachine();
     for (const longer of [spell(0xcc, 5), spell(0xcd, 0, 5), spell(0xce, 0, 0, 0, 5), spell(0xcf, 0, 0, 0, 0, 0, 0, 0, 5), spell(0xd0, 5), spell(0xcb, 0x40, 0x14, 0, 0, 0, 0, 0, 0)]) {
       expectRefused(target, longer);
@@ -169,5 +169,136 @@ describe('snapshot round trip of a wide IPv6 cluster (slice indexes and host off
     for (const [i, address] of high.entries()) expect(restored.allocationOf('wide', address)).toEqual(sm.allocationOf('wide', address));
     expect(high.every((a, i) => restored.ownerOf('wide', a) === `o${i}`)).toBe(true);
     expect(restored.stateHash()).toBe(sm.stateHash());
+  });
+});
+
+/** sample() plus client sessions whose caches hold a result of every command type a session can run. */
+function sessionSample(): { sm: IpamStateMachine; entries: Uint8Array[] } {
+  const sm = sample();
+  const entries: Uint8Array[] = [];
+  let n = 0;
+  const send = (command: IpamCommand, session?: { id: number; seq: number; ack?: number }, time?: number) => {
+    const bytes = encodeEntry({ id: ++n, command, ...(session ? { session } : {}), ...(time !== undefined ? { time } : {}) });
+    entries.push(bytes);
+    return sm.applyEntry(bytes);
+  };
+  send({ type: 'openSession' }, undefined, 1_000);
+  send({ type: 'openSession' }, undefined, 2_000);
+  send({ type: 'openSession' }, undefined, 2_000);
+  const s1: IpamCommand[] = [
+    { type: 'configureNetwork', name: 'x4', cidr: '10.9.0.0/24', slicePrefix: 28 },
+    { type: 'assignSlice', network: 'v4', nodeId: 'c' },
+    { type: 'assignSpecificSlice', network: 'x4', nodeId: 'c', slice: '10.9.0.32/28' },
+    { type: 'allocate', network: 'v6', nodeId: 'c', owner: 'o6' },
+    { type: 'allocateFirst', network: 'x4', nodeId: 'c' },
+    { type: 'allocateSpecific', network: 'x4', nodeId: 'c', address: '10.9.0.40', owner: 'o4' },
+    { type: 'mark', network: 'x4', nodeId: 'c', address: '10.9.0.41' },
+    { type: 'release', network: 'x4', address: '10.9.0.41' },
+    { type: 'releaseOwner', owner: 'o6' },
+    { type: 'releaseSlice', network: 'v6', nodeId: 'c' },
+    { type: 'configureSessions', ttlMs: 900_000 },
+    { type: 'allocate', network: 'nope', nodeId: 'c' }, // a cached refusal
+  ];
+  s1.forEach((c, i) => send(c, { id: 1, seq: i + 1 }, 3_000 + i));
+  send({ type: 'release', network: 'v4', address: '10.1.0.1' }, { id: 2, seq: 1 }, 3_000);
+  send({ type: 'release', network: 'v4', address: '10.1.0.2' }, { id: 2, seq: 2 }, 3_100);
+  send({ type: 'release', network: 'v4', address: '10.1.0.3' }, { id: 2, seq: 3, ack: 2 }, 3_100);
+  send({ type: 'closeSession', session: 3 }, undefined, 3_200);
+  return { sm, entries };
+}
+
+const SESSIONS = (p: any[]) => p[2]; // eslint-disable-line @typescript-eslint/no-explicit-any -- [logTime, ttlMs, nextSessionId, sessions]
+// Sessions sorted by (lastActive, id): session 1 (last used at 3,011, ack floor 1, seqs 1–12, one result of
+// every command type, seq 12 a refusal) comes before session 2 (3,100, ack floor 2, seqs 2 and 3).
+const S1 = (p: any[]) => p[2][3][0]; // eslint-disable-line @typescript-eslint/no-explicit-any -- [id, lastActive, ackFloor, results]
+const S2 = (p: any[]) => p[2][3][1]; // eslint-disable-line @typescript-eslint/no-explicit-any
+const R1 = (p: any[], seq: number) => p[2][3][0][3][seq - 1]; // eslint-disable-line @typescript-eslint/no-explicit-any -- [seq, type, ok, wire]
+
+function sessionEdited(edit: Edit): Uint8Array {
+  const p = payloadOf(sessionSample().sm.snapshot()) as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  edit(p);
+  return frame(p);
+}
+
+const sessionRefusals: Array<[string, Edit]> = [
+  ['a payload without the sessions section', (p) => p.pop()],
+  ['a sessions section of the wrong arity', (p) => SESSIONS(p).pop()],
+  ['a negative logTime', (p) => (SESSIONS(p)[0] = -1)],
+  ['a fractional logTime', (p) => (SESSIONS(p)[0] = 3_200.5)],
+  ['a logTime above 2^53 - 1', (p) => (SESSIONS(p)[0] = 2 ** 53)],
+  ['a TTL below 1 s', (p) => (SESSIONS(p)[1] = 999)],
+  ['a TTL above 24 h', (p) => (SESSIONS(p)[1] = 86_400_001)],
+  ['nextSessionId 0', (p) => (SESSIONS(p)[2] = 0)],
+  ['a session id not below nextSessionId', (p) => (SESSIONS(p)[2] = 2)],
+  ['session id 0', (p) => (S1(p)[0] = 0)],
+  ['duplicate session ids', (p) => (SESSIONS(p)[3][1] = structuredClone(S1(p)))],
+  ['sessions out of lastActive order', (p) => SESSIONS(p)[3].reverse()],
+  ['equal lastActive out of id order', (p) => {
+    S2(p)[1] = S1(p)[1];
+    S1(p)[0] = 2;
+    S2(p)[0] = 1;
+  }],
+  ['lastActive after logTime', (p) => (S2(p)[1] = SESSIONS(p)[0] + 1)],
+  ['ackFloor 0', (p) => (S1(p)[2] = 0)],
+  ['a cached seq below the ack floor', (p) => (S2(p)[2] = 3)],
+  ['cached seqs out of order', (p) => S2(p)[3].reverse()],
+  ['a cached seq repeated', (p) => (S2(p)[3][1][0] = 2)],
+  ['cached seq 0', (p) => (R1(p, 1)[0] = 0)],
+  ['results not an array', (p) => (S2(p)[3] = {})],
+  ['more cached results than a session may hold', (p) => (S1(p)[3] = Array.from({ length: 1025 }, (_, i) => [i + 1, 'release', true, [false, '10.1.0.9']]))],
+  ['a cached result of an unknown command type', (p) => (R1(p, 1)[1] = 'explode')],
+  ['a cached result whose ok is not a boolean', (p) => (R1(p, 1)[2] = 1)],
+  ['a cached result for the wrong command type', (p) => (R1(p, 4)[1] = 'release')],
+  ['a cached allocation with a non-canonical address', (p) => (R1(p, 4)[3][2] = R1(p, 4)[3][2].toUpperCase())],
+  ['a cached allocation with generation 0', (p) => (R1(p, 4)[3][3] = 0)],
+  ['a cached allocation with a missing field', (p) => R1(p, 4)[3].pop()],
+  ['a cached allocation with a float generation', (p) => (R1(p, 4)[3][3] = 5.5)],
+  ['a cached slice with host bits', (p) => (R1(p, 3)[3][1] = '10.9.0.33/28')],
+  ['cached slices out of name order', (p) => (R1(p, 2)[3] = [...R1(p, 2)[3].slice(2), ...R1(p, 2)[3].slice(0, 2)])],
+  ['cached releaseOwner networks repeated', (p) => (R1(p, 9)[3] = [...R1(p, 9)[3], ...R1(p, 9)[3]])],
+  ['a cached TTL out of range', (p) => (R1(p, 11)[3][0] = 5)],
+  ['a cached refusal with an unknown code', (p) => (R1(p, 12)[3][0] = 'Oops')],
+  ['a cached refusal without a message', (p) => R1(p, 12)[3].pop()],
+  ['a cached refusal whose message is not well formed', (p) => (R1(p, 12)[3][1] = '\udc00')],
+];
+
+describe('snapshot decoder: client sessions (format version 2)', () => {
+  it('round trips sessions, their caches (every command type, a refusal), log time, TTL and the id counter; replays answer as before', () => {
+    const { sm, entries } = sessionSample();
+    const target = new IpamStateMachine();
+    target.restore(sm.snapshot());
+    expect(target.stateHash()).toBe(sm.stateHash());
+    expect([target.logTime(), target.sessionTtlMs(), target.sessionCount()]).toEqual([3_200, 900_000, 2]);
+    expect(target.sessionInfo(2)).toEqual({ id: 2, lastActive: 3_100, ackFloor: 2, cachedSeqs: [2, 3] });
+    expect(target.sessionInfo(3)).toBeUndefined();
+    // Every sessioned entry again, on the original and on the restored replica: identical cached answers.
+    for (const bytes of entries.slice(3, 15)) {
+      const a = sm.applyEntry(bytes);
+      const b = target.applyEntry(bytes);
+      expect(a).toMatchObject({ kind: 'applied', replayed: true });
+      expect(b).toEqual(a);
+    }
+    expect(target.stateHash()).toBe(sm.stateHash());
+    expect(target.applyEntry(encodeEntry({ id: 99, command: { type: 'openSession' } }))).toMatchObject({ result: { ok: true, value: { session: 4 } } });
+  });
+
+  it('the unedited session payload, reframed by the helper, is accepted', () => {
+    const target = new IpamStateMachine();
+    target.restore(sessionEdited(() => undefined));
+    expect(target.stateHash()).toBe(sessionSample().sm.stateHash());
+  });
+
+  it.each(sessionRefusals)('refuses %s with InvalidSnapshot and leaves the state unchanged', (_name, edit) => {
+    const target = sessionSample().sm;
+    target.applyEntry(encodeEntry({ id: 1, command: { type: 'openSession' }, time: 5_000 }));
+    expectRefused(target, sessionEdited(edit));
+    expect(target.sessionCount()).toBe(3);
+  });
+
+  it('refuses a version 1 snapshot (before sessions) with a message that says so', () => {
+    const v1 = frameBytes(new Packr({ useRecords: false, variableMapSize: true }).pack(payloadOf(sample().snapshot()).slice(0, 2)), 1);
+    const target = sample();
+    expectRefused(target, v1);
+    expect(() => target.restore(v1)).toThrow(/format version 1 \(written before client sessions\) is not supported/);
   });
 });

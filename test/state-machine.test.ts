@@ -356,7 +356,7 @@ describe('IpamStateMachine: allocator findings of the differential run', () => {
     ok(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
     const payload = payloadOf(sm.snapshot());
     const near = new IpamStateMachine();
-    near.restore(frame([Number.MAX_SAFE_INTEGER - 1, payload[1]]));
+    near.restore(frame([Number.MAX_SAFE_INTEGER - 1, payload[1], payload[2]]));
     const last = ok<AllocationResult>(near.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
     expect(last.generation).toBe(Number.MAX_SAFE_INTEGER - 1);
     const before = near.stateHash();
@@ -364,7 +364,7 @@ describe('IpamStateMachine: allocator findings of the differential run', () => {
     expect(err(r)).toBe('GenerationsExhausted');
     expect(near.stateHash()).toBe(before);
     // A snapshot whose counter is past the bound is refused outright.
-    expect(() => new IpamStateMachine().restore(frame([Number.MAX_SAFE_INTEGER + 1, payload[1]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+    expect(() => new IpamStateMachine().restore(frame([Number.MAX_SAFE_INTEGER + 1, payload[1], payload[2]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
   });
 
   it('network names that are Object.prototype keys come back in results like any other name', () => {

@@ -72,6 +72,25 @@ export interface ReleaseOwner {
   network?: string;
 }
 
+/**
+ * Open a client session (Raft dissertation §6.3 "RegisterClient"): the result's id comes from a counter in
+ * the replicated state, so every replica hands out the same id and no id is ever reused. Never carries a
+ * session itself.
+ */
+export interface OpenSession {
+  type: 'openSession';
+}
+/** Drop a session and its cached results; later requests under it get SessionExpired. Never carries a session. */
+export interface CloseSession {
+  type: 'closeSession';
+  session: number;
+}
+/** Set the session TTL (ms of log time): replicated, so every replica expires the same sessions. */
+export interface ConfigureSessions {
+  type: 'configureSessions';
+  ttlMs: number;
+}
+
 export type IpamCommand =
   | ConfigureNetwork
   | AssignSlice
@@ -82,11 +101,21 @@ export type IpamCommand =
   | AllocateFirst
   | Mark
   | Release
-  | ReleaseOwner;
+  | ReleaseOwner
+  | OpenSession
+  | CloseSession
+  | ConfigureSessions;
 
 export type CommandType = IpamCommand['type'];
+/** The command of one type. */
+export type CommandOf<K extends CommandType> = Extract<IpamCommand, { type: K }>;
 
-type FieldKind = 'string' | 'prefix' | 'generation';
+/** Session TTL bounds: at least 1 s (a shorter one would expire sessions between a client's retries), at
+ *  most 24 h (Consul's session TTL range is 10 s … 24 h; beyond a day a dead client's cache is just held). */
+export const MIN_SESSION_TTL_MS = 1_000;
+export const MAX_SESSION_TTL_MS = 86_400_000;
+
+type FieldKind = 'string' | 'prefix' | 'generation' | 'session' | 'ttl';
 interface FieldSpec {
   kind: FieldKind;
   optional?: boolean;
@@ -103,7 +132,13 @@ const SHAPES: Record<CommandType, Record<string, FieldSpec>> = {
   mark: { network: { kind: 'string' }, nodeId: { kind: 'string' }, address: { kind: 'string' } },
   release: { network: { kind: 'string' }, address: { kind: 'string' }, generation: { kind: 'generation', optional: true } },
   releaseOwner: { owner: { kind: 'string' }, network: { kind: 'string', optional: true } },
+  openSession: {},
+  closeSession: { session: { kind: 'session' } },
+  configureSessions: { ttlMs: { kind: 'ttl' } },
 };
+
+/** Commands that manage sessions and therefore never run inside one (see log-entry.ts). */
+export const SESSION_MANAGEMENT: ReadonlySet<CommandType> = new Set(['openSession', 'closeSession']);
 
 export const COMMAND_TYPES = Object.keys(SHAPES) as CommandType[];
 
@@ -152,8 +187,14 @@ function checkField(type: string, key: string, kind: FieldKind, value: unknown):
       }
       return;
     case 'generation':
+    case 'session':
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
         throw new OverlayError('InvalidCommand', `${type}: field ${JSON.stringify(key)} must be a positive integer, got ${describe(value)}`);
+      }
+      return;
+    case 'ttl':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < MIN_SESSION_TTL_MS || value > MAX_SESSION_TTL_MS) {
+        throw new OverlayError('InvalidCommand', `${type}: field ${JSON.stringify(key)} must be an integer number of milliseconds in ${MIN_SESSION_TTL_MS}..${MAX_SESSION_TTL_MS}, got ${describe(value)}`);
       }
       return;
   }

@@ -31,6 +31,25 @@ export const ErrorCodes = [
   'StaleGeneration',
   'GenerationsExhausted',
   'IoError',
+  // Client sessions (sessions.ts; Raft dissertation §6.3). Suggested HTTP statuses in brackets.
+  /** The session id was issued but the session is gone (expired by log time, or closed): the request was
+   *  NOT executed and never will be under this session. Open a new session and re-read state before
+   *  retrying (a retry under a new session could execute a second time). [410] */
+  'SessionExpired',
+  /** The session id was never issued by this state. [404] */
+  'UnknownSession',
+  /** The request's seq is below what the client acknowledged, so its cached result was discarded (the
+   *  client said it already had it). Not executed. [409] */
+  'SessionSeqTooOld',
+  /** The seq was already used in this session for a different command type: a client bug. Not executed,
+   *  not cached. [409] */
+  'SessionSeqReused',
+  /** The session holds as many unacknowledged results as it may (or the state as many as it may): not
+   *  executed, not cached. Retryable after acknowledging results (send `ack`). [429] */
+  'SessionBusy',
+  /** openSession refused: the state holds the maximum number of live sessions. Retryable once idle
+   *  sessions expire or clients close theirs. [503] */
+  'TooManySessions',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -4,11 +4,21 @@
  * and the client oracle all read and write entries through these two functions and never through msgpack
  * directly.
  *
- * Envelope: msgpack map { id, command } where `id` names the request that proposed it (the proposer's
- * bookkeeping: a positive safe integer) and `command` is one IpamCommand, validated by parseCommand.
+ * Envelope: msgpack map { id, command, session?, time? }:
+ * - `id` names the request that proposed it (the proposer's bookkeeping: a positive safe integer);
+ * - `command` is one IpamCommand, validated by parseCommand;
+ * - `session` { id, seq, ack? } runs the command exactly once in a client session (sessions.ts, Raft
+ *   dissertation §6.3): id and seq positive safe integers, ack (the client holds every response with
+ *   seq < ack) a positive safe integer ≤ seq, since the client cannot hold the answer to the request it
+ *   is sending. openSession and closeSession never carry one: they manage sessions, they are not
+ *   sequenced in one (closeSession is idempotent instead);
+ * - `time` is the proposing leader's clock in ms (a non-negative safe integer): the state machine's log
+ *   time, which expires sessions the same way on every replica (§6.3). Absent: log time does not move.
+ * Absent optional fields are not written, so { id, command } entries are byte-identical to the format
+ * before sessions.
  *
- * One spelling per entry: keys in the order encodeEntry writes them (id, command; then `type` and the
- * command's fields in their declared order), integers in their shortest msgpack form, nothing after the
+ * One spelling per entry: keys in the order encodeEntry writes them (id, command, session, time; `type`
+ * and the command's fields in their declared order; the session's id, seq, ack), integers in their shortest msgpack form, nothing after the
  * map. decodeEntry validates every field, then re-encodes what it read and refuses the entry unless the
  * bytes match: an entry that decodes is exactly the entry some encodeEntry call produced, so two replicas
  * can never read one entry two ways, and unknown fields, duplicate keys, trailing bytes, floats for
@@ -16,12 +26,25 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { describe } from './address.js';
-import { parseCommand, type IpamCommand } from './commands.js';
+import { parseCommand, SESSION_MANAGEMENT, type IpamCommand } from './commands.js';
 import { OverlayError } from './errors.js';
+
+/** A request's place in its client session (Raft dissertation §6.3). */
+export interface SessionTag {
+  /** The session id openSession returned. */
+  id: number;
+  /** The request's sequence number in the session: 1, 2, 3, …; a retry repeats it. */
+  seq: number;
+  /** The client has received every response with seq < ack (≤ seq); their cached results can go. */
+  ack?: number;
+}
 
 export interface LogEntryBody {
   id: number;
   command: IpamCommand;
+  session?: SessionTag;
+  /** The proposing leader's clock, ms. */
+  time?: number;
 }
 
 const packr = new Packr({ useRecords: false });
@@ -33,27 +56,49 @@ function invalid(message: string): never {
   throw new OverlayError('InvalidCommand', `log entry: ${message}`);
 }
 
-function checkId(id: unknown): number {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) invalid(`id must be a positive safe integer, got ${describe(id)}`);
-  return id;
+function checkInt(v: unknown, min: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) invalid(`${what} must be a ${min === 0 ? 'non-negative' : 'positive'} safe integer, got ${describe(v)}`);
+  return v;
 }
 
-/** Validate an envelope object (exactly { id, command }) and return a fresh, canonical copy. */
-function checkBody(raw: unknown): LogEntryBody {
+function plainMap(raw: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
   const proto: unknown = typeof raw === 'object' && raw !== null ? Object.getPrototypeOf(raw) : undefined;
   if (typeof raw !== 'object' || raw === null || (proto !== Object.prototype && proto !== null)) {
-    invalid(`expected an { id, command } map, got ${describe(raw)}`);
+    invalid(`expected ${what} map, got ${describe(raw)}`);
   }
-  const keys = Object.keys(raw);
-  const unknown = keys.filter((k) => k !== 'id' && k !== 'command');
-  if (unknown.length > 0) invalid(`unknown fields ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  const { id, command } = raw as Record<string, unknown>;
-  return { id: checkId(id), command: parseCommand(command) };
+  const unknown = Object.keys(raw).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) invalid(`unknown fields ${unknown.map((k) => JSON.stringify(k)).join(', ')} in ${what}`);
+  return raw as Record<string, unknown>;
+}
+
+function checkSession(raw: unknown): SessionTag {
+  const { id, seq, ack } = plainMap(raw, ['id', 'seq', 'ack'], 'a session { id, seq, ack? }');
+  const tag: SessionTag = { id: checkId(id, 'session id'), seq: checkInt(seq, 1, 'session seq') };
+  if (ack !== undefined) {
+    tag.ack = checkInt(ack, 1, 'session ack');
+    if (tag.ack > tag.seq) invalid(`session ack ${tag.ack} is above seq ${tag.seq}: a client cannot hold the response to the request it is sending`);
+  }
+  return tag;
+}
+
+function checkId(id: unknown, what = 'id'): number {
+  return checkInt(id, 1, what);
+}
+
+/** Validate an envelope object and return a fresh, canonical copy (fields in the canonical order). */
+function checkBody(raw: unknown): LogEntryBody {
+  const { id, command, session, time } = plainMap(raw, ['id', 'command', 'session', 'time'], 'an { id, command, session?, time? }');
+  const body: LogEntryBody = { id: checkId(id), command: parseCommand(command) };
+  if (session !== undefined) {
+    if (SESSION_MANAGEMENT.has(body.command.type)) invalid(`${body.command.type} cannot run inside a session`);
+    body.session = checkSession(session);
+  }
+  if (time !== undefined) body.time = checkInt(time, 0, 'time');
+  return body;
 }
 
 export function encodeEntry(body: LogEntryBody): Uint8Array {
-  const checked = checkBody(body);
-  return packr.pack({ id: checked.id, command: checked.command });
+  return packr.pack(checkBody(body));
 }
 
 /** Decode and validate; anything but a canonical, well-formed envelope is InvalidCommand. */
@@ -66,7 +111,7 @@ export function decodeEntry(bytes: Uint8Array): LogEntryBody {
     invalid(`not msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }
   const body = checkBody(raw);
-  const again = packr.pack({ id: body.id, command: body.command });
+  const again = packr.pack(body);
   if (again.length !== bytes.length || !Buffer.from(again).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))) {
     invalid('not in canonical form (field order, integer encoding, trailing bytes or a repeated key)');
   }

@@ -3,16 +3,20 @@
  *
  * Layout: a 16-byte header, then a msgpack payload.
  *   0  "RIPM"            magic
- *   4  u8  version (1)
+ *   4  u8  version (2)
  *   5  u8  flags (0)     u16 reserved (0)
  *   8  u32 payload length (big-endian)
  *  12  u32 CRC-32 of the payload
- *  16  payload = [nextGeneration, networks]
+ *  16  payload = [nextGeneration, networks, sessions]
  *      network = [name, cidr, slicePrefix, pair | null, nodes]          sorted by name
  *      node    = [nodeId, sliceIndex, runs, generationDeltas, owners]   sorted by slice index
  *      runs    = [start, length, start, length, …]   maximal runs of taken host offsets, ascending
  *      generationDeltas: the generation of each taken address in ascending order, delta-coded
  *      owners  = [position, owner, …]                 position into that ascending order
+ *      sessions = [logTime, ttlMs, nextSessionId, [session, …]]            (sessions.ts)
+ *      session  = [id, lastActive, ackFloor, [[seq, commandType, ok, result], …]]
+ *                 sorted by (lastActive, id); results sorted by seq, each seq ≥ ackFloor; result in the
+ *                 canonical wire form of results.ts
  * Integers above 2^53 − 1 (IPv6 offsets and slice indexes) are written as decimal strings.
  *
  * Canonical: every collection has one order and every number one spelling (msgpack's shortest), so equal
@@ -20,6 +24,11 @@
  * requires the input bytes back: any other order, a longer integer encoding, a float for an integer or a
  * map where an array belongs is refused, so restore(x) then snapshot() gives x. Decoding builds a fresh
  * state and never touches the live one, so a truncated, corrupt or inconsistent snapshot changes nothing.
+ *
+ * Version 2 added the sessions section (client sessions, log time, TTL). Version 1 snapshots are refused
+ * with a message saying so: raft-ipam had no deployed users when the format changed, and reading a v1
+ * snapshot as "no sessions" would be exact only if no v1 writer ever had sessions — true, but one more
+ * path to keep canonical for nobody.
  *
  * This module only frames and orders: each AllocationBlock encodes and decodes its own contents, and each
  * Network indexes its own owners.
@@ -32,11 +41,12 @@ import { MAX_FIELD_LENGTH } from './commands.js';
 import { OverlayError } from './errors.js';
 import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
+import { SessionTable } from './sessions.js';
 import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
 import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
 const MAGIC = [0x52, 0x49, 0x50, 0x4d]; // "RIPM"
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_BYTES = 16;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -47,6 +57,7 @@ export function encodeSnapshot(state: IpamState): Uint8Array {
   const payload = [
     state.nextGeneration,
     networks.map((net) => [net.name, net.cidr(), net.slicePrefix(), net.pair ?? null, net.blocks().map((b) => [b.nodeId, encodeOffset(b.index), ...b.encode()])]),
+    state.sessions.encode(),
   ];
   const body = packr.pack(payload);
   const out = new Uint8Array(HEADER_BYTES + body.length);
@@ -65,6 +76,7 @@ export function decodeSnapshot(bytes: unknown): IpamState {
   if (!(bytes instanceof Uint8Array)) bad(`expected bytes, got ${describe(bytes)}`);
   if (bytes.length < HEADER_BYTES) bad(`truncated header (${bytes.length} bytes)`);
   for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) bad('bad magic (not a raft-ipam snapshot)');
+  if (bytes[4] === 1) bad('format version 1 (written before client sessions) is not supported by this release; take the snapshot again with this release');
   if (bytes[4] !== VERSION) bad(`unsupported version ${bytes[4]}`);
   if (bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) bad('reserved header bytes are not zero');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -105,12 +117,12 @@ function name(v: unknown, what: string): string {
 }
 
 function buildState(payload: unknown): IpamState {
-  const [nextGeneration, networks] = tuple(payload, 2, 'payload');
+  const [nextGeneration, networks, sessions] = tuple(payload, 3, 'payload');
   if (typeof nextGeneration !== 'number' || !Number.isSafeInteger(nextGeneration) || nextGeneration < 1 || nextGeneration > MAX_GENERATION) {
     bad(`nextGeneration must be an integer in 1..${MAX_GENERATION}, got ${describe(nextGeneration)}`);
   }
   if (!Array.isArray(networks)) bad('networks must be an array');
-  const state = emptyState();
+  const state: IpamState = { ...emptyState(), sessions: SessionTable.decode(sessions) };
   state.nextGeneration = nextGeneration;
   const seenGenerations = new Set<number>();
   const claim = (g: number): void => {

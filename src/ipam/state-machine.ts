@@ -16,86 +16,94 @@
  *   replica that cannot apply a committed entry cannot go on to apply the next one.
  * - No clocks, randomness or Map iteration order leak into state or results: generations come from a
  *   counter in the state, and lists in results are sorted.
+ * - Client sessions (sessions.ts, Raft dissertation §6.3) live in the same state: applyEntry() runs a
+ *   log entry's command at most once per (session, seq), caches its result, and expires sessions by the
+ *   log time that entries carry, never by this process's clock. The session bookkeeping of an entry is
+ *   journalled like the command's steps, so an ApplyFailure leaves it untouched too; a command's
+ *   refusal undoes only the command's steps and is cached as its answer.
  */
 import { createHash } from 'node:crypto';
 import { describe, formatAddress, parseAddress } from './address.js';
 import type { AllocationBlock } from './allocation-block.js';
-import { parseCommand, type IpamCommand, type CommandType } from './commands.js';
+import { parseCommand, type CommandOf, type CommandType, type IpamCommand } from './commands.js';
 import { ApplyFailure, OverlayError, type ErrorCode } from './errors.js';
+import { decodeEntry, type LogEntryBody, type SessionTag } from './log-entry.js';
+import {
+  byName,
+  MAX_MESSAGE_LENGTH,
+  type AddressReleased,
+  type AllocationRecord,
+  type AllocationResult,
+  type ApplyResult,
+  type CommandResult,
+  type CommandResults,
+  type NetworkConfigured,
+  type OwnerReleased,
+  type SessionClosed,
+  type SessionOpened,
+  type SessionsConfigured,
+  type SlicesAssigned,
+  type SlicesReleased,
+} from './results.js';
+import { cacheable, MAX_CACHED_RESULTS, MAX_RESULTS_PER_SESSION, MAX_SESSION_ID, MAX_SESSIONS, replay, type CachedResult, type Session } from './sessions.js';
 import type { Offset } from './host-range.js';
 import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
-export type ApplyResult<T = CommandResult> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
-
-/** Result of allocate, allocateFirst, allocateSpecific and mark. */
-export interface AllocationResult {
-  network: string;
-  nodeId: string;
-  address: string;
-  generation: number;
-  owner?: string;
-  /** True when the owner already held this address (or mark found it taken) and nothing changed. */
-  existing: boolean;
-}
-
-export interface AllocationRecord {
-  network: string;
-  nodeId: string;
-  address: string;
-  generation: number;
-  owner?: string;
-}
-
-export interface NetworkConfigured {
-  network: string;
-  cidr: string;
-  slicePrefix: number;
-  pair?: string;
-  /** False when the network already existed with this configuration (the command is idempotent). */
-  created: boolean;
-}
-
-/** Result of assignSlice and assignSpecificSlice: network name → slice CIDR (both networks of a pair). */
-export interface SlicesAssigned {
-  slices: Record<string, string>;
-}
-
-export interface SlicesReleased {
-  /** Network name → the slice CIDR released there. */
-  released: Record<string, string>;
-  addressesReleased: number;
-}
-
-export interface AddressReleased {
-  /** False when the address was not allocated (nothing changed). */
-  released: boolean;
-  /** The address in canonical form. */
-  address: string;
-}
-
-export interface OwnerReleased {
-  released: Array<{ network: string; address: string }>;
-}
-
-/** The result type of each command type. */
-export interface CommandResults {
-  configureNetwork: NetworkConfigured;
-  assignSlice: SlicesAssigned;
-  assignSpecificSlice: SlicesAssigned;
-  releaseSlice: SlicesReleased;
-  allocate: AllocationResult;
-  allocateFirst: AllocationResult;
-  allocateSpecific: AllocationResult;
-  mark: AllocationResult;
-  release: AddressReleased;
-  releaseOwner: OwnerReleased;
-}
+export type {
+  ApplyResult,
+  AllocationResult,
+  AllocationRecord,
+  NetworkConfigured,
+  SlicesAssigned,
+  SlicesReleased,
+  AddressReleased,
+  OwnerReleased,
+  SessionOpened,
+  SessionClosed,
+  SessionsConfigured,
+  CommandResults,
+  CommandResult,
+} from './results.js';
 
 export type ResultOf<C extends IpamCommand> = CommandResults[C['type']];
-export type CommandResult = CommandResults[CommandType];
+
+/** A command applied from a log entry: its typed result, fresh or (replayed) from the session cache. */
+export type AppliedEntry = {
+  [K in CommandType]: {
+    kind: 'applied';
+    /** The command's type, at the top so that checking it narrows `result` (TypeScript does not narrow on `command.type`). */
+    type: K;
+    /** The envelope's request id. */
+    id: number;
+    command: CommandOf<K>;
+    result: ApplyResult<CommandResults[K]>;
+    /** True when the result came from the session cache: the request had executed before; nothing changed now. */
+    replayed: boolean;
+    session?: SessionTag;
+  };
+}[CommandType];
+
+export type SessionRefusalCode = 'SessionExpired' | 'UnknownSession' | 'SessionSeqTooOld' | 'SessionSeqReused' | 'SessionBusy';
+
+/** The entry's session refused the request: the command was not executed (and nothing is cached). */
+export interface SessionRefusal {
+  kind: 'sessionRefused';
+  id: number;
+  command: IpamCommand;
+  session: SessionTag;
+  error: { code: SessionRefusalCode; message: string };
+}
+
+/** The bytes are not a valid entry (decodeEntry's InvalidCommand): nothing was applied, nothing changed. */
+export interface InvalidEntry {
+  kind: 'invalid';
+  error: { code: ErrorCode; message: string };
+}
+
+export type EntryOutcome = AppliedEntry | SessionRefusal | InvalidEntry;
 
 /**
  * @internal test seam, not exported from the package: make the `afterSteps`-th state change of the next
@@ -106,20 +114,21 @@ export function injectStepFailure(sm: IpamStateMachine, afterSteps: number | und
 }
 const faults = new WeakMap<IpamStateMachine, number | undefined>();
 
-/** A record whose keys are data (network names): no prototype, so `__proto__` is an ordinary key. */
-function byName(): Record<string, string> {
-  return Object.create(null) as Record<string, string>;
+interface Step {
+  undo: () => void;
+  /** The undo puts a session back out of lastActive order: reorder the table after rolling back. */
+  reorders?: boolean;
 }
 
 export class IpamStateMachine {
   private state: IpamState = emptyState();
-  /** Inverses of the current command's steps, in order; undefined outside apply(). */
-  private journal: Array<() => void> | undefined;
+  /** Inverses of the current entry's steps, in order; undefined outside apply()/applyEntry(). */
+  private journal: Step[] | undefined;
 
   /**
-   * Apply one command. A refusal comes back as { ok: false } and changes nothing. Throws ApplyFailure
-   * (never an OverlayError) when the command could not be applied for an internal reason: fatal for the
-   * replica.
+   * Apply one command (embedded use, no session, no log time). A refusal comes back as { ok: false } and
+   * changes nothing. Throws ApplyFailure (never an OverlayError) when the command could not be applied for
+   * an internal reason: fatal for the replica.
    */
   apply<C extends IpamCommand>(command: C): ApplyResult<ResultOf<C>>;
   /** Untrusted input: validated by parseCommand first (InvalidCommand for anything else). */
@@ -132,21 +141,118 @@ export class IpamStateMachine {
       if (e instanceof OverlayError) return { ok: false, error: e.toJSON() };
       throw new ApplyFailure('(unparsed command)', true, e);
     }
-    const journal: Array<() => void> = [];
+    return this.transaction(command.type, () => this.run(command));
+  }
+
+  /**
+   * The runtime's entry point: apply one committed log entry's bytes (log-entry.ts). In order:
+   * 1. decode (InvalidCommand → { kind: 'invalid' }, nothing changes);
+   * 2. advance log time to the entry's `time` and expire the sessions idle for longer than the TTL;
+   * 3. without a session, run the command as apply() does; with one (Raft dissertation §6.3): refuse an
+   *    unknown or expired session, drop the results the client acknowledged, answer a repeated seq from
+   *    the cache without executing it again, refuse a seq below the ack floor and a full cache, else
+   *    execute the command and cache its result (a refusal too: a retry must get the same refusal).
+   * Every step is journalled: an ApplyFailure (thrown, fatal for the replica) leaves sessions, log time
+   * and the IPAM state exactly as they were. Session refusals are not cached (SessionBusy is retryable).
+   */
+  applyEntry(bytes: Uint8Array): EntryOutcome {
+    let body: LogEntryBody;
+    try {
+      body = decodeEntry(bytes);
+    } catch (e) {
+      if (e instanceof OverlayError) return { kind: 'invalid', error: e.toJSON() };
+      throw new ApplyFailure('(undecodable entry)', true, e);
+    }
+    return this.transaction(body.command.type, () => this.runEntry(body));
+  }
+
+  /** Run `fn` with a fresh journal; on any exception undo everything and throw ApplyFailure. */
+  private transaction<T>(commandType: string, fn: () => T): T {
+    const journal: Step[] = [];
     this.journal = journal;
     try {
-      return { ok: true, value: this.execute(command) };
+      return fn();
     } catch (e) {
-      try {
-        for (let i = journal.length - 1; i >= 0; i--) (journal[i] as () => void)();
-      } catch (rollbackError) {
-        throw new ApplyFailure(command.type, false, rollbackError);
-      }
-      if (e instanceof OverlayError) return { ok: false, error: e.toJSON() };
-      throw new ApplyFailure(command.type, true, e);
+      if (e instanceof ApplyFailure) throw e; // a failed rollback inside run(): the state is unusable
+      this.undoTo(journal, 0, commandType);
+      throw new ApplyFailure(commandType, true, e);
     } finally {
       this.journal = undefined;
     }
+  }
+
+  /** Execute a command; a refusal undoes the command's own steps (not the entry's session steps). */
+  private run(command: IpamCommand): ApplyResult<CommandResult> {
+    const journal = this.journal as Step[];
+    const mark = journal.length;
+    try {
+      return { ok: true, value: this.execute(command) };
+    } catch (e) {
+      if (!(e instanceof OverlayError)) throw e;
+      this.undoTo(journal, mark, command.type);
+      // The refusal may be cached and must then read the same forever: bounded and well formed.
+      return { ok: false, error: { code: e.code, message: e.message.slice(0, MAX_MESSAGE_LENGTH).toWellFormed() } };
+    }
+  }
+
+  private undoTo(journal: Step[], mark: number, commandType: string): void {
+    let reorder = false;
+    try {
+      while (journal.length > mark) {
+        const step = journal.pop() as Step;
+        step.undo();
+        reorder ||= step.reorders === true;
+      }
+      if (reorder) this.state.sessions.reorder();
+    } catch (rollbackError) {
+      throw new ApplyFailure(commandType, false, rollbackError);
+    }
+  }
+
+  private runEntry(body: LogEntryBody): EntryOutcome {
+    const sessions = this.state.sessions;
+    if (body.time !== undefined && body.time > sessions.logTime) {
+      this.setLogTime(body.time);
+      for (const s of sessions.expired()) this.dropSession(s);
+    }
+    const { id, command, session: tag } = body;
+    if (tag === undefined) return this.applied(id, command, this.run(command), false, undefined);
+    const session = sessions.get(tag.id);
+    if (session === undefined) {
+      return sessions.wasIssued(tag.id)
+        ? this.sessionRefusal(body, tag, 'SessionExpired', `session ${tag.id} expired or was closed; open a new session and re-read state before retrying`)
+        : this.sessionRefusal(body, tag, 'UnknownSession', `session ${tag.id} was never opened`);
+    }
+    this.touchSession(session);
+    if (tag.ack !== undefined && tag.ack > session.ackFloor) this.acknowledge(session, tag.ack);
+    const cached = session.results.get(tag.seq);
+    if (cached !== undefined) {
+      if (cached.type !== command.type) {
+        return this.sessionRefusal(body, tag, 'SessionSeqReused', `seq ${tag.seq} of session ${tag.id} was a ${cached.type} command, not ${command.type}; a retry must repeat the request`);
+      }
+      return this.applied(id, command, replay(cached), true, tag);
+    }
+    if (tag.seq < session.ackFloor) {
+      return this.sessionRefusal(body, tag, 'SessionSeqTooOld', `seq ${tag.seq} of session ${tag.id} is below the acknowledged seq ${session.ackFloor}; its result was discarded and it is not executed again`);
+    }
+    if (session.results.size >= MAX_RESULTS_PER_SESSION) {
+      return this.sessionRefusal(body, tag, 'SessionBusy', `session ${tag.id} holds ${MAX_RESULTS_PER_SESSION} unacknowledged results; acknowledge received results (ack) and retry`);
+    }
+    if (sessions.cached >= MAX_CACHED_RESULTS) {
+      return this.sessionRefusal(body, tag, 'SessionBusy', `the state holds ${MAX_CACHED_RESULTS} unacknowledged session results; acknowledge received results (ack) and retry`);
+    }
+    const result = this.run(command);
+    this.cacheResult(session, tag.seq, cacheable(command.type, result));
+    return this.applied(id, command, result, false, tag);
+  }
+
+  private applied(id: number, command: IpamCommand, result: ApplyResult<CommandResult>, replayed: boolean, session: SessionTag | undefined): AppliedEntry {
+    // The one cast: `result` is execute(command)'s (or its cache's) result, so it matches command.type.
+    return { kind: 'applied', type: command.type, id, command, result, replayed, ...(session !== undefined ? { session } : {}) } as AppliedEntry;
+  }
+
+  private sessionRefusal(body: LogEntryBody, session: SessionTag, code: SessionRefusalCode, message: string): SessionRefusal {
+    return { kind: 'sessionRefused', id: body.id, command: body.command, session, error: { code, message } };
   }
 
   /** Canonical bytes: equal states give equal bytes. */
@@ -217,6 +323,28 @@ export class IpamStateMachine {
     return { slice: block.cidr(), allocated: block.size, total, available: total - BigInt(block.size) };
   }
 
+  /** Log time: the largest `time` of any applied entry (ms of the proposing leaders' clocks; 0 before any). */
+  logTime(): number {
+    return this.state.sessions.logTime;
+  }
+
+  /** Sessions idle for longer than this much log time are dropped. */
+  sessionTtlMs(): number {
+    return this.state.sessions.ttlMs;
+  }
+
+  /** Number of live sessions. */
+  sessionCount(): number {
+    return this.state.sessions.size;
+  }
+
+  /** A live session: its last activity (log time), ack floor and the seqs whose results are cached, ascending. */
+  sessionInfo(id: number): { id: number; lastActive: number; ackFloor: number; cachedSeqs: number[] } | undefined {
+    const s = this.state.sessions.get(id);
+    if (s === undefined) return undefined;
+    return { id, lastActive: s.lastActive, ackFloor: s.ackFloor, cachedSeqs: [...s.results.keys()].sort((a, b) => a - b) };
+  }
+
   /** @internal bitmap slab bytes held by every block (memory tests and benchmarks). */
   reservedBytes(): number {
     let n = 0;
@@ -248,7 +376,46 @@ export class IpamStateMachine {
         return this.release(c.network, c.address, c.generation);
       case 'releaseOwner':
         return this.releaseOwner(c.owner, c.network);
+      case 'openSession':
+        return this.openSession();
+      case 'closeSession':
+        return this.closeSession(c.session);
+      case 'configureSessions':
+        return this.configureSessions(c.ttlMs);
     }
+  }
+
+  private openSession(): SessionOpened {
+    const sessions = this.state.sessions;
+    if (sessions.size >= MAX_SESSIONS) {
+      throw new OverlayError('TooManySessions', `${MAX_SESSIONS} sessions are open; retry after idle sessions expire (TTL ${sessions.ttlMs} ms of log time) or clients close theirs`);
+    }
+    if (sessions.nextId >= MAX_SESSION_ID) throw new OverlayError('TooManySessions', `all ${MAX_SESSION_ID - 1} session ids have been used`);
+    let opened: Session | undefined;
+    this.step({ undo: () => sessions.unopen(opened as Session) });
+    opened = sessions.open();
+    return { session: opened.id };
+  }
+
+  private closeSession(id: number): SessionClosed {
+    const sessions = this.state.sessions;
+    const session = sessions.get(id);
+    if (session === undefined) {
+      if (!sessions.wasIssued(id)) throw new OverlayError('UnknownSession', `session ${id} was never opened`);
+      return { session: id, closed: false };
+    }
+    this.dropSession(session);
+    return { session: id, closed: true };
+  }
+
+  private configureSessions(ttlMs: number): SessionsConfigured {
+    const sessions = this.state.sessions;
+    const previousTtlMs = sessions.ttlMs;
+    if (ttlMs !== previousTtlMs) {
+      this.step({ undo: () => (sessions.ttlMs = previousTtlMs) });
+      sessions.ttlMs = ttlMs; // sessions idle longer than the new TTL go when log time next advances
+    }
+    return { ttlMs, previousTtlMs };
   }
 
   private configureNetwork(name: string, cidr: string, slicePrefix: number, pair: string | undefined): NetworkConfigured {
@@ -290,13 +457,14 @@ export class IpamStateMachine {
       this.addBlock(target, nodeId, index); // a failure in the pair's step rolls this one back
     }
     const slices = byName();
-    for (const target of targets) slices[target.name] = (target.block(nodeId) as AllocationBlock).cidr();
+    // Keys in name order: the same record a cached replay of this answer rebuilds (results.ts), byte for byte.
+    for (const target of byNameOrder(targets)) slices[target.name] = (target.block(nodeId) as AllocationBlock).cidr();
     return { slices };
   }
 
   private releaseSlice(network: string, nodeId: string): SlicesReleased {
     const net = this.network(network);
-    const targets = net.pair !== undefined ? [net, this.network(net.pair)] : [net];
+    const targets = byNameOrder(net.pair !== undefined ? [net, this.network(net.pair)] : [net]); // keys in name order, as above
     const released = byName();
     let addressesReleased = 0;
     for (const target of targets) {
@@ -376,12 +544,46 @@ export class IpamStateMachine {
 
   // --- steps: the only code that changes the state; each records its inverse -------------------------
 
-  private step(undo: () => void): void {
+  private step(undo: Step | (() => void)): void {
     const journal = this.journal;
     if (journal === undefined) throw new Error('state change outside apply()');
     const failAt = faults.get(this);
     if (failAt !== undefined && journal.length >= failAt) throw new Error(`injected failure at step ${journal.length}`);
-    journal.push(undo);
+    journal.push(typeof undo === 'function' ? { undo } : undo);
+  }
+
+  private setLogTime(time: number): void {
+    const sessions = this.state.sessions;
+    const previous = sessions.logTime;
+    this.step({ undo: () => (sessions.logTime = previous) });
+    sessions.logTime = time;
+  }
+
+  private dropSession(session: Session): void {
+    const sessions = this.state.sessions;
+    this.step({ undo: () => sessions.reinsert(session), reorders: true });
+    sessions.remove(session.id);
+  }
+
+  private touchSession(session: Session): void {
+    const sessions = this.state.sessions;
+    const previous = session.lastActive;
+    this.step({ undo: () => (session.lastActive = previous), reorders: true });
+    sessions.touch(session);
+  }
+
+  private acknowledge(session: Session, ack: number): void {
+    const sessions = this.state.sessions;
+    const floor = session.ackFloor;
+    let dropped: Array<[number, CachedResult]> = [];
+    this.step({ undo: () => sessions.unacknowledge(session, floor, dropped) });
+    dropped = sessions.acknowledge(session, ack);
+  }
+
+  private cacheResult(session: Session, seq: number, result: CachedResult): void {
+    const sessions = this.state.sessions;
+    this.step({ undo: () => sessions.uncache(session, seq) });
+    sessions.cache(session, seq, result);
   }
 
   private addNetwork(net: Network): void {
@@ -457,6 +659,10 @@ export class IpamStateMachine {
   private sortedNetworks(): Network[] {
     return [...this.state.networks.values()].sort((a, b) => compare(a.name, b.name));
   }
+}
+
+function byNameOrder(nets: Network[]): Network[] {
+  return [...nets].sort((a, b) => compare(a.name, b.name));
 }
 
 function record(net: Network, block: AllocationBlock, offset: Offset): AllocationRecord {

@@ -1,8 +1,9 @@
 /**
- * The replicated IPAM state as data: the generation counter and the networks. IpamStateMachine changes it
+ * The replicated IPAM state as data: the generation counter, the networks and the client sessions. IpamStateMachine changes it
  * through commands; the snapshot codec encodes and rebuilds it. Kept apart so neither depends on the other.
  */
 import type { Network } from './network.js';
+import { SessionTable } from './sessions.js';
 
 /**
  * Generations are 1 … MAX_GENERATION − 1, so nextGeneration ≤ MAX_GENERATION. The bound keeps every
@@ -17,10 +18,12 @@ export interface IpamState {
   /** Next allocation generation to hand out (starts at 1; 0 never names an allocation). */
   nextGeneration: number;
   readonly networks: Map<string, Network>;
+  /** Client sessions, their cached results, log time and the session TTL (sessions.ts). */
+  readonly sessions: SessionTable;
 }
 
 export function emptyState(): IpamState {
-  return { nextGeneration: 1, networks: new Map() };
+  return { nextGeneration: 1, networks: new Map(), sessions: new SessionTable() };
 }
 
 /** Code-unit order: deterministic and locale-independent. */

@@ -1,9 +1,8 @@
 /**
- * The IPAM state machine as the replica's application: log entry bytes in (the envelope src/ipam owns),
- * typed results out. Kept apart from the replica so the driver stays generic over what it replicates.
+ * The IPAM state machine as the replica's application: log entry bytes in (the envelope src/ipam owns,
+ * sessions included), typed results out. Kept apart from the replica so the driver stays generic over
+ * what it replicates.
  */
-import { decodeEntry } from '../ipam/log-entry.js';
-import { OverlayError } from '../ipam/errors.js';
 import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
 import type { ReplicatedApp } from './replica.js';
 
@@ -11,16 +10,11 @@ export class IpamApp implements ReplicatedApp<ApplyResult> {
   constructor(readonly sm: IpamStateMachine = new IpamStateMachine()) {}
 
   apply(entry: { index: number; term: number; data: Uint8Array }): ApplyResult {
-    let command;
-    try {
-      command = decodeEntry(entry.data).command;
-    } catch (e) {
-      // Every replica decodes the same committed bytes the same way, so a refusal here keeps them equal;
-      // proposals are validated before they enter the log, so this only meets bytes from elsewhere.
-      if (e instanceof OverlayError) return { ok: false, error: e.toJSON() };
-      throw e;
-    }
-    return this.sm.apply(command);
+    const outcome = this.sm.applyEntry(entry.data);
+    // A session refusal (expired, unknown, seq too old, busy) and bytes that are not an entry are answers
+    // like any refusal: every replica computes the same one from the same committed bytes.
+    if (outcome.kind === 'applied') return outcome.result;
+    return { ok: false, error: outcome.error };
   }
 
   snapshot(): Uint8Array {

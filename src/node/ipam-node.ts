@@ -60,6 +60,8 @@ export interface IpamNodeOptions {
   snapshotKeepTrailing?: number;
   /** A command or read not finished in this time is answered with Timeout (default 5000 ms). */
   requestTimeoutMs?: number;
+  /** Wall clock for the log time stamped on entries (session expiry); default Date.now. */
+  clock?: () => number;
   /** Seed for election-timeout randomness (default: from the OS). */
   seed?: number;
   observer?: ReplicaObserver<ClusterOut>;
@@ -74,6 +76,7 @@ export class IpamNode implements NodeService {
   private nextRequestId = 1;
   private bootCommit = 0;
   private stopping: Promise<void> | undefined;
+  private readonly clock: () => number;
 
   private constructor(
     private readonly options: IpamNodeOptions,
@@ -84,6 +87,7 @@ export class IpamNode implements NodeService {
   ) {
     this.id = options.name;
     this.clusterId = options.clusterId ?? 'raft-ipam';
+    this.clock = options.clock ?? Date.now;
   }
 
   static async start(options: IpamNodeOptions): Promise<IpamNode> {
@@ -144,10 +148,11 @@ export class IpamNode implements NodeService {
   // --- NodeService -----------------------------------------------------------------------------------
 
   async submit(command: IpamCommand, session?: SessionRef): Promise<ApplyResult> {
-    void session; // exactly-once sessions arrive with the session-aware entry envelope
     let data: Uint8Array;
     try {
-      data = encodeIpamEntry({ id: this.nextRequestId++, command });
+      // The leader's clock stamps the entry: session expiry runs on this log time, the same on every
+      // replica (Raft dissertation §6.3), never on a replica's own clock.
+      data = encodeIpamEntry({ id: this.nextRequestId++, command, ...(session ? { session } : {}), time: Math.max(0, Math.floor(this.clock())) });
     } catch (e) {
       // A malformed command never enters the log: refused here exactly as apply() would refuse it.
       if (e instanceof OverlayError) return { ok: false, error: e.toJSON() };

@@ -9,8 +9,8 @@ import { Packr, Unpackr } from 'msgpackr';
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false });
 
-/** Frame raw payload bytes: magic "RIPM", version 1, zero flags, length, CRC-32. */
-export function frameBytes(body: Uint8Array, version = 1): Uint8Array {
+/** Frame raw payload bytes: magic "RIPM", version (2, the current one), zero flags, length, CRC-32. */
+export function frameBytes(body: Uint8Array, version = 2): Uint8Array {
   const out = new Uint8Array(16 + body.length);
   out.set([0x52, 0x49, 0x50, 0x4d], 0);
   out[4] = version;
