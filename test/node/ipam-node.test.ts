@@ -1,0 +1,136 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpamNode, type IpamNodeOptions } from '../../src/node/ipam-node.js';
+import { NodeError } from '../../src/node/service.js';
+import { createClusterCerts, writeClusterCerts } from '../../src/transport/certs.js';
+import { freePorts } from '../support/ports.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'raft-ipam-node-'));
+  cleanups.push(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Cluster {
+  nodes: Map<string, IpamNode>;
+  opts: Map<string, IpamNodeOptions>;
+}
+
+async function startCluster(ids: string[], extra: Partial<IpamNodeOptions> = {}): Promise<Cluster> {
+  const ports = await freePorts(ids.length);
+  const initialCluster = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]}`]));
+  const root = await tempDir();
+  const c: Cluster = { nodes: new Map(), opts: new Map() };
+  await Promise.all(
+    ids.map(async (id, i) => {
+      const o: IpamNodeOptions = { name: id, dataDir: join(root, id), initialCluster, clientUrl: `http://127.0.0.1:${9000 + i}`, insecure: true, tickMs: 20, ...extra };
+      c.opts.set(id, o);
+      c.nodes.set(id, await IpamNode.start(o));
+    }),
+  );
+  cleanups.push(() => Promise.all([...c.nodes.values()].map((n) => n.stop())));
+  return c;
+}
+
+function leaderOf(c: Cluster): IpamNode | undefined {
+  return [...c.nodes.values()].find((n) => n.status().role === 'leader');
+}
+
+describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
+  it('elects, replicates commands, redirects followers to the leader, and restarts from disk with the same state', async () => {
+    const c = await startCluster(['a', 'b', 'c']);
+    const leader = await until('a leader', () => leaderOf(c));
+    expect(await leader.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 })).toMatchObject({ ok: true });
+    expect(await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w1' })).toMatchObject({ ok: true });
+    const alloc = await leader.submit({ type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'ctr' });
+    expect(alloc.ok).toBe(true);
+    const follower = [...c.nodes.values()].find((n) => n !== leader) as IpamNode;
+    // The leader published its client URL through the log, so a follower can point clients at it.
+    const err = await until('leader URL known to the follower', () => (follower.status().leader?.clientUrl ? follower : undefined))
+      .then((f) => f.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w2' }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NodeError);
+    expect(err).toMatchObject({ code: 'NotLeader', leader: { id: leader.id, clientUrl: c.opts.get(leader.id)?.clientUrl } });
+    expect(await leader.query('linearizable', (sm) => sm.sliceOf('pods', 'w1'))).toBeDefined();
+    const hash = leader.status().stateHash;
+    await until('followers applied', () => ([...c.nodes.values()].every((n) => n.status().stateHash === hash) ? true : undefined));
+    expect(await follower.query('stale', (sm) => sm.allocationOf('pods', (alloc.ok && 'address' in alloc.value ? alloc.value.address : '')) !== undefined)).toBe(true);
+
+    // Whole-cluster restart from the same data directories.
+    await Promise.all([...c.nodes.values()].map((n) => n.stop()));
+    for (const [id, o] of c.opts) c.nodes.set(id, await IpamNode.start(o));
+    const again = await until('a leader after restart', () => leaderOf(c));
+    await until('restarted state', () => (again.status().stateHash === hash ? true : undefined));
+    expect(await again.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w3' })).toMatchObject({ ok: true });
+  });
+
+  it('exactly once: the same session and seq submitted twice executes once and answers the same', async () => {
+    const c = await startCluster(['a', 'b', 'c']);
+    const leader = await until('a leader', () => leaderOf(c));
+    await leader.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w1' });
+    const opened = await leader.submit({ type: 'openSession' });
+    const session = opened.ok && 'session' in opened.value ? opened.value.session : 0;
+    expect(session).toBeGreaterThan(0);
+    const first = await leader.submit({ type: 'allocate', network: 'pods', nodeId: 'w1' }, { id: session, seq: 1 });
+    const retry = await leader.submit({ type: 'allocate', network: 'pods', nodeId: 'w1' }, { id: session, seq: 1 });
+    expect(retry).toEqual(first);
+    const usage = await leader.query('linearizable', (sm) => sm.sliceUsage('pods', 'w1'));
+    expect(usage?.allocated).toBe(1);
+  });
+
+  it('mutual TLS cluster works; a second node on the same data directory is refused', async () => {
+    const certDir = await tempDir();
+    await writeClusterCerts(certDir, await createClusterCerts({ nodes: ['a', 'b', 'c'] }));
+    const c = await startCluster(['a', 'b', 'c'], { insecure: false, tlsDir: certDir });
+    const leader = await until('a leader', () => leaderOf(c));
+    expect(await leader.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 })).toMatchObject({ ok: true });
+    const o = c.opts.get('a') as IpamNodeOptions;
+    await expect(IpamNode.start({ ...o, initialCluster: { a: '127.0.0.1:1' } })).rejects.toMatchObject({ code: 'StorageLocked' });
+  });
+
+  it('refuses bad options with a coded error before touching anything', async () => {
+    const dir = await tempDir();
+    await expect(IpamNode.start({ name: 'a', dataDir: dir, initialCluster: { a: '127.0.0.1:7001' } })).rejects.toMatchObject({ code: 'InvalidRequest' });
+    await expect(IpamNode.start({ name: 'a', dataDir: dir, initialCluster: { b: '127.0.0.1:7001' }, insecure: true })).rejects.toMatchObject({ code: 'InvalidRequest' });
+    await expect(IpamNode.start({ name: 'a b', dataDir: dir, initialCluster: { a: '127.0.0.1:7001' }, insecure: true })).rejects.toMatchObject({ code: 'InvalidRequest' });
+    await expect(IpamNode.start({ name: 'a', dataDir: dir, initialCluster: { a: 'nowhere' }, insecure: true })).rejects.toMatchObject({ code: 'InvalidRequest' });
+  });
+
+  it('membership: a new node is added as a learner, promoted, and a member is removed while serving', async () => {
+    const c = await startCluster(['a', 'b', 'c']);
+    const leader = await until('a leader', () => leaderOf(c));
+    await leader.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    const [port] = await freePorts(1);
+    const base = c.opts.get('a') as IpamNodeOptions;
+    const d = await IpamNode.start({ ...base, name: 'd', dataDir: join(await tempDir(), 'd'), initialCluster: { ...base.initialCluster, d: `127.0.0.1:${port}` }, initialClusterState: 'existing', clientUrl: 'http://127.0.0.1:9100' });
+    c.nodes.set('d', d);
+    await leader.addMember({ id: 'd', peerUrl: `127.0.0.1:${port}`, clientUrl: 'http://127.0.0.1:9100', learner: true });
+    expect(leader.status().members.find((m) => m.id === 'd')).toMatchObject({ role: 'learner', peerUrl: `127.0.0.1:${port}` });
+    await until('d caught up', () => (d.status().stateHash === leader.status().stateHash ? true : undefined));
+    await leader.promoteMember('d');
+    expect(leader.status().members.find((m) => m.id === 'd')?.role).toBe('voter');
+    const victim = [...c.nodes.keys()].find((id) => id !== leader.id && id !== 'd') as string;
+    await leader.removeMember(victim);
+    expect(leader.status().members.map((m) => m.id)).not.toContain(victim);
+    expect(await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'after-change' })).toMatchObject({ ok: true });
+    await expect(leader.removeMember('nobody')).rejects.toMatchObject({ code: 'InvalidMembership' });
+  });
+});
