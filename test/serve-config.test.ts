@@ -1,0 +1,60 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envName, fromEnv, parseInitialCluster, readConfigFile, resolveServeConfig } from '../src/cli/serve-config.js';
+
+const base = { name: 'n1', dataDir: '/tmp/x', listenClient: '127.0.0.1:8001', initialCluster: 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', insecure: true };
+
+describe('serve configuration', () => {
+  it('flags override environment, which overrides the config file; defaults fill the rest', () => {
+    const c = resolveServeConfig({ ...base, tickMs: '25' }, { tickMs: '40', electionTicks: '12' }, { electionTicks: 20, heartbeatTicks: 3, clusterId: 'prod' });
+    expect(c).toMatchObject({ name: 'n1', tickMs: 25, electionTicks: 12, heartbeatTicks: 3, clusterId: 'prod', listenPeer: '127.0.0.1:7001', advertiseClient: 'http://127.0.0.1:8001', initialClusterState: 'new', readMode: 'safe' });
+    expect(c.initialCluster).toEqual({ n1: '127.0.0.1:7001', n2: '127.0.0.1:7002' });
+  });
+
+  it('reads RAFT_IPAM_* variables', () => {
+    expect(envName('dataDir')).toBe('RAFT_IPAM_DATA_DIR');
+    expect(fromEnv({ RAFT_IPAM_DATA_DIR: '/d', RAFT_IPAM_INSECURE: 'true', OTHER: 'x' })).toEqual({ dataDir: '/d', insecure: 'true' });
+  });
+
+  it('refuses bad settings with a message naming the setting and its source', () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...base, initialCluster: 'n1=nowhere' }, /--initial-cluster/],
+      [{ ...base, initialCluster: 'n1=127.0.0.1:7001,n1=127.0.0.1:7002' }, /listed twice/],
+      [{ ...base, name: 'n9' }, /must list this node/],
+      [{ ...base, insecure: undefined }, /--tls-dir/],
+      [{ ...base, tlsDir: '/certs' }, /not both/],
+      [{ ...base, tickMs: '0' }, /--tick-ms/],
+      [{ ...base, heartbeatTicks: '10' }, /below --election-ticks/],
+      [{ ...base, readMode: 'fast' }, /--read-mode/],
+      [{ ...base, listenClient: 'localhost' }, /--listen-client/],
+      [{ ...base, dataDir: undefined }, /--data-dir is required/],
+    ];
+    for (const [flags, message] of bad) expect(() => resolveServeConfig(flags, {}, {}), JSON.stringify(flags)).toThrow(message);
+    expect(() => resolveServeConfig({ ...base, tickMs: 'x' }, {}, {})).toThrow(ConfigError);
+    expect(() => resolveServeConfig({ ...base, tickMs: undefined }, { tickMs: '-1' }, {})).toThrow(/RAFT_IPAM_TICK_MS/);
+  });
+
+  it('config files: JSON objects of known settings only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'raft-ipam-cfg-'));
+    try {
+      await writeFile(join(dir, 'ok.json'), JSON.stringify({ dataDir: '/d', initialCluster: { n1: '127.0.0.1:7001' } }));
+      await writeFile(join(dir, 'typo.json'), JSON.stringify({ dataDri: '/d' }));
+      await writeFile(join(dir, 'bad.json'), '{');
+      const file = await readConfigFile(join(dir, 'ok.json'));
+      expect(resolveServeConfig({ name: 'n1', listenClient: '127.0.0.1:8001', insecure: true }, {}, file).initialCluster).toEqual({ n1: '127.0.0.1:7001' });
+      await expect(readConfigFile(join(dir, 'typo.json'))).rejects.toThrow(/unknown settings dataDri/);
+      await expect(readConfigFile(join(dir, 'bad.json'))).rejects.toThrow(/not JSON/);
+      await expect(readConfigFile(join(dir, 'missing.json'))).rejects.toThrow(ConfigError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parses --initial-cluster lists', () => {
+    expect(parseInitialCluster(' a=127.0.0.1:1 , b=[::1]:2 ')).toEqual({ a: '127.0.0.1:1', b: '[::1]:2' });
+    expect(() => parseInitialCluster('')).toThrow(/no members/);
+    expect(() => parseInitialCluster('a')).toThrow(/name=host:port/);
+  });
+});
