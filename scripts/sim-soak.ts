@@ -31,7 +31,7 @@ const steps = int('steps', values.steps, 1);
 const jobs = Math.min(int('jobs', values.jobs, 1), seeds);
 const variant = values.variant ?? 'none';
 if (!isVariant(variant)) throw new Error(`--variant must be one of ${VARIANTS.join(', ')}, got ${variant}`);
-const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
 interface Summary {
   seeds: number;
