@@ -566,3 +566,28 @@ describe('IpamStateMachine: every command result, and the hash follows the state
     );
   });
 });
+
+describe('listing queries', () => {
+  it('slices() and allocations() enumerate in slice order, filter by node, and stop at the limit', () => {
+    const sm = new IpamStateMachine();
+    sm.apply({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    for (const node of ['w1', 'w2', 'w3']) sm.apply({ type: 'assignSlice', network: 'pods', nodeId: node });
+    for (let i = 0; i < 3; i++) sm.apply({ type: 'allocate', network: 'pods', nodeId: 'w2', owner: `c${i}` });
+    sm.apply({ type: 'allocate', network: 'pods', nodeId: 'w1' });
+    const slices = sm.slices('pods') ?? [];
+    expect(slices.map((s) => s.nodeId).sort()).toEqual(['w1', 'w2', 'w3']);
+    // Ascending by position in the network: the slice CIDRs sort numerically.
+    const starts = slices.map((s) => Number((s.slice.split('.')[2] as string)));
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    expect(slices.find((s) => s.nodeId === 'w2')).toMatchObject({ allocated: 3, total: 254n, available: 251n });
+    const all = sm.allocations('pods') ?? [];
+    expect(all).toHaveLength(4);
+    expect(all.every((r) => sm.allocationOf('pods', r.address)?.generation === r.generation)).toBe(true);
+    const w2 = sm.allocations('pods', { nodeId: 'w2' }) ?? [];
+    expect(w2.map((r) => r.owner)).toEqual(['c0', 'c1', 'c2']);
+    expect(sm.allocations('pods', { limit: 2 })).toHaveLength(2);
+    expect(sm.allocations('pods', { nodeId: 'nobody' })).toEqual([]);
+    expect(sm.slices('nope')).toBeUndefined();
+    expect(sm.allocations('nope')).toBeUndefined();
+  });
+});

@@ -323,6 +323,38 @@ export class IpamStateMachine {
     return { slice: block.cidr(), allocated: block.size, total, available: total - BigInt(block.size) };
   }
 
+  /**
+   * Every assigned slice of a network, ascending by position in the network, with its usage; undefined
+   * when the network does not exist. O(slices).
+   */
+  slices(network: string): Array<{ nodeId: string; slice: string; allocated: number; total: bigint; available: bigint }> | undefined {
+    const net = this.state.networks.get(network);
+    if (!net) return undefined;
+    return net.blocks().map((block) => {
+      const total = block.range.total();
+      return { nodeId: block.nodeId, slice: block.cidr(), allocated: block.size, total, available: total - BigInt(block.size) };
+    });
+  }
+
+  /**
+   * Allocations of a network (optionally of one node's slice), ascending by slice position then address,
+   * at most `limit` of them; undefined when the network does not exist. O(answer), not O(state).
+   */
+  allocations(network: string, filter: { nodeId?: string; limit?: number } = {}): AllocationRecord[] | undefined {
+    const net = this.state.networks.get(network);
+    if (!net) return undefined;
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    const blocks = filter.nodeId !== undefined ? [net.block(filter.nodeId)].filter((b) => b !== undefined) : net.blocks();
+    const out: AllocationRecord[] = [];
+    for (const block of blocks) {
+      for (const a of block.allocations()) {
+        if (out.length >= limit) return out;
+        out.push({ network: net.name, nodeId: block.nodeId, address: block.format(a.offset), generation: a.generation, ...(a.owner !== undefined ? { owner: a.owner } : {}) });
+      }
+    }
+    return out;
+  }
+
   /** Log time: the largest `time` of any applied entry (ms of the proposing leaders' clocks; 0 before any). */
   logTime(): number {
     return this.state.sessions.logTime;
