@@ -250,7 +250,12 @@ export class IpamNode implements NodeService {
     return this.transport instanceof TcpTransport ? this.transport.address() : undefined;
   }
 
-  /** @internal the replica, for tests that inspect the Raft core. */
+  /** The local state machine (metrics, embedding hosts); read it, never change it. */
+  stateMachine(): IpamStateMachine {
+    return this.app.ipam.sm;
+  }
+
+  /** @internal the replica, for tests and metrics that inspect the Raft core. */
   get raftReplica(): Replica<ClusterOut> {
     return this.replica;
   }
