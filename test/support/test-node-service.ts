@@ -29,6 +29,8 @@ export class TestNodeService implements NodeService {
   /** Commands the state machine actually ran (cache hits and faults before apply excluded). */
   applied = 0;
   ready = true;
+  /** The consistency of every query, in order: shows the API passes ?consistency through. */
+  readonly consistencies: Consistency[] = [];
   leader: LeaderRef | null;
   members: MemberView[];
   private readonly queued: Fault[] = [];
@@ -100,7 +102,8 @@ export class TestNodeService implements NodeService {
     return this.sm.apply(command);
   }
 
-  async query<T>(_consistency: Consistency, read: (sm: IpamStateMachine) => T): Promise<T> {
+  async query<T>(consistency: Consistency, read: (sm: IpamStateMachine) => T): Promise<T> {
+    this.consistencies.push(consistency);
     const f = this.fault();
     if (f) this.throwFault(f);
     return read(this.sm);
