@@ -135,7 +135,7 @@ export class IpamClient {
     }
     const answer = await this.submitChecked<ResultOf<C>>(checked);
     if (answer.ok) return { ok: true, value: answer.value };
-    if (BOUNDARY_CODES.has(answer.error.code)) throw new IpamClientError(answer.error.code, answer.error.message, 'invalid', answer.status);
+    if (BOUNDARY_CODES.has(answer.error.code) || answer.error.code === 'Unauthorized') this.unwrap(answer);
     if (answer.error.code === 'SessionExpired' || answer.error.code === 'UnknownSession') this.session = undefined; // the next command opens a new one
     return { ok: false, error: answer.error as Extract<ApplyResult, { ok: false }>['error'] };
   }
@@ -193,12 +193,25 @@ export class IpamClient {
   // --- sessions ---------------------------------------------------------------------------------------
 
   /**
-   * Open a session now (commands open one on first use when `session` is set). Safe to retry after an
-   * ambiguous failure: a session opened by a lost attempt is never used and expires on the node.
+   * Open a new session and send the following commands under it (commands open one on first use when
+   * `session` is set). Safe to retry after an ambiguous failure: a session opened by a lost attempt is
+   * never used and expires on the node.
    */
   async openSession(): Promise<number> {
-    const value = await this.unwrap(await this.request<SessionOpened>({ method: 'POST', path: '/v1/commands', body: { type: 'openSession' }, idempotent: true, leaderOnly: true }));
-    return value.session;
+    const opening = this.requestSession();
+    this.session = opening;
+    return (await opening).id;
+  }
+
+  private requestSession(): Promise<SessionTracker> {
+    const opening = this.request<SessionOpened>({ method: 'POST', path: '/v1/commands', body: { type: 'openSession' }, idempotent: true, leaderOnly: true }).then(
+      (answer) => new SessionTracker(this.unwrap(answer).session),
+    );
+    // A failed open is forgotten so the next command tries again (unless a newer open replaced it already).
+    opening.catch(() => {
+      if (this.session === opening) this.session = undefined;
+    });
+    return opening;
   }
 
   /** Close the current session (its cached results are dropped on the node); the next command opens a new one. */
@@ -217,13 +230,7 @@ export class IpamClient {
 
   private openedSession(): Promise<SessionTracker> {
     // One open at a time: concurrent first commands share it instead of opening one session each.
-    this.session ??= this.openSession().then(
-      (id) => new SessionTracker(id),
-      (e: unknown) => {
-        this.session = undefined;
-        throw e;
-      },
-    );
+    this.session ??= this.requestSession();
     return this.session;
   }
 
@@ -283,7 +290,8 @@ export class IpamClient {
   private unwrap<T>(answer: Answer<T>): T {
     if (answer.ok) return answer.value;
     const { code, message } = answer.error;
-    throw new IpamClientError(code, message, BOUNDARY_CODES.has(code) ? 'invalid' : 'refused', answer.status);
+    const kind: ClientErrorKind = code === 'Unauthorized' ? 'unauthorized' : BOUNDARY_CODES.has(code) ? 'invalid' : 'refused';
+    throw new IpamClientError(code, message, kind, answer.status);
   }
 
   /**
@@ -357,7 +365,8 @@ export class IpamClient {
         method: req.method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        redirect: 'error',
+        // NotLeader is a 307 to the leader: followed here, with the request's own session and seq.
+        redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();

@@ -6,6 +6,15 @@ import { retryAfterFor, statusForCode } from './status-codes.js';
 import type { WireError } from './wire.js';
 
 export function sendError(reply: FastifyReply, error: WireError): FastifyReply {
+  if (error.code === 'NotLeader') {
+    const leaderUrl = error.leader?.clientUrl;
+    if (leaderUrl !== undefined) {
+      // The same path and query on the leader; the body names it for clients that read bodies.
+      return reply.code(statusForCode('NotLeader')).header('location', `${leaderUrl.replace(/\/+$/, '')}${reply.request.url}`).send({ ok: false, error });
+    }
+    // No leader URL to send the client to: to the client this is the same as no leader (try elsewhere, later).
+    return reply.code(503).header('retry-after', String(retryAfterFor('NotLeader'))).send({ ok: false, error });
+  }
   const retryAfter = retryAfterFor(error.code);
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
   return reply.code(statusForCode(error.code)).send({ ok: false, error });

@@ -10,9 +10,14 @@
  * - Exhaustion (NoAvailableIps, NoAvailableSlices, GenerationsExhausted) is 507 Insufficient Storage: the
  *   request was fine, the pool is full, and someone has to add capacity. It lands in 5xx dashboards, which
  *   is where a full pool belongs, but no proxy or generic client retries a 507 (they retry 502/503/504).
- * - NotLeader is 421 Misdirected Request, not a 307: the body names the leader and IpamClient follows it
- *   itself, keeping the session and seq of the request; a 307 would have fetch re-send the body across
- *   origins and drop the Authorization header on the way, and has no answer when the leader's URL is unknown.
+ * - NotLeader is 307 Temporary Redirect with `Location` at the same path on the leader (Vault's standby
+ *   nodes answer the same way) and the leader in the body. 307 keeps the method and body, so `curl -L`
+ *   works; IpamClient does not let fetch follow it (redirect: 'manual') but reads the body and re-sends
+ *   the request itself with the same session and seq. When the node does not know the leader's client
+ *   URL there is nowhere to redirect to: that NotLeader is a 503 with Retry-After, and the client tries
+ *   another endpoint. (421 Misdirected Request was the first choice and was dropped: the Fetch standard
+ *   has fetch re-send a 421 by itself on a new connection, and Node 20's undici then fails the re-send
+ *   with a content-length mismatch.)
  * - Conditions that pass on their own (no leader yet, overloaded, proposal dropped, stopping) are 503 with
  *   Retry-After; Timeout is 504 (the outcome is unknown unless the request carried a session).
  */
@@ -67,7 +72,7 @@ const STATUS: Readonly<Record<string, number>> = {
   SessionExpired: 410,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
-  NotLeader: 421,
+  NotLeader: 307,
   // Too many unacknowledged results in this session: acknowledge (send ack) and retry.
   SessionBusy: 429,
   Internal: 500,
@@ -93,6 +98,8 @@ export function statusForCode(code: string): number {
 /** Seconds a client should wait before retrying, for the codes that pass on their own. */
 const RETRY_AFTER: Readonly<Record<string, number>> = {
   NoLeader: 1,
+  /** Only sent when NotLeader has no leader URL to redirect to (reply.ts). */
+  NotLeader: 1,
   Overloaded: 1,
   ProposalDropped: 1,
   Stopped: 1,

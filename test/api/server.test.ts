@@ -173,16 +173,24 @@ describe('POST /v1/commands', () => {
 });
 
 describe('cluster conditions', () => {
-  it('NotLeader is a 421 that names the leader and its client URL', async () => {
+  it('NotLeader is a 307 to the same path on the leader, naming it in the body', async () => {
     const node = new TestNodeService('n2');
     const app = createApiServer(node);
-    node.failAlways({ code: 'NotLeader', leader: { id: 'n1', clientUrl: 'http://127.0.0.1:8001' } });
+    node.failAlways({ code: 'NotLeader', leader: { id: 'n1', clientUrl: 'http://127.0.0.1:8001/' } });
     const r = await post(app, '/v1/commands', configure);
-    expect(r.status).toBe(421);
-    expect(r.body.error).toEqual({ code: 'NotLeader', message: 'n2 is not the leader', leader: { id: 'n1', clientUrl: 'http://127.0.0.1:8001' } });
-    const read = await get(app, '/v1/networks');
-    expect(read.status).toBe(421);
+    expect({ status: r.status, location: r.headers.location }).toEqual({ status: 307, location: 'http://127.0.0.1:8001/v1/commands' });
+    expect(r.body.error).toEqual({ code: 'NotLeader', message: 'n2 is not the leader', leader: { id: 'n1', clientUrl: 'http://127.0.0.1:8001/' } });
+    const read = await get(app, '/v1/networks?consistency=linearizable');
+    expect({ status: read.status, location: read.headers.location }).toEqual({ status: 307, location: 'http://127.0.0.1:8001/v1/networks?consistency=linearizable' });
     expect(node.sm.networks()).toEqual([]);
+  });
+
+  it('NotLeader without a leader URL is a 503 with Retry-After and no Location', async () => {
+    const node = new TestNodeService('n2');
+    const app = createApiServer(node);
+    node.failAlways({ code: 'NotLeader', leader: { id: 'n1' } });
+    const r = await post(app, '/v1/commands', configure);
+    expect({ status: r.status, location: r.headers.location, retryAfter: r.headers['retry-after'], leader: r.body.error?.leader }).toEqual({ status: 503, location: undefined, retryAfter: '1', leader: { id: 'n1' } });
   });
 
   it('transient conditions are 503 with Retry-After, a timeout is 504, a membership refusal 409', async () => {

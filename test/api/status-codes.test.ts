@@ -27,7 +27,7 @@ describe('code → HTTP status table', () => {
       ),
     ).toEqual({
       InvalidCommand: 400, UnknownNetwork: 404, NodeHasNoSlice: 404, OwnerConflict: 409, StaleGeneration: 409,
-      NoAvailableIps: 507, NoAvailableSlices: 507, GenerationsExhausted: 507, NotLeader: 421, NoLeader: 503,
+      NoAvailableIps: 507, NoAvailableSlices: 507, GenerationsExhausted: 507, NotLeader: 307, NoLeader: 503,
       Overloaded: 503, ProposalDropped: 503, Stopped: 503, Timeout: 504, InvalidMembership: 409, SessionExpired: 410,
       UnknownSession: 404, SessionSeqTooOld: 409, SessionSeqReused: 409, SessionBusy: 429, TooManySessions: 503,
       Unauthorized: 401, PayloadTooLarge: 413,
@@ -40,8 +40,8 @@ describe('code → HTTP status table', () => {
   });
 
   it('Retry-After only for conditions that pass on their own', () => {
-    expect(['NoLeader', 'Overloaded', 'ProposalDropped', 'Stopped', 'NotReady', 'SessionBusy'].map(retryAfterFor)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(['NoLeader', 'NotLeader', 'Overloaded', 'ProposalDropped', 'Stopped', 'NotReady', 'SessionBusy'].map(retryAfterFor)).toEqual([1, 1, 1, 1, 1, 1, 1]);
     expect(retryAfterFor('TooManySessions')).toBe(5);
-    for (const code of ['Timeout', 'NotLeader', 'InvalidCommand', 'NoAvailableIps', 'toString']) expect(retryAfterFor(code)).toBeUndefined();
+    for (const code of ['Timeout', 'InvalidCommand', 'NoAvailableIps', 'toString']) expect(retryAfterFor(code)).toBeUndefined();
   });
 });
