@@ -33,9 +33,10 @@ export function ruleForNetworkError(e: unknown): RetryRule {
 }
 
 export function networkErrorText(e: unknown): string {
-  const err = e as { name?: string; message?: string; cause?: { code?: unknown; message?: unknown } };
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'attempt timed out';
+  const err = e as { name?: string; message?: string; cause?: { name?: unknown; code?: unknown; message?: unknown } };
   const cause = err?.cause;
+  // The abort can surface as the error itself or as the cause of fetch's "fetch failed" TypeError.
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || cause?.name === 'TimeoutError' || cause?.name === 'AbortError') return 'attempt timed out';
   if (cause && typeof cause.code === 'string') return `${cause.code}${typeof cause.message === 'string' ? ` (${cause.message})` : ''}`;
   return err?.message ?? String(e);
 }
