@@ -29,7 +29,9 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREAC
 export function ruleForNetworkError(e: unknown): RetryRule {
   const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause;
   const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  return code !== undefined && NOT_SENT.has(code) ? 'always' : 'ifSafe';
+  if (code !== undefined && NOT_SENT.has(code)) return 'always';
+  // fetch refuses the Fetch standard's blocked ports (1, 22, 25, …) before connecting.
+  return (cause as { message?: unknown } | undefined)?.message === 'bad port' ? 'always' : 'ifSafe';
 }
 
 export function networkErrorText(e: unknown): string {
@@ -38,6 +40,7 @@ export function networkErrorText(e: unknown): string {
   // The abort can surface as the error itself or as the cause of fetch's "fetch failed" TypeError.
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || cause?.name === 'TimeoutError' || cause?.name === 'AbortError') return 'attempt timed out';
   if (cause && typeof cause.code === 'string') return `${cause.code}${typeof cause.message === 'string' ? ` (${cause.message})` : ''}`;
+  if (cause && typeof cause.message === 'string') return `${err?.message ?? 'failed'}: ${cause.message}`;
   return err?.message ?? String(e);
 }
 
