@@ -17,7 +17,7 @@
 import { parseCommand, type Allocate, type AllocateFirst, type AllocateSpecific, type AssignSlice, type AssignSpecificSlice, type ConfigureNetwork, type IpamCommand, type Mark, type Release, type ReleaseOwner, type ReleaseSlice } from '../ipam/commands.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { ApplyResult, ResultOf } from '../ipam/state-machine.js';
-import type { Consistency, LeaderRef, MemberView, NodeStatusView, SessionRef } from '../node/service.js';
+import type { Consistency, LeaderRef, MemberView, NodeStatusView } from '../node/service.js';
 import { SessionTracker } from './client-session.js';
 import { backoffDelay, DEFAULT_BACKOFF, networkErrorText, ruleForCode, ruleForNetworkError, type Backoff, type RetryRule } from './retry.js';
 import type { AddMemberRequest, AllocationsView, NetworkSlicesView, NetworkSummary, NetworkUsageView, SessionClosed, SessionOpened, WireError } from './wire.js';
@@ -400,4 +400,3 @@ function parseEnvelope<T>(text: string): { ok: true; value: T } | { ok: false; e
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type { SessionRef };
