@@ -5,13 +5,18 @@ import { Command } from 'commander';
 import { importSeedState, IpamStateMachine, OverlayError } from '../index.js';
 import { runDemo } from './demo.js';
 import { registerCertsCommand } from './certs.js';
-import { TransportError } from '../transport/errors.js';
+import { addGlobalClientOptions, registerClientCommands } from './client-commands.js';
+import { failureOf } from './exit-codes.js';
 import { runSeeds } from '../sim/run-seeds.js';
 import { simulate } from '../sim/simulator.js';
 import { isVariant, VARIANTS, type Variant } from '../sim/variants.js';
 
 const program = new Command();
 program.name('raft-ipam').description('Replicated IP address manager for container overlay networks').version('0.1.0');
+// Usage errors surface as CommanderError in the handler below (exit 2, `error [Usage]: …`) instead of
+// commander printing and exiting 1 itself; set before any subcommand exists, which inherit it.
+program.exitOverride().configureOutput({ outputError: () => {} });
+addGlobalClientOptions(program);
 
 program
   .command('demo')
@@ -92,12 +97,10 @@ program
   });
 
 registerCertsCommand(program);
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof OverlayError || e instanceof TransportError) {
-    console.error(`error [${e.code}]: ${e.message}`);
-    process.exit(2);
-  }
-  console.error(e);
-  process.exit(1);
+  const { exitCode, line } = failureOf(e);
+  if (line !== undefined) console.error(line);
+  process.exit(exitCode);
 });

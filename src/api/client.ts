@@ -1,0 +1,402 @@
+/**
+ * IpamClient: the typed client of the HTTP API, for the CLI and for embedding hosts (CNI plugins, agents).
+ *
+ * Leader discovery: the client remembers the endpoint that last answered a leader-only request (a command,
+ * a membership change, a linearizable read) and starts there. A NotLeader answer names the leader's client
+ * URL, which the next attempt goes to at once; without one the client moves on to the next endpoint. Any
+ * other transient failure (no leader, overloaded, connection refused, attempt timeout) moves to the next
+ * endpoint after a capped exponential backoff with full jitter, until the call's deadline (timeoutMs) or
+ * its retry budget runs out: then IpamClientError 'Unavailable'.
+ *
+ * Exactly once: with `session: true` the client opens a session on first use and sends every command with
+ * the same {id, seq} on each of its retries, so a command whose reply was lost (leader crash after commit)
+ * is answered from the node's cache on the retry instead of being applied twice. Without a session, a
+ * command is re-sent only after failures that prove it was never proposed (see retry.ts); after an
+ * ambiguous one the client gives up with 'OutcomeUnknown' rather than risk a second allocation.
+ */
+import { parseCommand, type Allocate, type AllocateFirst, type AllocateSpecific, type AssignSlice, type AssignSpecificSlice, type ConfigureNetwork, type IpamCommand, type Mark, type Release, type ReleaseOwner, type ReleaseSlice } from '../ipam/commands.js';
+import { OverlayError } from '../ipam/errors.js';
+import type { ApplyResult, ResultOf } from '../ipam/state-machine.js';
+import type { Consistency, LeaderRef, MemberView, NodeStatusView } from '../node/service.js';
+import { SessionTracker } from './client-session.js';
+import { backoffDelay, DEFAULT_BACKOFF, networkErrorText, ruleForCode, ruleForNetworkError, type Backoff, type RetryRule } from './retry.js';
+import type { AddMemberRequest, AllocationsView, NetworkSlicesView, NetworkSummary, NetworkUsageView, SessionClosed, SessionOpened, WireError } from './wire.js';
+
+export interface IpamClientOptions {
+  /** Client URLs of the cluster's nodes, e.g. http://127.0.0.1:8001. */
+  endpoints: string[];
+  token?: string;
+  /** Deadline of one call, every retry included (default 10 000 ms). */
+  timeoutMs?: number;
+  /** Attempts after the first before giving up (default 20). */
+  retries?: number;
+  /** Open an exactly-once session and send every command under it. */
+  session?: boolean;
+  /** Longest single HTTP attempt (default 5 000 ms, never past the call's deadline). */
+  attemptTimeoutMs?: number;
+  backoff?: Partial<Backoff>;
+  /** Jitter source (tests pass a fixed one). */
+  random?: () => number;
+}
+
+/**
+ * - refused: the cluster answered and said no (a state-machine refusal or a membership refusal): exit 1.
+ * - invalid: the request was malformed, checked here or at the server's boundary: exit 2.
+ * - unauthorized: missing or wrong token: exit 2.
+ * - unavailable: no endpoint gave an answer before the deadline or the retry budget ran out: exit 3.
+ * - outcome-unknown: a command without a session failed after it may have been applied: exit 3.
+ */
+export type ClientErrorKind = 'refused' | 'invalid' | 'unauthorized' | 'unavailable' | 'outcome-unknown';
+
+export class IpamClientError extends Error {
+  override readonly name = 'IpamClientError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly kind: ClientErrorKind,
+    /** The HTTP status of the answer this error reports, when there was one. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Codes of the API layer itself (status-codes.ts): the request never reached the service. */
+const BOUNDARY_CODES = new Set(['InvalidRequest', 'NotFound', 'PayloadTooLarge', 'UnsupportedMediaType']);
+
+type Answer<T> = { ok: true; value: T } | { ok: false; error: WireError; status: number };
+
+interface Request {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  /** Safe to re-send after an ambiguous failure. */
+  idempotent: boolean;
+  /** A success proves the endpoint leads (remember it). */
+  leaderOnly: boolean;
+  /** Only this endpoint, once (per-node status). */
+  endpoint?: string;
+}
+
+const trimSlash = (url: string): string => url.replace(/\/+$/, '');
+
+export class IpamClient {
+  private readonly endpoints: string[];
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly backoff: Backoff;
+  private readonly random: () => number;
+  private readonly authorization: string | undefined;
+  private readonly useSession: boolean;
+  /** The endpoint that last answered a leader-only request, or the leader a NotLeader named. */
+  private preferred: string | undefined;
+  private session: Promise<SessionTracker> | undefined;
+
+  constructor(options: IpamClientOptions) {
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) throw new IpamClientError('InvalidRequest', 'at least one endpoint is needed', 'invalid');
+    this.endpoints = options.endpoints.map((e) => {
+      let url: URL;
+      try {
+        url = new URL(e);
+      } catch {
+        throw new IpamClientError('InvalidRequest', `endpoint ${JSON.stringify(e)} is not a URL`, 'invalid');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new IpamClientError('InvalidRequest', `endpoint ${JSON.stringify(e)} must be http:// or https://`, 'invalid');
+      return trimSlash(url.href);
+    });
+    const positive = (v: number | undefined, name: string, fallback: number): number => {
+      if (v === undefined) return fallback;
+      if (!Number.isFinite(v) || v < 0) throw new IpamClientError('InvalidRequest', `${name} must be a non-negative number, got ${String(v)}`, 'invalid');
+      return v;
+    };
+    this.timeoutMs = positive(options.timeoutMs, 'timeoutMs', 10_000);
+    this.retries = positive(options.retries, 'retries', 20);
+    this.attemptTimeoutMs = positive(options.attemptTimeoutMs, 'attemptTimeoutMs', 5_000);
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.random = options.random ?? Math.random;
+    this.authorization = options.token !== undefined ? `Bearer ${options.token}` : undefined;
+    this.useSession = options.session === true;
+  }
+
+  // --- commands --------------------------------------------------------------------------------------
+
+  /**
+   * Submit one command; a refusal comes back as `{ ok: false, error }` (the state machine's answer).
+   * Throws IpamClientError for a malformed command (before sending) and for cluster conditions.
+   */
+  async submit<C extends IpamCommand>(command: C): Promise<ApplyResult<ResultOf<C>>> {
+    let checked: IpamCommand;
+    try {
+      checked = parseCommand(command);
+    } catch (e) {
+      if (e instanceof OverlayError) throw new IpamClientError(e.code, e.message, 'invalid');
+      throw e;
+    }
+    const answer = await this.submitChecked<ResultOf<C>>(checked);
+    if (answer.ok) return { ok: true, value: answer.value };
+    if (BOUNDARY_CODES.has(answer.error.code) || answer.error.code === 'Unauthorized') this.unwrap(answer);
+    if (answer.error.code === 'SessionExpired' || answer.error.code === 'UnknownSession') this.session = undefined; // the next command opens a new one
+    return { ok: false, error: answer.error as Extract<ApplyResult, { ok: false }>['error'] };
+  }
+
+  private async submitChecked<T>(command: IpamCommand): Promise<Answer<T>> {
+    if (!this.useSession) return this.request<T>({ method: 'POST', path: '/v1/commands', body: command, idempotent: false, leaderOnly: true });
+    const tracker = await this.openedSession();
+    const seq = tracker.begin();
+    try {
+      // The body is rebuilt per attempt only for the ack; id and seq never change across retries.
+      return await this.request<T>({ method: 'POST', path: '/v1/commands', body: () => ({ ...command, session: tracker.ref(seq) }), idempotent: true, leaderOnly: true });
+    } finally {
+      tracker.end(seq);
+    }
+  }
+
+  /** Submit and unwrap: the typed result, or IpamClientError(kind 'refused') with the state machine's code. */
+  async command<C extends IpamCommand>(command: C): Promise<ResultOf<C>> {
+    const r = await this.submit(command);
+    if (!r.ok) throw new IpamClientError(r.error.code, r.error.message, 'refused');
+    return r.value;
+  }
+
+  configureNetwork(c: Omit<ConfigureNetwork, 'type'>): Promise<ResultOf<ConfigureNetwork>> {
+    return this.command<ConfigureNetwork>({ type: 'configureNetwork', ...c });
+  }
+  assignSlice(c: Omit<AssignSlice, 'type'>): Promise<ResultOf<AssignSlice>> {
+    return this.command<AssignSlice>({ type: 'assignSlice', ...c });
+  }
+  assignSpecificSlice(c: Omit<AssignSpecificSlice, 'type'>): Promise<ResultOf<AssignSpecificSlice>> {
+    return this.command<AssignSpecificSlice>({ type: 'assignSpecificSlice', ...c });
+  }
+  releaseSlice(c: Omit<ReleaseSlice, 'type'>): Promise<ResultOf<ReleaseSlice>> {
+    return this.command<ReleaseSlice>({ type: 'releaseSlice', ...c });
+  }
+  allocate(c: Omit<Allocate, 'type'>): Promise<ResultOf<Allocate>> {
+    return this.command<Allocate>({ type: 'allocate', ...c });
+  }
+  allocateFirst(c: Omit<AllocateFirst, 'type'>): Promise<ResultOf<AllocateFirst>> {
+    return this.command<AllocateFirst>({ type: 'allocateFirst', ...c });
+  }
+  allocateSpecific(c: Omit<AllocateSpecific, 'type'>): Promise<ResultOf<AllocateSpecific>> {
+    return this.command<AllocateSpecific>({ type: 'allocateSpecific', ...c });
+  }
+  mark(c: Omit<Mark, 'type'>): Promise<ResultOf<Mark>> {
+    return this.command<Mark>({ type: 'mark', ...c });
+  }
+  release(c: Omit<Release, 'type'>): Promise<ResultOf<Release>> {
+    return this.command<Release>({ type: 'release', ...c });
+  }
+  releaseOwner(c: Omit<ReleaseOwner, 'type'>): Promise<ResultOf<ReleaseOwner>> {
+    return this.command<ReleaseOwner>({ type: 'releaseOwner', ...c });
+  }
+
+  // --- sessions ---------------------------------------------------------------------------------------
+
+  /**
+   * Open a new session and send the following commands under it (commands open one on first use when
+   * `session` is set). Safe to retry after an ambiguous failure: a session opened by a lost attempt is
+   * never used and expires on the node.
+   */
+  async openSession(): Promise<number> {
+    const opening = this.requestSession();
+    this.session = opening;
+    return (await opening).id;
+  }
+
+  private requestSession(): Promise<SessionTracker> {
+    const opening = this.request<SessionOpened>({ method: 'POST', path: '/v1/commands', body: { type: 'openSession' }, idempotent: true, leaderOnly: true }).then(
+      (answer) => new SessionTracker(this.unwrap(answer).session),
+    );
+    // A failed open is forgotten so the next command tries again (unless a newer open replaced it already).
+    opening.catch(() => {
+      if (this.session === opening) this.session = undefined;
+    });
+    return opening;
+  }
+
+  /** Close the current session (its cached results are dropped on the node); the next command opens a new one. */
+  async closeSession(): Promise<SessionClosed | undefined> {
+    const current = this.session;
+    this.session = undefined;
+    if (current === undefined) return undefined;
+    const { id } = await current;
+    return this.unwrap(await this.request<SessionClosed>({ method: 'POST', path: '/v1/commands', body: { type: 'closeSession', session: id }, idempotent: true, leaderOnly: true }));
+  }
+
+  /** The session id in use, if one is open. */
+  async sessionId(): Promise<number | undefined> {
+    return this.session ? (await this.session).id : undefined;
+  }
+
+  private openedSession(): Promise<SessionTracker> {
+    // One open at a time: concurrent first commands share it instead of opening one session each.
+    this.session ??= this.requestSession();
+    return this.session;
+  }
+
+  // --- queries ------------------------------------------------------------------------------------------
+
+  networks(options: { consistency?: Consistency } = {}): Promise<NetworkSummary[]> {
+    return this.read<NetworkSummary[]>('/v1/networks', options.consistency);
+  }
+  network(name: string, options: { consistency?: Consistency } = {}): Promise<NetworkUsageView> {
+    return this.read<NetworkUsageView>(`/v1/networks/${encodeURIComponent(name)}`, options.consistency);
+  }
+  slices(network: string, options: { consistency?: Consistency } = {}): Promise<NetworkSlicesView> {
+    return this.read<NetworkSlicesView>(`/v1/networks/${encodeURIComponent(network)}/slices`, options.consistency);
+  }
+  allocations(network: string, options: { node?: string; owner?: string; limit?: number; consistency?: Consistency } = {}): Promise<AllocationsView> {
+    const extra = new URLSearchParams();
+    if (options.node !== undefined) extra.set('node', options.node);
+    if (options.owner !== undefined) extra.set('owner', options.owner);
+    if (options.limit !== undefined) extra.set('limit', String(options.limit));
+    return this.read<AllocationsView>(`/v1/networks/${encodeURIComponent(network)}/allocations`, options.consistency, extra);
+  }
+
+  /** One node's view; `endpoint` asks that node only (no retry elsewhere), otherwise any node that answers. */
+  async status(options: { endpoint?: string } = {}): Promise<NodeStatusView> {
+    return this.unwrap(await this.request<NodeStatusView>({ method: 'GET', path: '/v1/status', idempotent: true, leaderOnly: false, ...(options.endpoint !== undefined ? { endpoint: trimSlash(options.endpoint) } : {}) }));
+  }
+  async members(): Promise<MemberView[]> {
+    return this.unwrap(await this.request<MemberView[]>({ method: 'GET', path: '/v1/members', idempotent: true, leaderOnly: false }));
+  }
+
+  private async read<T>(path: string, consistency: Consistency | undefined, extra = new URLSearchParams()): Promise<T> {
+    if (consistency !== undefined) extra.set('consistency', consistency);
+    const query = extra.size > 0 ? `?${extra.toString()}` : '';
+    // A stale read can be answered by any node; a linearizable one proves nothing about leadership either
+    // (followers may serve it by ReadIndex), so neither moves the preferred endpoint.
+    return this.unwrap(await this.request<T>({ method: 'GET', path: `${path}${query}`, idempotent: true, leaderOnly: false }));
+  }
+
+  // --- membership ------------------------------------------------------------------------------------------
+
+  async addMember(member: AddMemberRequest): Promise<void> {
+    await this.unwrap(await this.request({ method: 'POST', path: '/v1/members', body: member, idempotent: false, leaderOnly: true }));
+  }
+  async promoteMember(id: string): Promise<void> {
+    await this.unwrap(await this.request({ method: 'POST', path: `/v1/members/${encodeURIComponent(id)}/promote`, body: {}, idempotent: false, leaderOnly: true }));
+  }
+  async removeMember(id: string): Promise<void> {
+    await this.unwrap(await this.request({ method: 'DELETE', path: `/v1/members/${encodeURIComponent(id)}`, idempotent: false, leaderOnly: true }));
+  }
+  /** Resolves with the leader the node reports once the transfer is done. */
+  async transferLeader(to?: string): Promise<{ leader: LeaderRef | null }> {
+    return this.unwrap(await this.request<{ leader: LeaderRef | null }>({ method: 'POST', path: '/v1/transfer-leader', body: to !== undefined ? { to } : {}, idempotent: false, leaderOnly: true }));
+  }
+
+  // --- transport ------------------------------------------------------------------------------------------
+
+  private unwrap<T>(answer: Answer<T>): T {
+    if (answer.ok) return answer.value;
+    const { code, message } = answer.error;
+    const kind: ClientErrorKind = code === 'Unauthorized' ? 'unauthorized' : BOUNDARY_CODES.has(code) ? 'invalid' : 'refused';
+    throw new IpamClientError(code, message, kind, answer.status);
+  }
+
+  /**
+   * One call: attempts across endpoints until an answer that is final (success or a refusal), or the
+   * deadline or retry budget is spent. Returns refusals as data; throws only when no final answer came.
+   */
+  private async request<T>(req: Omit<Request, 'body'> & { body?: unknown }): Promise<Answer<T>> {
+    const deadline = Date.now() + this.timeoutMs;
+    const only = req.endpoint;
+    let target = only ?? this.preferred ?? (this.endpoints[0] as string);
+    let failures = 0;
+    let hops = 0;
+    let last = 'no attempt made';
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - Date.now();
+      if (attempt > 0 && (remaining <= 0 || attempt > this.retries || only !== undefined)) {
+        throw new IpamClientError('Unavailable', `gave up after ${attempt} attempt(s) in ${this.timeoutMs} ms: last ${last}`, 'unavailable');
+      }
+      const outcome = await this.attempt<T>(target, req, Math.max(1, Math.min(this.attemptTimeoutMs, remaining)));
+      let failure: { rule: RetryRule; text: string; leaderUrl?: string };
+      if (outcome.kind === 'answer') {
+        const answer = outcome.answer;
+        if (answer.ok) {
+          if (req.leaderOnly) this.preferred = target;
+          return answer;
+        }
+        const rule = ruleForCode(answer.error.code);
+        if (rule === 'never') return answer;
+        failure = { rule, text: `[${answer.error.code}] ${answer.error.message}`, ...(answer.error.leader?.clientUrl !== undefined ? { leaderUrl: answer.error.leader.clientUrl } : {}) };
+      } else {
+        failure = outcome;
+      }
+      last = `${target}: ${failure.text}`;
+      if (failure.rule === 'ifSafe' && !req.idempotent) {
+        throw new IpamClientError('OutcomeUnknown', `the command may or may not have been applied (${last}); it was not retried because it carries no session`, 'outcome-unknown');
+      }
+      if (failure.leaderUrl !== undefined && only === undefined && hops < this.endpoints.length + 1) {
+        // Follow the named leader at once; a chain longer than the cluster means an election in progress.
+        hops++;
+        target = trimSlash(failure.leaderUrl);
+        this.preferred = target;
+        continue;
+      }
+      hops = 0;
+      // Whatever this endpoint was, it is not a leader that answers now: the next call starts elsewhere.
+      if (this.preferred === target) this.preferred = undefined;
+      target = this.nextEndpoint(target);
+      await sleep(Math.min(backoffDelay(failures++, this.backoff, this.random), Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  private nextEndpoint(current: string): string {
+    const i = this.endpoints.indexOf(current);
+    // A learned leader URL outside the list: start over at the first endpoint.
+    return this.endpoints[(i + 1) % this.endpoints.length] as string;
+  }
+
+  private async attempt<T>(
+    base: string,
+    req: Omit<Request, 'body'> & { body?: unknown },
+    timeoutMs: number,
+  ): Promise<{ kind: 'answer'; answer: Answer<T> } | { kind: 'failed'; rule: RetryRule; text: string }> {
+    const body = typeof req.body === 'function' ? (req.body as () => unknown)() : req.body;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${base}${req.path}`, {
+        method: req.method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        // NotLeader is a 307 to the leader: followed here, with the request's own session and seq.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (e) {
+      return { kind: 'failed', rule: ruleForNetworkError(e), text: networkErrorText(e) };
+    }
+    const envelope = parseEnvelope<T>(text);
+    if (envelope === undefined) {
+      // Not our server's answer (a proxy's error page, a truncated body): a gateway failure is transient.
+      const rule: RetryRule = response.status === 502 || response.status === 503 || response.status === 504 ? 'ifSafe' : 'never';
+      if (rule === 'never') return { kind: 'answer', answer: { ok: false, error: { code: 'BadResponse', message: `HTTP ${response.status} from ${base} without an API envelope` }, status: response.status } };
+      return { kind: 'failed', rule, text: `HTTP ${response.status} without an API envelope` };
+    }
+    return { kind: 'answer', answer: envelope.ok ? envelope : { ...envelope, status: response.status } };
+  }
+}
+
+function parseEnvelope<T>(text: string): { ok: true; value: T } | { ok: false; error: WireError } | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const e = v as { ok?: unknown; value?: unknown; error?: { code?: unknown; message?: unknown } };
+  if (e.ok === true && 'value' in e) return { ok: true, value: e.value as T };
+  if (e.ok === false && typeof e.error?.code === 'string' && typeof e.error.message === 'string') return { ok: false, error: e.error as WireError };
+  return undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+

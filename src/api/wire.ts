@@ -1,0 +1,94 @@
+/**
+ * What crosses HTTP between the server and IpamClient, in one place so both sides agree. Every answer is
+ * an envelope: `{ ok: true, value }` or `{ ok: false, error }`; a command's refusal by the state machine
+ * is the same ApplyResult every replica computed, passed through unchanged.
+ */
+import type { LeaderRef, SessionRef } from '../node/service.js';
+
+export interface WireError {
+  code: string;
+  message: string;
+  /** On NotLeader: where to send the request instead. */
+  leader?: LeaderRef;
+  /** On Internal: the id of the request in the server's log. */
+  requestId?: string;
+}
+
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/**
+ * Session management commands (Raft dissertation §6.3, being added to src/ipam/commands.ts). They are
+ * spelled here so the API and the client can carry them before src/ipam's IpamCommand union has them;
+ * the shapes are the ones that branch defines (`openSession {}` → `{ session }`, `closeSession {session}`).
+ */
+export interface OpenSessionCommand {
+  type: 'openSession';
+}
+export interface CloseSessionCommand {
+  type: 'closeSession';
+  session: number;
+}
+export type SessionCommand = OpenSessionCommand | CloseSessionCommand;
+export interface SessionOpened {
+  session: number;
+}
+export interface SessionClosed {
+  session: number;
+  closed: boolean;
+}
+
+/** Body of POST /v1/commands: the command's own fields plus, optionally, the session envelope. */
+export type CommandRequestBody = Record<string, unknown> & { type: string; session?: SessionRef };
+
+/** JSON has no bigint: counts that can exceed 2^53 (IPv6 slice capacity and host totals) travel as decimal strings. */
+export interface NetworkUsageView {
+  name: string;
+  cidr: string;
+  slicePrefix: number;
+  pair?: string;
+  slicesAssigned: number;
+  sliceCapacity: string;
+  addressesAllocated: number;
+}
+
+export interface SliceView {
+  nodeId: string;
+  slice: string;
+  allocated: number;
+  total: string;
+  available: string;
+}
+
+export interface NetworkSlicesView {
+  network: string;
+  slices: SliceView[];
+}
+
+export interface AllocationView {
+  network: string;
+  nodeId: string;
+  address: string;
+  generation: number;
+  owner?: string;
+}
+
+export interface AllocationsView {
+  network: string;
+  allocations: AllocationView[];
+  /** True when more allocations matched than `limit`; the list is the first `limit` in (slice position, address) order. */
+  truncated: boolean;
+}
+
+export interface NetworkSummary {
+  name: string;
+  cidr: string;
+  slicePrefix: number;
+  pair?: string;
+}
+
+export interface AddMemberRequest {
+  id: string;
+  peerUrl: string;
+  clientUrl?: string;
+  learner?: boolean;
+}
