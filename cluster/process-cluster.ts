@@ -198,7 +198,8 @@ export class ProcessCluster {
     try {
       const r = await fetch(`${n.url}/v1/status`, { signal: AbortSignal.timeout(timeoutMs), headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {} });
       if (!r.ok) return undefined;
-      return (await r.json()) as StatusBody;
+      const body = (await r.json()) as { ok: boolean; value?: StatusBody };
+      return body.ok ? body.value : undefined;
     } catch {
       return undefined;
     }

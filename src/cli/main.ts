@@ -3,7 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { importSeedState, IpamStateMachine, OverlayError } from '../index.js';
-import { runDemo } from './demo.js';
+import { runClusterDemo } from './demo.js';
+import { registerServeCommand } from './serve.js';
+import { runTour } from './tour.js';
 import { registerCertsCommand } from './certs.js';
 import { addGlobalClientOptions, registerClientCommands } from './client-commands.js';
 import { failureOf } from './exit-codes.js';
@@ -20,8 +22,23 @@ addGlobalClientOptions(program);
 
 program
   .command('demo')
-  .description('walk through the allocator and the IPAM state machine: networks, slices, owners, snapshots')
-  .action(() => runDemo((line) => console.log(line)));
+  .description('start a 3-node cluster on 127.0.0.1, allocate under load, SIGKILL the leader, prove nothing was lost or granted twice, restart it, clean up')
+  .option('--clients <n>', 'concurrent clients', (v) => Number(v), 8)
+  .option('--per-client <n>', 'allocations per client', (v) => Number(v), 40)
+  .action(async (opts: { clients: number; perClient: number }) => {
+    for (const [k, v] of Object.entries(opts)) {
+      if (!Number.isInteger(v) || v < 1 || v > 1000) throw new OverlayError('InvalidCommand', `--${k === 'perClient' ? 'per-client' : k} must be an integer in 1..1000`);
+    }
+    const { ok } = await runClusterDemo({ clients: opts.clients, perClient: opts.perClient });
+    process.exitCode = ok ? 0 : 1;
+  });
+
+program
+  .command('tour')
+  .description('walk through the allocator and the IPAM state machine in this process: networks, slices, owners, snapshots')
+  .action(() => runTour((line) => console.log(line)));
+
+registerServeCommand(program);
 
 program
   .command('import-seed')

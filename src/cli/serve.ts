@@ -60,9 +60,11 @@ export async function serve(config: ServeConfig): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { node: config.name } });
   const metrics = createMetrics();
   let node: IpamNode | undefined;
-  const observer = nodeMetrics(metrics.registry, () =>
-    node ? { status: () => node?.raftReplica.status() as ReturnType<IpamNode['raftReplica']['status']>, stateMachine: () => (node as IpamNode).stateMachine() } : undefined,
-  );
+  // The gauges read the node at scrape time; before it has started there is nothing to report.
+  const observer = nodeMetrics(metrics.registry, () => {
+    const n = node;
+    return n ? { status: () => n.raftReplica.status(), stateMachine: () => n.stateMachine() } : undefined;
+  });
   let exitCode = 0;
   try {
     node = await IpamNode.start({
