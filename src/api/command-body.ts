@@ -7,10 +7,9 @@
 import { parseCommand, type IpamCommand } from '../ipam/commands.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { SessionRef } from '../node/service.js';
-import type { SessionCommand } from './wire.js';
 
 export interface ParsedCommandBody {
-  command: IpamCommand | SessionCommand;
+  command: IpamCommand;
   session?: SessionRef;
 }
 
@@ -21,24 +20,6 @@ function positiveInt(v: unknown): v is number {
 
 function invalid(message: string): never {
   throw new OverlayError('InvalidCommand', message);
-}
-
-/**
- * openSession / closeSession, checked here until src/ipam's parseCommand knows them (the sessions work adds
- * them there with these shapes). Session management never runs inside a session: an openSession that
- * carried one would tie the new session's creation to an old one's cache, so openSession refuses any field.
- */
-function parseSessionCommand(record: Record<string, unknown>): SessionCommand {
-  const keys = Object.keys(record).filter((k) => k !== 'type');
-  if (record.type === 'openSession') {
-    if (keys.length > 0) invalid(`openSession: unexpected field ${JSON.stringify(keys[0])}`);
-    return { type: 'openSession' };
-  }
-  const extra = keys.find((k) => k !== 'session');
-  if (extra !== undefined) invalid(`closeSession: unexpected field ${JSON.stringify(extra)}`);
-  // A session envelope here ({id, seq}) fails this check: session management never runs inside a session.
-  if (!positiveInt(record.session)) invalid('closeSession: field "session" must be the positive integer id of the session to close');
-  return { type: 'closeSession', session: record.session };
 }
 
 export function parseSessionRef(v: unknown): SessionRef {
@@ -60,7 +41,9 @@ export function parseSessionRef(v: unknown): SessionRef {
 export function parseCommandBody(body: unknown): ParsedCommandBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('the body must be one command object');
   const record = body as Record<string, unknown>;
-  if (record.type === 'openSession' || record.type === 'closeSession') return { command: parseSessionCommand(record) };
+  // Session management never runs inside a session (an openSession tied to an old session's cache makes no
+  // sense), and closeSession's own `session` field is the id to close: for these two it is the command's.
+  if (record.type === 'openSession' || record.type === 'closeSession') return { command: parseCommand(record) };
   const { session, ...rest } = record;
   const command = parseCommand(rest);
   return Object.hasOwn(record, 'session') ? { command, session: parseSessionRef(session) } : { command };

@@ -16,19 +16,7 @@ export interface WireError {
 
 export type Envelope<T> = { ok: true; value: T } | { ok: false; error: WireError };
 
-/**
- * Session management commands (Raft dissertation §6.3, being added to src/ipam/commands.ts). They are
- * spelled here so the API and the client can carry them before src/ipam's IpamCommand union has them;
- * the shapes are the ones that branch defines (`openSession {}` → `{ session }`, `closeSession {session}`).
- */
-export interface OpenSessionCommand {
-  type: 'openSession';
-}
-export interface CloseSessionCommand {
-  type: 'closeSession';
-  session: number;
-}
-export type SessionCommand = OpenSessionCommand | CloseSessionCommand;
+/** Answers of openSession / closeSession as they travel (src/ipam's SessionOpened / SessionClosed). */
 export interface SessionOpened {
   session: number;
 }

@@ -15,8 +15,8 @@ async function serve(service: TestNodeService, token?: string): Promise<string> 
 }
 
 /** A leader and a follower that answers NotLeader naming it (with or without its URL). */
-async function pair(options: { sessions?: boolean; leaderUrlKnown?: boolean } = {}): Promise<{ leader: TestNodeService; follower: TestNodeService; leaderUrl: string; followerUrl: string }> {
-  const leader = new TestNodeService('n1', { sessions: options.sessions === true });
+async function pair(options: { leaderUrlKnown?: boolean } = {}): Promise<{ leader: TestNodeService; follower: TestNodeService; leaderUrl: string; followerUrl: string }> {
+  const leader = new TestNodeService('n1');
   const leaderUrl = await serve(leader);
   const follower = new TestNodeService('n2');
   follower.failAlways({ code: 'NotLeader', leader: { id: 'n1', ...(options.leaderUrlKnown === false ? {} : { clientUrl: leaderUrl }) } });
@@ -104,7 +104,7 @@ describe('IpamClient leader discovery', () => {
 
 describe('IpamClient exactly-once sessions', () => {
   it('re-sends a command whose reply was lost with the same session and seq; the node applies it once', async () => {
-    const { leader, followerUrl } = await pair({ sessions: true });
+    const { leader, followerUrl } = await pair();
     const client = new IpamClient({ endpoints: [followerUrl], session: true, ...fast });
     const id = await client.openSession();
     await client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
@@ -121,7 +121,7 @@ describe('IpamClient exactly-once sessions', () => {
   });
 
   it('opens the session on first use, numbers commands 1, 2, … and acknowledges answered ones', async () => {
-    const leader = new TestNodeService('n1', { sessions: true });
+    const leader = new TestNodeService('n1');
     const client = new IpamClient({ endpoints: [await serve(leader)], session: true, ...fast });
     await client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
     await client.assignSlice({ network: 'pods', nodeId: 'w1' });
@@ -136,7 +136,7 @@ describe('IpamClient exactly-once sessions', () => {
   });
 
   it('concurrent commands hold the ack at the lowest unanswered seq', async () => {
-    const leader = new TestNodeService('n1', { sessions: true });
+    const leader = new TestNodeService('n1');
     const client = new IpamClient({ endpoints: [await serve(leader)], session: true, ...fast });
     await client.openSession();
     await Promise.all([
@@ -158,14 +158,6 @@ describe('IpamClient exactly-once sessions', () => {
     expect({ code: e.code, kind: e.kind }).toEqual({ code: 'OutcomeUnknown', kind: 'outcome-unknown' });
     expect(e.message).toMatch(/\[Timeout\]/);
     expect(leader.received).toHaveLength(3);
-  });
-
-  it('a node without sessions refuses openSession as an unknown command', async () => {
-    const leader = new TestNodeService('n1');
-    const client = new IpamClient({ endpoints: [await serve(leader)], session: true, ...fast });
-    const e = await thrown(client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 }));
-    expect({ code: e.code, kind: e.kind }).toEqual({ code: 'InvalidCommand', kind: 'refused' });
-    expect(leader.sm.networks()).toEqual([]);
   });
 });
 

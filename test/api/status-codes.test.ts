@@ -10,7 +10,8 @@ describe('code → HTTP status table', () => {
     for (const code of ErrorCodes.filter((c) => c !== 'IoError')) {
       expect({ code, mapped: table.has(code) }).toEqual({ code, mapped: true });
       expect(statusForCode(code)).not.toBe(500);
-      expect([400, 404, 409, 507]).toContain(statusForCode(code));
+      // Session refusals add 410 (expired: open a new session), 429 (busy) and 503 (too many sessions).
+      expect([400, 404, 409, 410, 429, 503, 507]).toContain(statusForCode(code));
     }
   });
 

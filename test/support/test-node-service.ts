@@ -2,11 +2,11 @@
  * A single-node NodeService for testing the HTTP boundary: a real IpamStateMachine applies every command
  * at once (no Raft: this double stands in for "the cluster agreed"), and the test can make the next calls
  * fail the way a real cluster does (NotLeader with a leader, NoLeader, Timeout before or after applying,
- * a defect). With `sessions: true` it keeps exactly-once sessions itself — results cached by (id, seq) —
- * so a client's retry can be seen to arrive twice and apply once; without it, openSession is refused as
- * the state machine on main refuses any unknown command type.
+ * a defect). Commands go through the state machine's own log-entry path (encodeEntry → applyEntry), so
+ * exactly-once sessions are the real ones: a client's retry can be seen to arrive twice and apply once.
  */
 import { IpamStateMachine, type ApplyResult, type IpamCommand } from '../../src/index.js';
+import { encodeEntry } from '../../src/ipam/log-entry.js';
 import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef } from '../../src/node/service.js';
 
 export type Fault =
@@ -35,16 +35,14 @@ export class TestNodeService implements NodeService {
   members: MemberView[];
   private readonly queued: Fault[] = [];
   private always: Fault | undefined;
-  private readonly sessions: Map<number, Map<number, ApplyResult>> | undefined;
-  private nextSession = 1;
+  private nextEntryId = 1;
 
   constructor(
     readonly id: string,
-    options: { clientUrl?: string; sessions?: boolean } = {},
+    options: { clientUrl?: string } = {},
   ) {
     this.leader = { id, ...(options.clientUrl ? { clientUrl: options.clientUrl } : {}) };
     this.members = [{ id, role: 'voter', ...(options.clientUrl ? { clientUrl: options.clientUrl } : {}) }];
-    this.sessions = options.sessions ? new Map() : undefined;
   }
 
   /** The next calls (submit, query, membership) fail with these faults, one each, in order. */
@@ -71,35 +69,16 @@ export class TestNodeService implements NodeService {
     this.received.push({ command, ...(session ? { session } : {}) });
     const f = this.fault();
     if (f && !(f.code === 'Timeout' && f.afterApply)) this.throwFault(f);
-    const result = this.execute(command as unknown as { type: string; session?: number }, session);
+    const result = this.execute(command, session);
     if (f) this.throwFault(f);
     return result;
   }
 
-  private execute(command: { type: string; session?: number }, session: SessionRef | undefined): ApplyResult {
-    if (this.sessions && command.type === 'openSession') {
-      const id = this.nextSession++;
-      this.sessions.set(id, new Map());
-      return { ok: true, value: { session: id } } as unknown as ApplyResult;
-    }
-    if (this.sessions && command.type === 'closeSession') {
-      const closed = this.sessions.delete(command.session as number);
-      return { ok: true, value: { session: command.session, closed } } as unknown as ApplyResult;
-    }
-    if (!this.sessions || !session) return this.run(command);
-    const cache = this.sessions.get(session.id);
-    if (!cache) return { ok: false, error: { code: 'UnknownSession' as never, message: `session ${session.id} was never opened` } };
-    const hit = cache.get(session.seq);
-    if (hit) return hit;
-    for (const seq of cache.keys()) if (session.ack !== undefined && seq < session.ack) cache.delete(seq);
-    const result = this.run(command);
-    cache.set(session.seq, result);
-    return result;
-  }
-
-  private run(command: unknown): ApplyResult {
-    this.applied++;
-    return this.sm.apply(command);
+  private execute(command: IpamCommand, session: SessionRef | undefined): ApplyResult {
+    const outcome = this.sm.applyEntry(encodeEntry({ id: this.nextEntryId++, command, ...(session ? { session } : {}), time: 0 }));
+    if (outcome.kind !== 'applied') return { ok: false, error: outcome.error };
+    if (!outcome.replayed) this.applied++;
+    return outcome.result;
   }
 
   async query<T>(consistency: Consistency, read: (sm: IpamStateMachine) => T): Promise<T> {
