@@ -47,9 +47,12 @@ export const memberParams = {
   additionalProperties: false,
 } as const;
 
+/** A peer (Raft) address is host:port, as in --initial-cluster name=host:port; IPv6 literals in brackets. */
+const peerAddress = { type: 'string', maxLength: 300, pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' } as const;
+
 export const addMemberBody = {
   type: 'object',
-  properties: { id: memberId, peerUrl: url, clientUrl: url, learner: { type: 'boolean' } },
+  properties: { id: memberId, peerUrl: peerAddress, clientUrl: url, learner: { type: 'boolean' } },
   required: ['id', 'peerUrl'],
   additionalProperties: false,
 } as const;

@@ -261,7 +261,7 @@ function registerMemberCommands(program: Command, print: Print): void {
     .command('add')
     .description('add a member (as a learner with --learner; promote it once it has caught up)')
     .argument('<id>')
-    .requiredOption('--peer-url <url>', 'the URL peers reach it at')
+    .requiredOption('--peer-url <host:port>', 'the address peers reach it at (as in --initial-cluster)')
     .option('--client-url <url>', 'the URL clients reach it at')
     .option('--learner', 'add as a non-voting learner')
     .action(async (id: string, o: { peerUrl: string; clientUrl?: string; learner?: boolean }, cmd: Command) => {

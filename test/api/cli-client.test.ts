@@ -96,7 +96,7 @@ describe('raft-ipam client commands against a server on 127.0.0.1:0', () => {
   });
 
   it('members add/list and transfer-leader', async () => {
-    const added = await cli([...flags(), 'members', 'add', 'n2', '--peer-url', 'tls://127.0.0.1:7002', '--client-url', 'http://127.0.0.1:8002']);
+    const added = await cli([...flags(), 'members', 'add', 'n2', '--peer-url', '127.0.0.1:7002', '--client-url', 'http://127.0.0.1:8002']);
     expect({ code: added.code, out: added.stdout }).toEqual({ code: 0, out: 'added n2\n' });
     const listed = await cli([...flags(), '--json', 'members', 'list']);
     expect(JSON.parse(listed.stdout)).toEqual(node.members);

@@ -209,7 +209,7 @@ describe('IpamClient answers', () => {
     expect(await client.release({ network: 'pods', address: '10.200.3.7' })).toEqual({ released: true, address: '10.200.3.7' });
     expect(await client.releaseSlice({ network: 'pods', nodeId: 'w1' })).toEqual({ released: { pods: '10.200.3.0/24' }, addressesReleased: 1 });
     expect((await client.status()).stateHash).toBe(leader.sm.stateHash());
-    await client.addMember({ id: 'n2', peerUrl: 'tls://127.0.0.1:7002', clientUrl: 'http://127.0.0.1:2', learner: true });
+    await client.addMember({ id: 'n2', peerUrl: '127.0.0.1:7002', clientUrl: 'http://127.0.0.1:2', learner: true });
     await client.promoteMember('n2');
     expect(await client.transferLeader('n2')).toEqual({ leader: { id: 'n2', clientUrl: 'http://127.0.0.1:2' } });
     expect((await client.members()).map((m) => [m.id, m.role])).toEqual([['n1', 'voter'], ['n2', 'voter']]);

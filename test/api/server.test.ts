@@ -314,9 +314,9 @@ describe('status, membership, probes and metrics', () => {
   it('adds, promotes and removes a member; transfers leadership with and without a target', async () => {
     const node = new TestNodeService('n1');
     const app = createApiServer(node);
-    const add = await post(app, '/v1/members', { id: 'n2', peerUrl: 'tls://127.0.0.1:7002', clientUrl: 'http://127.0.0.1:8002', learner: true });
+    const add = await post(app, '/v1/members', { id: 'n2', peerUrl: '127.0.0.1:7002', clientUrl: 'http://127.0.0.1:8002', learner: true });
     expect(add.body).toEqual({ ok: true, value: { id: 'n2' } });
-    expect(node.members[1]).toEqual({ id: 'n2', role: 'learner', peerUrl: 'tls://127.0.0.1:7002', clientUrl: 'http://127.0.0.1:8002' });
+    expect(node.members[1]).toEqual({ id: 'n2', role: 'learner', peerUrl: '127.0.0.1:7002', clientUrl: 'http://127.0.0.1:8002' });
     expect((await post(app, '/v1/members/n2/promote', {})).status).toBe(200);
     expect(node.members[1]?.role).toBe('voter');
     const moved = await post(app, '/v1/transfer-leader', { to: 'n2' });
@@ -333,11 +333,11 @@ describe('status, membership, probes and metrics', () => {
     const app = createApiServer(node);
     const bad: unknown[] = [
       { id: 'n2' },
-      { id: 'n2', peerUrl: 'tls://127.0.0.1:7002', role: 'voter' },
-      { id: 'n 2', peerUrl: 'tls://127.0.0.1:7002' },
+      { id: 'n2', peerUrl: '127.0.0.1:7002', role: 'voter' },
+      { id: 'n 2', peerUrl: '127.0.0.1:7002' },
       { id: 'n2', peerUrl: 'not a url' },
-      { id: 'n2', peerUrl: 'tls://127.0.0.1:7002', learner: 'yes' },
-      { id: 'n2', peerUrl: 'tls://127.0.0.1:7002', clientUrl: 5 },
+      { id: 'n2', peerUrl: '127.0.0.1:7002', learner: 'yes' },
+      { id: 'n2', peerUrl: '127.0.0.1:7002', clientUrl: 5 },
     ];
     for (const body of bad) {
       const r = await post(app, '/v1/members', body);
