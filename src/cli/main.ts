@@ -91,9 +91,9 @@ program
   .option('--nodes <n>', 'initial voters', int('nodes', 3, 7), 3)
   .option('--variant <name>', `deliberately broken core: ${VARIANTS.join(', ')}`, variantOf, 'none')
   .option('--trace', 'print every event to stderr as it is processed: virtual ms, then the event as JSON')
-  .action((o: { seed: number; steps: number; nodes: number; variant: Variant; trace?: boolean }) => {
+  .action(async (o: { seed: number; steps: number; nodes: number; variant: Variant; trace?: boolean }) => {
     const { trace, ...options } = o;
-    const r = simulate(options, trace ? (line) => process.stderr.write(`${line}\n`) : undefined);
+    const r = await simulate(options, trace ? (line) => process.stderr.write(`${line}\n`) : undefined);
     console.log(JSON.stringify(r, null, 2));
     if (!r.ok) process.exitCode = 1;
   });
@@ -106,8 +106,8 @@ program
   .option('--steps <n>', 'events per seed', int('steps', 1, 10_000_000), 3000)
   .option('--nodes <n>', 'initial voters (default: 3–7 by seed)', int('nodes', 3, 7))
   .option('--variant <name>', `deliberately broken core: ${VARIANTS.join(', ')}`, variantOf)
-  .action((o: { seeds: number; from: number; steps: number; nodes?: number; variant?: Variant }) => {
-    const r = runSeeds({ ...o, onProgress: (done) => { if (done % 1000 === 0) console.error(`${done} seeds…`); } });
+  .action(async (o: { seeds: number; from: number; steps: number; nodes?: number; variant?: Variant }) => {
+    const r = await runSeeds({ ...o, onProgress: (done) => { if (done % 1000 === 0) console.error(`${done} seeds…`); } });
     for (const f of r.failures) console.log(`FAIL seed ${f.seed}: ${f.violation}\n  replay: ${f.replay}`);
     console.log(JSON.stringify({ seeds: r.seeds, failures: r.failures.length, ms: r.ms, msPerSeed: Math.round((r.ms / r.seeds) * 10) / 10 }));
     if (r.failures.length > 0) process.exitCode = 1;

@@ -5,14 +5,17 @@
  *
  * After every event:  election safety, per-life monotonicity of term/commit/applied, snapshot ≤ applied ≤
  *                     commit ≤ last, committed entries never change, log matching (every 64 events).
- * After every Ready:  persisted term and commit never go back (across restarts), state machine safety,
- *                     stale reads; at each election, leader completeness.
- * Liveness phase:     convergence (one leader, everyone applied everything, equal state hashes).
+ * As the replicas     persisted term and commit never go back (across restarts), state machine safety,
+ * report (observer):  stale reads; at each election, leader completeness.
+ * At every restart:   the replica boots with exactly the hard state it last made durable (a failed or lost
+ *                     write left nothing behind, and nothing durable was lost).
+ * Liveness phase:     convergence (one leader, every member applied everything, equal state hashes);
+ *                     a member that refused its corrupt disk is down for good and left out.
  * At the end:         the client history oracle (client-oracle.ts).
  */
 import type { ApplyResult } from '../ipam/state-machine.js';
 import { logView } from '../raft/internal.js';
-import type { RaftCore } from '../raft/raft.js';
+import type { RaftCore, Status } from '../raft/raft.js';
 import type { Entry, HardState, NodeId } from '../raft/types.js';
 import type { ServedRead } from './client.js';
 import { clientHistoryViolation, type Proposal } from './client-oracle.js';
@@ -37,8 +40,8 @@ export class Checker {
   private readonly appliedAt = new Map<number, { key: string; entry: Entry }>();
   /** Term/commit/applied at the previous look, per node and life. */
   private readonly seen = new Map<NodeId, Watermarks>();
-  /** Highest persisted term/commit per node, across lives. */
-  private readonly persistedBy = new Map<NodeId, { term: number; commit: number }>();
+  /** The last hard state each node made durable, across lives. */
+  private readonly persistedBy = new Map<NodeId, HardState>();
   readonly counts = { elections: 0, readsServed: 0 };
 
   constructor(private readonly readMode: 'safe' | 'lease') {}
@@ -84,10 +87,24 @@ export class Checker {
 
   /** A hard state a Ready made durable: a restart must never bring back an older term (a second vote in it) or a lower commit. */
   persisted(node: SimNode, hardState: HardState): void {
-    const was = this.persistedBy.get(node.id) ?? { term: 0, commit: 0 };
+    const was = this.persistedBy.get(node.id) ?? { term: 0, vote: null, commit: 0 };
     if (hardState.term < was.term) throw new Violation(`${node.id}: persisted term went back ${was.term} → ${hardState.term}`);
     if (hardState.commit < was.commit) throw new Violation(`${node.id}: persisted commit went back ${was.commit} → ${hardState.commit}`);
-    this.persistedBy.set(node.id, { term: hardState.term, commit: hardState.commit });
+    this.persistedBy.set(node.id, { ...hardState });
+  }
+
+  /**
+   * A restarted replica holds exactly the hard state it last made durable (Figure 2, "updated on stable
+   * storage before responding to RPCs"): a term or vote from a write that failed or died in flight would
+   * be state nobody was promised; an older one would let it vote twice in a term.
+   */
+  restarted(node: SimNode, st: Status): void {
+    const hs = this.persistedBy.get(node.id);
+    if (!hs) return;
+    const commit = Math.max(hs.commit, st.snapshotIndex);
+    if (st.term !== hs.term || st.vote !== hs.vote || st.commit !== commit) {
+      throw new Violation(`${node.id}: restarted with term ${st.term}, vote ${st.vote}, commit ${st.commit}, but made term ${hs.term}, vote ${hs.vote}, commit ${commit} durable`);
+    }
   }
 
   /** State machine safety (§5.4.3): no two replicas apply different entries at one index. */
@@ -99,11 +116,9 @@ export class Checker {
   }
 
   /** Linearizable reads: a read that began after a write was acknowledged must observe it. */
-  readsServed(reads: readonly ServedRead[]): void {
-    for (const r of reads) {
-      if (r.index < r.mustSee) throw new Violation(`stale read: ${r.node} served ${r.ctx} at index ${r.index}, but index ${r.mustSee} was acknowledged before the read began (${this.readMode} reads)`);
-      this.counts.readsServed++;
-    }
+  readServed(r: ServedRead): void {
+    if (r.index < r.mustSee) throw new Violation(`stale read: ${r.node} served ${r.ctx} at index ${r.index}, but index ${r.mustSee} was acknowledged before the read began (${this.readMode} reads)`);
+    this.counts.readsServed++;
   }
 
   /** Leader completeness (§5.4): a new leader holds every entry committed so far. */
@@ -117,13 +132,17 @@ export class Checker {
     }
   }
 
-  /** Liveness: one leader, every member applied all it holds, and all hold the same state. */
+  /**
+   * Liveness: one leader, every member applied all it holds, and all hold the same state. A member that
+   * refused its corrupt disk is down for good; the others (a quorum: at most one disk is corrupted per
+   * run) must converge without it.
+   */
   converged(cluster: Cluster): boolean {
     const leader = cluster.currentLeader()?.core;
     if (!leader) return false;
     const ls = leader.status();
     if (ls.commit !== ls.lastIndex) return false;
-    const members = [...ls.conf.voters, ...ls.conf.learners];
+    const members = [...ls.conf.voters, ...ls.conf.learners].filter((id) => cluster.node(id).state !== 'refused');
     let hash: string | undefined;
     for (const id of members) {
       const n = cluster.node(id);

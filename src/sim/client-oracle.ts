@@ -1,7 +1,8 @@
 /**
  * The client's view of a finished simulation, checked against the committed log: replay the log through
  * a fresh IpamStateMachine and require that
- * - every acknowledged command is in the log at the index it was acknowledged at, with the same result;
+ * - every acknowledged command is in the log at the index the replica acknowledged it at, with the same
+ *   result;
  * - the log holds only commands that were proposed, each at most once;
  * - no address or slice was granted while another grant of it was live;
  * - every replica that applied the whole log holds the replay's state.
@@ -13,9 +14,10 @@ import { decodeRequest, grantsOf } from './ipam-requests.js';
 
 export interface Proposal {
   id: number;
+  /** The node it was proposed to. */
   node: NodeId;
-  index: number;
-  term: number;
+  /** The index the replica acknowledged it at; undefined until (unless) it is acknowledged. */
+  index: number | undefined;
   command: IpamCommand;
 }
 
@@ -51,7 +53,10 @@ export function clientHistoryViolation(
     if (twice) return twice;
   }
   for (const [id, p] of proposals) {
-    if (acked.has(id) && !seenIds.has(id)) return `acknowledged request ${id} (index ${p.index}) is not in the final log`;
+    if (!acked.has(id)) continue;
+    if (!seenIds.has(id)) return `acknowledged request ${id} (index ${p.index}) is not in the final log`;
+    const at = p.index === undefined ? undefined : applied.get(p.index);
+    if (!at || decodeRequest(at.entry)?.id !== id) return `request ${id} was acknowledged at index ${p.index}, which holds something else`;
   }
   const finalHash = replay.stateHash();
   for (const r of replicas) {

@@ -1,6 +1,7 @@
 /**
  * The simulated nodes: the founding voters n1..nK plus two spares (n8, n9) that join only through
  * membership changes, and the questions the nemesis, the client and the checker ask about them as a whole.
+ * A node is "alive" while its replica runs; one whose disk was refused as corrupt stays down for good.
  */
 import type { RaftCore, Status } from '../raft/raft.js';
 import type { NodeId } from '../raft/types.js';
@@ -18,13 +19,16 @@ export interface Observed {
 export class Cluster {
   private readonly byId = new Map<NodeId, SimNode>();
 
-  /** Creates and boots every node, in id order (each boot draws from the run's Rng). */
+  /** Creates every node; start() boots them. */
   constructor(voterCount: number, env: NodeEnvironment) {
     const voters = Array.from({ length: voterCount }, (_, i) => `n${i + 1}`);
-    for (const id of [...voters, ...SPARES]) {
-      const node = new SimNode(id, voters.includes(id) ? { voters, learners: [] } : undefined, env);
-      this.byId.set(id, node);
-      node.start();
+    for (const id of [...voters, ...SPARES]) this.byId.set(id, new SimNode(id, voters.includes(id) ? { voters, learners: [] } : undefined, env));
+  }
+
+  /** Boots every node on its empty disk, in id order (each boot draws from the run's Rng). */
+  async start(): Promise<void> {
+    for (const node of this.byId.values()) {
+      if ((await node.start()) !== 'up') throw new Error(`${node.id} refused an empty disk`);
     }
   }
 
@@ -43,11 +47,14 @@ export class Cluster {
   }
 
   alive(): SimNode[] {
-    return [...this.byId.values()].filter((n) => n.core);
+    return [...this.byId.values()].filter((n) => n.replica);
   }
 
   observe(): Observed[] {
-    return [...this.byId.values()].flatMap((node) => (node.core ? [{ node, core: node.core, status: node.core.status() }] : []));
+    return [...this.byId.values()].flatMap((node) => {
+      const replica = node.replica;
+      return replica ? [{ node, core: replica.raft, status: replica.status() }] : [];
+    });
   }
 
   /** Nodes that believe they lead, deposed ones behind a partition included. */
@@ -82,19 +89,19 @@ export class Cluster {
     return [...this.byId.values()]
       .map((n) => {
         const s = n.core?.status();
-        return s ? `${n.id}:${s.role}/t${s.term}/c${s.commit}/a${s.applied}/l${s.lastIndex}` : `${n.id}:down`;
+        return s ? `${n.id}:${s.role}/t${s.term}/c${s.commit}/a${s.applied}/l${s.lastIndex}` : `${n.id}:${n.state}`;
       })
       .join(' ');
   }
 
   /** Snapshots taken and installed, over all nodes and lives. */
-  snapshotCounts(): { snapshots: number; snapshotsInstalled: number } {
-    let snapshots = 0;
-    let snapshotsInstalled = 0;
+  snapshotCounts(): { snapshots: number; snapshotsInstalled: number; inboxDropped: number } {
+    const total = { snapshots: 0, snapshotsInstalled: 0, inboxDropped: 0 };
     for (const n of this.byId.values()) {
-      snapshots += n.counts.snapshots;
-      snapshotsInstalled += n.counts.snapshotsInstalled;
+      total.snapshots += n.counts.snapshots;
+      total.snapshotsInstalled += n.counts.snapshotsInstalled;
+      total.inboxDropped += n.counts.inboxDropped;
     }
-    return { snapshots, snapshotsInstalled };
+    return total;
   }
 }

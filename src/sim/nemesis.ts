@@ -1,13 +1,20 @@
 /**
  * The nemesis: every fault the run injects, and when. Periodic faults change link conditions, partition
- * the members (symmetric, one-way, the leader alone), heal, crash a node, churn membership or transfer
- * leadership. Two targeted faults hit the moments where commit-rule bugs (§5.4.2, Figure 8) turn into lost
- * writes: a fresh leader is killed or cut off before its first entries spread, and a leader is cut off
- * right after its commit index moves. Crashed nodes restart from what they persisted. heal() ends all
- * faults for the liveness phase.
+ * the members (symmetric, one-way, the leader alone), heal, crash a node, arm a failing write, churn
+ * membership or transfer leadership. Two targeted faults hit the moments where commit-rule bugs (§5.4.2,
+ * Figure 8) turn into lost writes: a fresh leader is killed or cut off before its first entries spread,
+ * and a leader is cut off right after its commit index moves.
+ *
+ * The disk is the nemesis's too: every write a node starts gets a completion time (usually 0–3 ms, now and
+ * then up to 30), and may instead fail (the replica must stop; it restarts later from its disk), or the
+ * node may crash before it completes (the write is lost). A restart may find a record corrupt (at most once
+ * per run, so the cluster keeps a quorum): the node must refuse the disk and stays down for good.
+ * heal() ends all faults for the liveness phase.
  */
+import { NodeError } from '../node/service.js';
 import type { Rng } from '../raft/rng.js';
-import { RaftError, type NodeId } from '../raft/types.js';
+import type { Status } from '../raft/raft.js';
+import type { NodeId } from '../raft/types.js';
 import type { Cluster, Observed } from './cluster.js';
 import type { SimNetwork } from './network.js';
 import type { SimNode } from './node-driver.js';
@@ -25,13 +32,27 @@ export interface FaultProfile {
   killLeader: number;
   /** Probability that a leader whose commit index just moved is isolated. */
   isolateAfterCommit: number;
+  /** Probability that a write fails instead of completing. */
+  writeFails: number;
+  /** Probability that the node crashes while a write is in flight (between write and sync). */
+  crashMidWrite: number;
+  /** Probability that a restart finds a record corrupt (once per run at most). */
+  corruptAtRestart: number;
 }
 
 const PROFILES: readonly FaultProfile[] = [
-  { faultMin: 40, faultSpread: 300, restartMin: 50, restartSpread: 400, killLeader: 0.1, isolateAfterCommit: 0.1 },
-  { faultMin: 20, faultSpread: 200, restartMin: 50, restartSpread: 400, killLeader: 0.3, isolateAfterCommit: 0.3 },
-  { faultMin: 5, faultSpread: 60, restartMin: 5, restartSpread: 80, killLeader: 0.6, isolateAfterCommit: 0.3 },
+  { faultMin: 40, faultSpread: 300, restartMin: 50, restartSpread: 400, killLeader: 0.1, isolateAfterCommit: 0.1, writeFails: 0.002, crashMidWrite: 0.002, corruptAtRestart: 0.1 },
+  { faultMin: 20, faultSpread: 200, restartMin: 50, restartSpread: 400, killLeader: 0.3, isolateAfterCommit: 0.3, writeFails: 0.004, crashMidWrite: 0.004, corruptAtRestart: 0.1 },
+  { faultMin: 5, faultSpread: 60, restartMin: 5, restartSpread: 80, killLeader: 0.6, isolateAfterCommit: 0.3, writeFails: 0.006, crashMidWrite: 0.006, corruptAtRestart: 0.05 },
 ];
+
+/** Where the nemesis reports what its faults led to. */
+export interface NemesisSinks {
+  /** An unexpected outcome of a fault (the simulation raises it after the event). */
+  violation(message: string): void;
+  /** A node came back from its disk (the checker compares it with what it made durable). */
+  restarted(node: SimNode, status: Status): void;
+}
 
 export function drawFaultProfile(rng: Rng): FaultProfile {
   return rng.pick(PROFILES);
@@ -41,14 +62,19 @@ export class Nemesis {
   private healed = false;
   /** Commit index of each node at the previous look, with the life it belonged to. */
   private readonly lastCommit = new Map<NodeId, { life: number; commit: number }>();
-  readonly counts = { crashes: 0, confChanges: 0 };
+  /** A record was corrupted this run (the node that refused it is gone for good). */
+  private corrupted = false;
+  readonly counts = { crashes: 0, confChanges: 0, writeFailures: 0, lostWrites: 0, corruptRefused: 0 };
 
   constructor(
     private readonly profile: FaultProfile,
     private readonly rng: Rng,
+    /** Disk timing has its own stream, so the number of writes does not shift the other draws. */
+    private readonly diskRng: Rng,
     private readonly scheduler: Scheduler,
     private readonly cluster: Cluster,
     private readonly network: SimNetwork,
+    private readonly sinks: NemesisSinks,
   ) {}
 
   start(): void {
@@ -73,11 +99,55 @@ export class Nemesis {
     this.cutOff(id);
   }
 
-  /** A crashed node comes back from what it persisted; returns it so its first Ready gets scheduled. */
-  restart(id: NodeId): SimNode {
+  /**
+   * A node that crashed or stopped comes back from its disk. Now and then (once per run) a record of the
+   * disk is corrupted first: the storage must refuse it as StorageCorrupt and the node stays down. A node
+   * that boots from a corrupt disk, or refuses one nobody corrupted, is a violation.
+   */
+  async restart(id: NodeId): Promise<void> {
     const node = this.cluster.node(id);
-    if (!node.core) node.start();
-    return node;
+    if (node.state !== 'down') return;
+    const records = node.disk.recordNames();
+    let corrupt: string | undefined;
+    if (!this.healed && !this.corrupted && records.length > 0 && this.rng.chance(this.profile.corruptAtRestart)) {
+      corrupt = this.rng.pick(records);
+      node.disk.corrupt(corrupt);
+      this.corrupted = true;
+    }
+    const outcome = await node.start();
+    if (corrupt !== undefined && outcome === 'up') this.sinks.violation(`${id} booted from a disk whose record ${corrupt} is corrupt`);
+    if (corrupt === undefined && outcome === 'refused') this.sinks.violation(`${id} refused its disk, which nobody corrupted`);
+    if (outcome === 'refused') this.counts.corruptRefused++;
+    const status = node.replica?.status();
+    if (status) this.sinks.restarted(node, status);
+  }
+
+  /** What a 'disk' event does: a failure drawn before healing completes normally after it. */
+  diskOutcome(drawn: 'complete' | 'fail'): 'complete' | 'fail' {
+    return this.healed ? 'complete' : drawn;
+  }
+
+  /** A replica stopped itself: an injected write failure must stop it (it restarts later); anything else is a violation. */
+  stopped(node: SimNode, error: unknown, injected: boolean): void {
+    if (!injected) {
+      this.sinks.violation(`${node.id} stopped on its own: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.counts.writeFailures++;
+    this.scheduleRestart(node.id);
+  }
+
+  /**
+   * A write just went in flight on `node`: when it completes, whether it fails instead, and whether the
+   * node crashes before it completes (between write and sync: the write is lost).
+   */
+  writeStarted(node: SimNode): void {
+    const d = this.diskRng;
+    const delay = d.chance(0.1) ? 4 + d.int(27) : d.int(4);
+    const outcome = !this.healed && d.chance(this.profile.writeFails) ? 'fail' : 'complete';
+    this.scheduler.at(this.scheduler.now + delay, { kind: 'disk', node: node.id, life: node.life, outcome });
+    node.completionQueued();
+    if (!this.healed && delay > 0 && d.chance(this.profile.crashMidWrite)) this.scheduler.at(this.scheduler.now + d.int(delay), { kind: 'crash', node: node.id, life: node.life });
   }
 
   /**
@@ -107,7 +177,11 @@ export class Nemesis {
   heal(): void {
     this.healed = true;
     this.network.heal();
-    for (const n of this.cluster.nodes) if (!n.core) n.start();
+  }
+
+  /** Restart every node that is down, except one that refused its disk (it never comes back). */
+  async restartAll(): Promise<void> {
+    for (const n of this.cluster.nodes) if (n.state === 'down') await this.restart(n.id);
   }
 
   private injectFault(): void {
@@ -137,8 +211,11 @@ export class Nemesis {
       if (leader) partitions.isolate(leader.id, ids);
     } else if (r < 0.62) {
       partitions.heal();
-    } else if (r < 0.8) {
+    } else if (r < 0.76) {
       this.crashNode(this.rng.pick(ids));
+    } else if (r < 0.8) {
+      // The next write of a node fails whenever it completes: the replica must stop, not go on.
+      this.rng.pick(ids.map((id) => this.cluster.node(id))).failNextWrite();
     } else if (r < 0.92) {
       this.churn();
     } else {
@@ -147,8 +224,14 @@ export class Nemesis {
   }
 
   private crashNode(id: NodeId): void {
-    if (!this.cluster.node(id).crash()) return;
+    const { crashed, lostWrite } = this.cluster.node(id).crash();
+    if (!crashed) return;
     this.counts.crashes++;
+    if (lostWrite) this.counts.lostWrites++;
+    this.scheduleRestart(id);
+  }
+
+  private scheduleRestart(id: NodeId): void {
     this.scheduler.at(this.scheduler.now + this.profile.restartMin + this.rng.int(this.profile.restartSpread), { kind: 'restart', node: id });
   }
 
@@ -159,31 +242,33 @@ export class Nemesis {
 
   /** Membership churn through the leader: add/promote/remove, keeping at least three voters. */
   private churn(): void {
-    const leader = this.cluster.currentLeader();
-    const status = leader?.core?.status();
-    if (!leader || !status) return;
-    const { voters, learners } = status.conf;
+    const leader = this.cluster.currentLeader()?.replica;
+    if (!leader) return;
+    const { voters, learners } = leader.status().conf;
     const outsiders = this.cluster.ids.filter((id) => !voters.includes(id) && !learners.includes(id));
-    const options: Array<() => void> = [];
+    const options: Array<() => Promise<unknown>> = [];
     if (outsiders.length > 0) options.push(() => leader.proposeConfChange({ op: 'addLearner', node: this.rng.pick(outsiders) }));
     if (learners.length > 0) options.push(() => leader.proposeConfChange({ op: 'addVoter', node: this.rng.pick(learners) }));
     if (learners.length > 0) options.push(() => leader.proposeConfChange({ op: 'remove', node: this.rng.pick(learners) }));
     if (voters.length > 3) options.push(() => leader.proposeConfChange({ op: 'remove', node: this.rng.pick(voters) }));
     if (options.length === 0) return;
-    try {
-      this.rng.pick(options)();
-      this.counts.confChanges++;
-    } catch (e) {
-      // Refused (one change at a time, §4.1): nothing changed, which is a valid outcome under faults.
-      if (!(e instanceof RaftError)) throw e;
-    }
+    // Counted once applied on the leader; a refusal (one change at a time, §4.1; leadership lost; the
+    // node stopped) changes nothing, which is a valid outcome under faults.
+    this.rng.pick(options)().then(
+      () => this.counts.confChanges++,
+      (e: unknown) => this.refused('conf change', e),
+    );
   }
 
   private transferLeadership(): void {
-    const leader = this.cluster.currentLeader();
-    const status = leader?.core?.status();
-    if (!leader || !status) return;
-    const voters = status.conf.voters.filter((v) => v !== leader.id);
-    if (voters.length > 0) leader.transferLeadership(this.rng.pick(voters));
+    const leader = this.cluster.currentLeader()?.replica;
+    if (!leader) return;
+    const voters = leader.status().conf.voters.filter((v) => v !== leader.id);
+    if (voters.length > 0) leader.transferLeadership(this.rng.pick(voters)).catch((e: unknown) => this.refused('leadership transfer', e));
+  }
+
+  /** A request the replica refused: NodeErrors are outcomes under faults; anything else is a bug. */
+  private refused(what: string, e: unknown): void {
+    if (!(e instanceof NodeError)) this.sinks.violation(`${what} failed with ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   }
 }

@@ -1,30 +1,42 @@
 /**
- * One simulated node: a RaftCore, its IpamStateMachine and what it persisted, driven through the Ready
- * contract of src/raft/types.ts (persist → send → apply → advance) on virtual time. A crash loses
- * everything in memory, a restart boots from what was persisted. This module is the seam where the
- * production node runtime will run instead, over in-memory storage: the rest of the simulation only ticks
- * it, hands it messages, asks it to propose or read, and reads what a Ready produced.
+ * One simulated node: the production Replica (src/node/replica.ts) with IpamApp, over a MemoryStorage in
+ * manual-write mode on a MemoryDisk that outlives crashes, and a SimTransport on the simulated network.
+ * Nothing of the Ready loop lives here: this module only supplies the replica's edges on virtual time and
+ * turns what the replica reports into simulation events.
+ *
+ *   - The replica's Scheduler.soon() becomes a 'ready' event 0–2 ms later.
+ *   - A storage write stays in flight until a 'disk' event completes or fails it (the nemesis draws when);
+ *     until then the replica is busy and inputs wait in its inbox, exactly as over a slow disk.
+ *   - A crash halts the replica and crashes the storage, which loses the write in flight; a restart opens
+ *     a new MemoryStorage on the same disk and a new Replica from what is durable.
+ *   - What the replica observes (persisted hard states, applied entries, leadership, snapshots) goes to
+ *     the hooks the simulation gives, which must not throw into the replica (see NodeHooks).
  */
+import { IpamApp } from '../node/ipam-app.js';
+import { Replica, type ReplicaObserver } from '../node/replica.js';
 import type { ApplyResult } from '../ipam/state-machine.js';
-import { IpamStateMachine } from '../ipam/state-machine.js';
-import { RaftCore, type RaftBootState, type RaftConfig } from '../raft/raft.js';
+import type { IpamStateMachine } from '../ipam/state-machine.js';
+import type { RaftConfig } from '../raft/raft.js';
 import { withTestingKnobs, type TestingKnobs } from '../raft/internal.js';
+import type { RaftCore } from '../raft/raft.js';
 import type { Rng } from '../raft/rng.js';
-import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot } from '../raft/types.js';
-import { decodeRequest } from './ipam-requests.js';
+import type { ConfState, Entry, HardState, Message, NodeId } from '../raft/types.js';
+import { MemoryDisk, MemoryStorage } from '../storage/memory-storage.js';
+import { StorageError } from '../storage/types.js';
+import type { SimNetwork } from './network.js';
 import type { Scheduler } from './scheduler.js';
+import { SimTransport } from './sim-transport.js';
 
 const TICK_MS = 10;
+const CLUSTER_ID = 'sim';
 
-/** What survives a crash: the durable part of a node (Figure 2, "Persistent state on all servers"). */
-interface PersistedState {
-  hardState: HardState;
-  snapshot?: Snapshot;
-  entries: Entry[];
-}
-
-export interface Transport {
-  send(m: Message): void;
+/** What the simulation hears from a node. Called from inside the replica's loop: they must not throw. */
+export interface NodeHooks {
+  persisted(node: SimNode, hardState: HardState): void;
+  applied(node: SimNode, entry: Entry): void;
+  becameLeader(node: SimNode): void;
+  /** The replica stopped on its own (onFatal). `injected` says whether a storage fault was armed for it. */
+  stopped(node: SimNode, error: unknown, injected: boolean): void;
 }
 
 /** Everything a node needs from its surroundings, fixed for the whole run. */
@@ -32,39 +44,37 @@ export interface NodeEnvironment {
   scheduler: Scheduler;
   /** The run's shared stream: tick phases, ready delays and each core's own stream are drawn from it. */
   rng: Rng;
-  transport: Transport;
+  network: SimNetwork;
   /** Core settings of this run (all but id and rng, which are per node and per life). */
   config: Omit<RaftConfig, 'id' | 'rng'>;
   knobs: TestingKnobs;
+  /** Peer messages a busy replica may hold (the production bound, drawn small in some runs). */
+  maxInboxMessages: number;
+  hooks: NodeHooks;
 }
 
-export interface AppliedEntry {
-  entry: Entry;
-  /** The client request the entry carried and what the state machine answered. */
-  request?: { id: number; result: ApplyResult };
-}
-
-/** What one Ready did, for the checker and the client to look at afterwards. */
-export interface ReadyOutcome {
-  /** The hard state made durable, if it changed. */
-  persisted: HardState | undefined;
-  applied: AppliedEntry[];
-  readStates: ReadState[];
-  /** Applied index after advance(): reads up to it can be served. */
-  appliedIndex: number;
-  becameLeader: boolean;
-}
+/** Why a node is not running: never started, crashed or stopped (restartable), or refused its disk (for good). */
+export type NodeState = 'up' | 'down' | 'refused';
 
 export class SimNode {
-  private readonly storage: PersistedState = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] };
-  private coreOfLife: RaftCore | undefined;
-  private smOfLife: IpamStateMachine | undefined;
-  private readyScheduled = false;
-  /** Incremented on crash, so events scheduled for a previous life are dropped. */
+  /** The durable medium: survives crashes, read back at every restart. */
+  readonly disk = new MemoryDisk();
+  private storage: MemoryStorage | undefined;
+  private replicaOfLife: Replica<ApplyResult> | undefined;
+  private appOfLife: IpamApp | undefined;
+  private transport: SimTransport | undefined;
+  private status_: NodeState = 'down';
+  /** Work the replica asked to run soon, in order; each 'ready' event of this life runs the oldest. */
+  private readonly soonWork: Array<() => void> = [];
+  /** A 'disk' event is queued for the write in flight. */
+  private completionScheduled = false;
+  /** A storage fault was injected into this life: a fatal stop is then expected, not a violation. */
+  private faultArmed = false;
+  /** Incremented on crash or stop, so events scheduled for a previous life are dropped. */
   private lives = 0;
   private bootStatus = { term: 0, commit: 0, applied: 0 };
-  /** Snapshots this node took (compactions) and received (InstallSnapshot). */
-  readonly counts = { snapshots: 0, snapshotsInstalled: 0 };
+  /** Snapshots this node took (compactions) and received (InstallSnapshot), over all lives. */
+  readonly counts = { snapshots: 0, snapshotsInstalled: 0, inboxDropped: 0 };
 
   constructor(
     readonly id: NodeId,
@@ -77,12 +87,22 @@ export class SimNode {
     return this.lives;
   }
 
+  get state(): NodeState {
+    return this.status_;
+  }
+
+  /** The running replica, if the node is up. */
+  get replica(): Replica<ApplyResult> | undefined {
+    return this.status_ === 'up' ? this.replicaOfLife : undefined;
+  }
+
+  /** The core, for the checker's read-only looks (Replica.raft is @internal for this). */
   get core(): RaftCore | undefined {
-    return this.coreOfLife;
+    return this.replica?.raft;
   }
 
   get sm(): IpamStateMachine | undefined {
-    return this.smOfLife;
+    return this.status_ === 'up' ? this.appOfLife?.sm : undefined;
   }
 
   /** Term, commit and applied at the start of this life: where per-life monotonicity is measured from. */
@@ -90,135 +110,179 @@ export class SimNode {
     return this.bootStatus;
   }
 
-  /** Boot from what was persisted. */
-  start(): void {
-    const st = this.storage;
-    const boot: RaftBootState = {
-      hardState: { ...st.hardState },
-      entries: st.entries.slice(),
-      ...(st.snapshot ? { snapshot: st.snapshot } : {}),
+  /**
+   * Boot from what the disk holds. Resolves 'refused' if the storage refuses the disk as corrupt (the node
+   * then stays down: it must never serve from bad state); any other refusal is thrown.
+   */
+  async start(): Promise<'up' | 'refused'> {
+    if (this.status_ !== 'down') throw new Error(`${this.id} is ${this.status_}, not down`);
+    const life = this.lives;
+    let storage: MemoryStorage;
+    try {
+      storage = await MemoryStorage.open(this.disk, { clusterId: CLUSTER_ID, nodeId: this.id }, { writes: 'manual' });
+    } catch (e) {
+      if (e instanceof StorageError && e.code === 'StorageCorrupt') {
+        this.status_ = 'refused';
+        return 'refused';
+      }
+      throw e;
+    }
+    const { scheduler, rng, config, knobs, network } = this.env;
+    const transport = new SimTransport(this.id, network);
+    await transport.start();
+    const app = new IpamApp();
+    this.faultArmed = false;
+    this.completionScheduled = false;
+    this.soonWork.length = 0;
+    const raft = withTestingKnobs({ id: this.id, ...config, rng: rng.fork() }, knobs);
+    const replica = await Replica.open<ApplyResult>({
+      raft,
+      storage,
+      transport,
+      app,
+      scheduler: { soon: (work) => this.soon(life, work) },
       ...(this.initialConf ? { initialConf: this.initialConf } : {}),
-    };
-    const config = withTestingKnobs({ id: this.id, ...this.env.config, rng: this.env.rng.fork() }, this.env.knobs);
-    this.coreOfLife = new RaftCore(config, boot);
-    this.smOfLife = new IpamStateMachine();
-    if (st.snapshot) this.smOfLife.restore(st.snapshot.data);
-    const status = this.coreOfLife.status();
+      // Every 25–40 applied entries (varying by node), keeping a trailing window of 8: small enough that
+      // lagging followers need InstallSnapshot in most runs.
+      snapshotPolicy: { entries: 25 + (this.id.charCodeAt(1) % 16), bytes: 1 << 30, keepTrailing: 8 },
+      maxInboxMessages: this.env.maxInboxMessages,
+      observer: this.observer(life),
+      now: () => scheduler.now,
+      onFatal: (e) => this.fatal(life, e),
+    });
+    this.storage = storage;
+    this.transport = transport;
+    this.appOfLife = app;
+    this.replicaOfLife = replica;
+    this.status_ = 'up';
+    const status = replica.status();
     this.bootStatus = { term: status.term, commit: status.commit, applied: status.applied };
-    this.readyScheduled = false;
-    const { scheduler, rng } = this.env;
-    scheduler.at(scheduler.now + 1 + rng.int(TICK_MS), { kind: 'tick', node: this.id, life: this.lives });
+    scheduler.at(scheduler.now + 1 + rng.int(TICK_MS), { kind: 'tick', node: this.id, life });
+    return 'up';
   }
 
-  /** Lose the core, the state machine and any Ready not yet processed; false if already down. */
-  crash(): boolean {
-    if (!this.coreOfLife) return false;
-    this.coreOfLife = undefined;
-    this.smOfLife = undefined;
-    this.lives++;
-    return true;
+  /**
+   * The process dies: the replica halts first (so the storage's refusals are not taken for a fatal
+   * error), then the storage crashes and loses the write in flight. Returns whether the node was up, and
+   * whether a write was lost with it (a crash between write and sync).
+   */
+  crash(): { crashed: boolean; lostWrite: boolean } {
+    if (this.status_ !== 'up') return { crashed: false, lostWrite: false };
+    const lostWrite = (this.storage?.pendingWrite() ?? 0) > 0;
+    this.goDown('crashed');
+    return { crashed: true, lostWrite };
   }
 
-  /** A tick of this life; false if the node crashed since it was scheduled. */
+  /** A tick of this life; false if the node went down since it was scheduled. */
   tick(life: number): boolean {
-    if (life !== this.lives || !this.coreOfLife) return false;
-    this.coreOfLife.tick();
+    const replica = this.replica;
+    if (life !== this.lives || !replica) return false;
+    replica.tick();
     const { scheduler } = this.env;
     scheduler.at(scheduler.now + TICK_MS, { kind: 'tick', node: this.id, life });
     return true;
   }
 
-  /** Hand a message to the core; false if the node is down. */
-  receive(m: Message): boolean {
-    if (!this.coreOfLife) return false;
-    // Stepping while a ready event is pending is fine: ready() and advance() run back to back in
-    // processReady, so the core never sees a step between them.
-    this.coreOfLife.step(m);
+  /** A message arriving from the network; false if the node is down (the message is lost). */
+  deliver(m: Message): boolean {
+    if (!this.replica || !this.transport) return false;
+    return this.transport.arrive(m);
+  }
+
+  /** A 'ready' event: run the oldest work the replica asked for in this life. */
+  runSoon(life: number): void {
+    if (life !== this.lives || !this.replica) return;
+    this.soonWork.shift()?.();
+  }
+
+  /** The storage has a write in flight that no 'disk' event has been queued for yet. */
+  writeAwaitingCompletion(): boolean {
+    return this.status_ === 'up' && !this.completionScheduled && (this.storage?.pendingWrite() ?? 0) > 0;
+  }
+
+  /** A 'disk' event for the write in flight has been queued. */
+  completionQueued(): void {
+    this.completionScheduled = true;
+  }
+
+  /**
+   * A 'disk' event: the write in flight becomes durable, or fails (an injected fault: the replica must
+   * stop). False if the node went down since (the write died with it).
+   */
+  finishWrite(life: number, outcome: 'complete' | 'fail'): boolean {
+    const storage = this.storage;
+    if (life !== this.lives || this.status_ !== 'up' || !storage) return false;
+    this.completionScheduled = false;
+    if (outcome === 'fail') {
+      this.faultArmed = true;
+      return storage.failWrite('injected: the disk refused the write');
+    }
+    return storage.completeWrite();
+  }
+
+  /** Fault hook: the next write of this life fails whenever it completes (MemoryStorage.failNextWrite). */
+  failNextWrite(): boolean {
+    if (this.status_ !== 'up' || !this.storage) return false;
+    this.faultArmed = true;
+    this.storage.failNextWrite('injected: the next write fails');
     return true;
   }
 
-  /** Throws RaftError (e.g. NotLeader with a hint) as the core does. */
-  propose(data: Uint8Array): { index: number; term: number } {
-    const placed = this.liveCore().propose(data);
-    this.scheduleReady();
-    return placed;
+  private soon(life: number, work: () => void): void {
+    if (life !== this.lives) return;
+    this.soonWork.push(work);
+    const { scheduler, rng } = this.env;
+    scheduler.at(scheduler.now + rng.int(3), { kind: 'ready', node: this.id, life });
   }
 
-  proposeConfChange(change: ConfChange): void {
-    this.liveCore().proposeConfChange(change);
-    this.scheduleReady();
+  /** The replica stopped itself (storage failure, apply failure, refused persist). */
+  private fatal(life: number, error: unknown): void {
+    if (life !== this.lives) return;
+    const injected = this.faultArmed && error instanceof StorageError && error.code === 'StorageIo';
+    this.goDown('stopped');
+    this.env.hooks.stopped(this, error, injected);
   }
 
-  transferLeadership(to: NodeId): void {
-    this.liveCore().transferLeadership(to);
-    this.scheduleReady();
+  private goDown(reason: string): void {
+    const replica = this.replicaOfLife;
+    // stop() halts synchronously; what it then awaits (the batch in flight) is rejected by the crash below.
+    if (replica) void replica.stop(reason);
+    // The dead process's handle: its lock is released and whatever was not durable is gone.
+    this.storage?.crash();
+    void this.transport?.close();
+    this.storage = undefined;
+    this.transport = undefined;
+    this.replicaOfLife = undefined;
+    this.appOfLife = undefined;
+    this.soonWork.length = 0;
+    this.completionScheduled = false;
+    this.faultArmed = false;
+    this.status_ = 'down';
+    this.lives++;
   }
 
-  readIndex(ctx: string): void {
-    this.liveCore().readIndex(ctx);
-    this.scheduleReady();
-  }
-
-  /** Process the pending Ready a little later (0–2 ms), once, if the core has one. */
-  scheduleReady(): void {
-    const core = this.coreOfLife;
-    if (core && !this.readyScheduled && core.hasReady()) {
-      this.readyScheduled = true;
-      const { scheduler, rng } = this.env;
-      scheduler.at(scheduler.now + rng.int(3), { kind: 'ready', node: this.id, life: this.lives });
-    }
-  }
-
-  /** The scheduled Ready of this life, in the contract's order; undefined if the node crashed meanwhile. */
-  processReady(life: number): ReadyOutcome | undefined {
-    const core = this.coreOfLife;
-    const sm = this.smOfLife;
-    if (life !== this.lives || !core || !sm) return undefined;
-    this.readyScheduled = false;
-    const rd = core.ready();
-    // 1. Persist. Nothing is sent before this: a vote or an append acknowledgement promises it is durable.
-    const st = this.storage;
-    if (rd.snapshot) {
-      st.snapshot = rd.snapshot;
-      st.entries = [];
-    }
-    if (rd.entries.length > 0) {
-      const first = (rd.entries[0] as Entry).index;
-      st.entries = st.entries.filter((e) => e.index < first).concat(rd.entries);
-    }
-    if (rd.hardState) st.hardState = { ...rd.hardState };
-    // 2. Send.
-    for (const m of rd.messages) this.env.transport.send(m);
-    // 3. Apply: a received snapshot first, then the committed entries in order.
-    if (rd.snapshot) {
-      sm.restore(rd.snapshot.data);
-      this.counts.snapshotsInstalled++;
-    }
-    const applied = rd.committedEntries.map((entry) => this.apply(sm, entry));
-    // 4. Advance.
-    core.advance(rd);
-    const outcome: ReadyOutcome = { persisted: rd.hardState, applied, readStates: rd.readStates, appliedIndex: core.status().applied, becameLeader: rd.softState?.role === 'leader' };
-    this.compactIfDue(core, sm);
-    return outcome;
-  }
-
-  private apply(sm: IpamStateMachine, entry: Entry): AppliedEntry {
-    const request = decodeRequest(entry);
-    return request ? { entry, request: { id: request.id, result: sm.apply(request.command) } } : { entry };
-  }
-
-  /** Snapshot policy: every 25–40 applied entries (varying by node), keep a trailing window of 8. */
-  private compactIfDue(core: RaftCore, sm: IpamStateMachine): void {
-    const status = core.status();
-    if (status.applied - status.snapshotIndex < 25 + (this.id.charCodeAt(1) % 16)) return;
-    const { snapshot, compactedTo } = core.compact(status.applied, sm.snapshot(), 8);
-    this.storage.snapshot = snapshot;
-    this.storage.entries = this.storage.entries.filter((e) => e.index > compactedTo);
-    this.counts.snapshots++;
-  }
-
-  private liveCore(): RaftCore {
-    if (!this.coreOfLife) throw new Error(`${this.id} is down`);
-    return this.coreOfLife;
+  private observer(life: number): ReplicaObserver<ApplyResult> {
+    const { hooks } = this.env;
+    const mine = (): boolean => life === this.lives;
+    return {
+      persisted: (batch) => {
+        if (mine() && batch.hardState) hooks.persisted(this, batch.hardState);
+      },
+      applied: (entry) => {
+        if (mine()) hooks.applied(this, entry);
+      },
+      softState: (soft) => {
+        if (mine() && soft.role === 'leader') hooks.becameLeader(this);
+      },
+      snapshotTaken: () => {
+        this.counts.snapshots++;
+      },
+      snapshotInstalled: () => {
+        this.counts.snapshotsInstalled++;
+      },
+      inboxDropped: () => {
+        this.counts.inboxDropped++;
+      },
+    };
   }
 }

@@ -16,12 +16,12 @@ export function votersForSeed(seed: number): number {
   return 3 + (seed % 5);
 }
 
-export function runSeeds(opts: { from: number; seeds: number; steps: number; nodes?: number; variant?: Variant; stopAtFirst?: boolean; onProgress?: (done: number) => void }): SeedRangeResult {
+export async function runSeeds(opts: { from: number; seeds: number; steps: number; nodes?: number; variant?: Variant; stopAtFirst?: boolean; onProgress?: (done: number) => void }): Promise<SeedRangeResult> {
   const started = Date.now();
   const failures: SimResult[] = [];
   for (let i = 0; i < opts.seeds; i++) {
     const seed = opts.from + i;
-    const r = simulate({ seed, steps: opts.steps, nodes: opts.nodes ?? votersForSeed(seed), ...(opts.variant ? { variant: opts.variant } : {}) });
+    const r = await simulate({ seed, steps: opts.steps, nodes: opts.nodes ?? votersForSeed(seed), ...(opts.variant ? { variant: opts.variant } : {}) });
     if (!r.ok) {
       failures.push(r);
       if (opts.stopAtFirst) break;

@@ -7,12 +7,15 @@ import type { Message, NodeId } from '../raft/types.js';
 
 /**
  * Everything that can happen. Node events carry the node's life (its crash count when scheduled) so that
- * a tick or a ready scheduled before a crash is dropped after it.
+ * a tick, a ready or a disk completion scheduled before a crash is dropped after it.
  */
 export type SimEvent =
   | { kind: 'tick'; node: NodeId; life: number }
   | { kind: 'deliver'; msg: Message }
+  /** The replica's Scheduler.soon(): run its next piece of work (a Ready). */
   | { kind: 'ready'; node: NodeId; life: number }
+  /** The node's storage write in flight becomes durable, or fails. */
+  | { kind: 'disk'; node: NodeId; life: number; outcome: 'complete' | 'fail' }
   | { kind: 'client' }
   | { kind: 'read' }
   | { kind: 'fault' }

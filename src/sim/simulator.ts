@@ -1,12 +1,21 @@
 /**
- * Deterministic Raft simulator: 3–7 RaftCore nodes on virtual time, one seed driving every choice. This
- * file only wires the parts together and runs the event loop:
+ * Deterministic Raft simulator: 3–7 production Replicas (src/node/replica.ts) on virtual time, one seed
+ * driving every choice. This file only wires the parts together and runs the event loop:
  *
- *   scheduler ──event──► node driver (node-driver.ts, cluster.ts) ──messages──► network (network.ts)
- *                        nemesis (nemesis.ts)      client (client.ts)
- *   after a Ready:  outcome ──► checker (persisted; each applied entry) + client (its ack)
- *                           ──► client (read states, new leader) ──► checker (served reads, leader completeness) + nemesis
- *   after an event: node statuses ──► nemesis (isolate after commit) ──► checker (invariants)
+ *   scheduler ──event──► node (node-driver.ts: Replica + MemoryStorage + SimTransport) ──► network (network.ts)
+ *                        nemesis (nemesis.ts: faults, disk timing)    client (client.ts: propose, read)
+ *   replica observer ──► checker (persisted; each applied entry; leader completeness) + nemesis + client
+ *   promises         ──► client (acks, served reads) ──► checker (stale reads)
+ *   after an event:  node statuses ──► nemesis (isolate after commit) ──► checker (invariants)
+ *
+ * The loop is async because the replica is: storage writes resolve promises, and the replica's Ready
+ * finishes in their continuations. After each event the loop waits for one setImmediate turn. Every
+ * promise in a simulation settles either synchronously inside an event or in a microtask chained from
+ * one (no timers, no I/O: MemoryStorage completes writes only when a 'disk' event says so), and Node runs
+ * the whole microtask queue, including microtasks queued by microtasks, before it runs an immediate. So
+ * when the loop resumes, every continuation the event caused has run, in an order fixed by the program
+ * alone, and nothing is left pending: the next event starts from a quiescent state. Other tasks in the
+ * process (a test runner's) may run during that turn, but they share no state with the simulation.
  *
  * Then a liveness phase heals everything and requires convergence, and the client oracle judges the
  * history. A failure names the command that replays it.
@@ -17,7 +26,7 @@ import { SimClient } from './client.js';
 import { Cluster } from './cluster.js';
 import { drawFaultProfile, Nemesis } from './nemesis.js';
 import { SimNetwork } from './network.js';
-import type { ReadyOutcome, SimNode } from './node-driver.js';
+import type { NodeHooks, SimNode } from './node-driver.js';
 import { Scheduler, type SimEvent } from './scheduler.js';
 import { knobsFor, type Variant } from './variants.js';
 
@@ -37,7 +46,28 @@ export interface SimResult {
   seed: number;
   violation?: string;
   replay: string;
-  stats: { events: number; virtualMs: number; elections: number; committed: number; acked: number; crashes: number; snapshots: number; snapshotsSent: number; confChanges: number; readsServed: number };
+  stats: SimStats;
+}
+
+export interface SimStats {
+  events: number;
+  virtualMs: number;
+  elections: number;
+  committed: number;
+  acked: number;
+  crashes: number;
+  snapshots: number;
+  snapshotsSent: number;
+  confChanges: number;
+  readsServed: number;
+  /** Injected write failures that stopped their replica (each restarted later from its disk). */
+  writeFailures: number;
+  /** Crashes that lost a write in flight (between write and sync). */
+  lostWrites: number;
+  /** Restarts that found a corrupt record and refused the disk (the node stays down). */
+  corruptRefused: number;
+  /** Peer messages dropped because a busy replica's inbox was full. */
+  inboxDropped: number;
 }
 
 /** Receives one line per event processed: virtual time and the event (message payload bytes elided). */
@@ -55,6 +85,11 @@ export class Simulation {
   private readonly client: SimClient;
   private readonly checker: Checker;
   private events = 0;
+  /**
+   * The first violation found inside a replica callback or a promise continuation, where throwing would
+   * land in the replica (as a fatal error) or nowhere; the loop raises it once the event has settled.
+   */
+  private failure: Violation | undefined;
 
   constructor(
     readonly options: SimOptions,
@@ -62,33 +97,45 @@ export class Simulation {
   ) {
     const n = options.nodes ?? 3;
     if (!Number.isInteger(n) || n < 3 || n > 7) throw new RangeError(`nodes must be 3..7, got ${n}`);
-    // One Rng drives the run; the network has its own fork so message traffic does not shift other draws.
-    // The order of the draws below fixes what a seed means: changing it changes every seed's run.
+    // One Rng drives the run; the network and the disk have their own forks so message traffic and the
+    // number of writes do not shift other draws. The order of the draws below fixes what a seed means:
+    // changing it changes every seed's run.
     const rng = createRng(options.seed);
     this.network = new SimNetwork(rng.fork(), this.scheduler);
+    const diskRng = rng.fork();
     // Batching varies by run: one entry per append exposes interleavings that big batches hide.
     const maxSizePerMsg = rng.pick([1, 1, 300, 4096]);
     const drawnReadMode = rng.pick(['safe', 'lease'] as const);
     const readOnly = options.variant === 'lease-without-quorum-acks' ? 'lease' : drawnReadMode;
     const profile = drawFaultProfile(rng);
+    // A small inbox in some runs: messages that arrive while a batch is being made durable are dropped
+    // beyond it, which Raft must tolerate like any loss.
+    const maxInboxMessages = rng.pick([8, 10_000]);
+    this.checker = new Checker(readOnly);
     this.cluster = new Cluster(n, {
       scheduler: this.scheduler,
       rng,
-      transport: this.network,
+      network: this.network,
       config: { electionTick: 10, heartbeatTick: 2, maxSizePerMsg, readOnly, maxInflightMsgs: 8, snapshotChunkBytes: 512 },
       knobs: knobsFor(options.variant ?? 'none'),
+      maxInboxMessages,
+      hooks: this.hooks(),
     });
-    this.nemesis = new Nemesis(profile, rng, this.scheduler, this.cluster, this.network);
-    this.client = new SimClient(rng, this.scheduler, this.cluster);
-    this.checker = new Checker(readOnly);
+    const violation = (message: string): void => this.fail(new Violation(message));
+    this.nemesis = new Nemesis(profile, rng, diskRng, this.scheduler, this.cluster, this.network, {
+      violation,
+      restarted: (node, status) => this.checker.restarted(node, status),
+    });
+    this.client = new SimClient(rng, this.scheduler, this.cluster, { readServed: (r) => this.guard(() => this.checker.readServed(r)), violation });
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     try {
+      await this.cluster.start();
       this.client.start();
       this.nemesis.start();
-      while (this.events < this.options.steps) this.processOne();
-      this.liveness();
+      while (this.events < this.options.steps) await this.processOne();
+      await this.liveness();
       this.checker.clientHistory(this.client.proposals, this.client.acked, this.cluster);
       return this.result(true);
     } catch (e) {
@@ -98,93 +145,117 @@ export class Simulation {
   }
 
   private result(ok: boolean, violation?: string): SimResult {
-    const { snapshots, snapshotsInstalled } = this.cluster.snapshotCounts();
-    const stats = {
+    const { snapshots, snapshotsInstalled, inboxDropped } = this.cluster.snapshotCounts();
+    const { crashes, confChanges, writeFailures, lostWrites, corruptRefused } = this.nemesis.counts;
+    const stats: SimStats = {
       events: this.events,
       virtualMs: this.scheduler.now,
       elections: this.checker.counts.elections,
       committed: this.checker.committedCount,
       acked: this.client.acked.size,
-      crashes: this.nemesis.counts.crashes,
+      crashes,
       snapshots,
       snapshotsSent: snapshotsInstalled,
-      confChanges: this.nemesis.counts.confChanges,
+      confChanges,
       readsServed: this.checker.counts.readsServed,
+      writeFailures,
+      lostWrites,
+      corruptRefused,
+      inboxDropped,
     };
     return { ok, seed: this.options.seed, ...(violation ? { violation } : {}), replay: replayCommand(this.options), stats };
   }
 
-  private processOne(): void {
+  private async processOne(): Promise<void> {
     const ev = this.scheduler.next();
     if (!ev) throw new Violation('event queue ran dry');
     this.events++;
     this.trace?.(`${this.scheduler.now} ${JSON.stringify(ev, (_k, v: unknown) => (v instanceof Uint8Array ? `<${v.length}b>` : v))}`);
-    this.dispatch(ev)?.scheduleReady();
+    await this.dispatch(ev);
+    // Let every continuation the event caused run (see the header: this leaves nothing pending).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.failure) throw this.failure;
+    // Writes that went in flight during the event get their completion (or fault) drawn, in id order.
+    for (const node of this.cluster.nodes) if (node.writeAwaitingCompletion()) this.nemesis.writeStarted(node);
     const observed = this.cluster.observe();
     this.nemesis.afterEvent(observed);
     this.checker.afterEvent(observed, this.events);
   }
 
-  /** Runs one event; returns the node it touched, whose next Ready may now be due. */
-  private dispatch(ev: SimEvent): SimNode | undefined {
+  private async dispatch(ev: SimEvent): Promise<void> {
     switch (ev.kind) {
-      case 'tick': {
-        const node = this.cluster.node(ev.node);
-        return node.tick(ev.life) ? node : undefined;
-      }
-      case 'deliver': {
-        const node = this.cluster.node(ev.msg.to);
-        return this.network.delivers(ev.msg) && node.receive(ev.msg) ? node : undefined;
-      }
-      case 'ready': {
-        const node = this.cluster.node(ev.node);
-        const outcome = node.processReady(ev.life);
-        if (!outcome) return undefined;
-        this.readyProcessed(node, outcome);
-        return node;
-      }
+      case 'tick':
+        this.cluster.node(ev.node).tick(ev.life);
+        return;
+      case 'deliver':
+        if (this.network.delivers(ev.msg)) this.cluster.node(ev.msg.to).deliver(ev.msg);
+        return;
+      case 'ready':
+        this.cluster.node(ev.node).runSoon(ev.life);
+        return;
+      case 'disk':
+        this.cluster.node(ev.node).finishWrite(ev.life, this.nemesis.diskOutcome(ev.outcome));
+        return;
       case 'client':
         this.client.propose();
-        return undefined;
+        return;
       case 'read':
         this.client.read();
-        return undefined;
+        return;
       case 'fault':
         this.nemesis.fault();
-        return undefined;
+        return;
       case 'isolate':
         this.nemesis.isolate(ev.node);
-        return undefined;
+        return;
       case 'crash':
         this.nemesis.crash(ev.node, ev.life);
-        return undefined;
+        return;
       case 'restart':
-        return this.nemesis.restart(ev.node);
+        await this.nemesis.restart(ev.node);
+        return;
     }
   }
 
-  private readyProcessed(node: SimNode, outcome: ReadyOutcome): void {
-    if (outcome.persisted) this.checker.persisted(node, outcome.persisted);
-    for (const applied of outcome.applied) {
-      this.checker.applied(node, applied.entry);
-      this.client.applied(node, applied);
+  /** What the replicas report, from inside their loops: checks run here, violations wait for the loop. */
+  private hooks(): NodeHooks {
+    return {
+      persisted: (node, hardState) => this.guard(() => this.checker.persisted(node, hardState)),
+      applied: (node, entry) => this.guard(() => this.checker.applied(node, entry)),
+      becameLeader: (node: SimNode) =>
+        this.guard(() => {
+          const core = node.core;
+          if (!core) return;
+          this.checker.newLeader(node.id, core);
+          this.client.newLeader(node);
+          this.nemesis.newLeader(node);
+        }),
+      stopped: (node, error, injected) => this.guard(() => this.nemesis.stopped(node, error, injected)),
+    };
+  }
+
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (e) {
+      this.fail(e instanceof Violation ? e : new Violation(`exception: ${(e as Error).stack ?? String(e)}`));
     }
-    this.checker.readsServed(this.client.readyProcessed(node, outcome));
-    if (outcome.becameLeader && node.core) {
-      this.checker.newLeader(node.id, node.core);
-      this.nemesis.newLeader(node);
-    }
+  }
+
+  private fail(v: Violation): void {
+    this.failure ??= v;
   }
 
   /** Heal everything, then require one leader and identical replicas within the allowed virtual time. */
-  private liveness(): void {
+  private async liveness(): Promise<void> {
     this.nemesis.heal();
+    await this.nemesis.restartAll();
     this.client.stop();
     const allowed = this.options.livenessMs ?? 30_000;
     const deadline = this.scheduler.now + allowed;
     let stableSince: number | undefined;
     while (this.scheduler.now < deadline) {
-      this.processOne();
+      await this.processOne();
       if (this.events % 16 !== 0) continue;
       if (this.checker.converged(this.cluster)) {
         stableSince ??= this.scheduler.now;
@@ -197,6 +268,6 @@ export class Simulation {
   }
 }
 
-export function simulate(options: SimOptions, trace?: TraceSink): SimResult {
+export async function simulate(options: SimOptions, trace?: TraceSink): Promise<SimResult> {
   return new Simulation(options, trace).run();
 }
