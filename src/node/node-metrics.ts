@@ -44,30 +44,25 @@ export function nodeMetrics(registry: Registry, source: () => MetricsSource | un
   new Gauge({ name: `${P}raft_apply_lag_entries`, help: 'committed entries not yet applied (commit − applied)', registers: r, collect: raft((s) => s.commit - s.applied) });
   new Gauge({ name: `${P}raft_is_leader`, help: '1 when this node is the leader', registers: r, collect: raft((s) => (s.role === 'leader' ? 1 : 0)) });
   new Gauge({ name: `${P}raft_snapshot_index`, help: 'index of the latest snapshot', registers: r, collect: raft((s) => s.snapshotIndex) });
-  new Gauge({
-    name: `${P}addresses_allocated`,
-    help: 'allocated addresses per network',
-    labelNames: ['network'] as const,
-    registers: r,
-    collect(this: Gauge<'network'>) {
-      const sm = source()?.stateMachine();
-      if (!sm) return;
-      this.reset();
-      for (const n of sm.networks()) this.set({ network: n.name }, sm.networkUsage(n.name)?.addressesAllocated ?? 0);
-    },
-  });
-  new Gauge({
-    name: `${P}slices_assigned`,
-    help: 'assigned node slices per network',
-    labelNames: ['network'] as const,
-    registers: r,
-    collect(this: Gauge<'network'>) {
-      const sm = source()?.stateMachine();
-      if (!sm) return;
-      this.reset();
-      for (const n of sm.networks()) this.set({ network: n.name }, sm.networkUsage(n.name)?.slicesAssigned ?? 0);
-    },
-  });
+  const perNetwork = (name: string, help: string, value: (u: NonNullable<ReturnType<IpamStateMachine['networkUsage']>>) => number): void => {
+    new Gauge({
+      name: `${P}${name}`,
+      help,
+      labelNames: ['network'] as const,
+      registers: r,
+      collect(this: Gauge<'network'>) {
+        const sm = source()?.stateMachine();
+        if (!sm) return;
+        this.reset();
+        for (const n of sm.networks()) {
+          const usage = sm.networkUsage(n.name);
+          if (usage) this.set({ network: n.name }, value(usage));
+        }
+      },
+    });
+  };
+  perNetwork('addresses_allocated', 'allocated addresses per network', (u) => u.addressesAllocated);
+  perNetwork('slices_assigned', 'assigned node slices per network', (u) => u.slicesAssigned);
   new Gauge({
     name: `${P}slice_addresses`,
     help: `addresses per node slice, allocated and free (first ${MAX_SLICE_SERIES} slices per network)`,

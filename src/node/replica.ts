@@ -184,32 +184,26 @@ export class Replica<Out> {
    * unknown, retry with the same session), Stopped.
    */
   propose(data: Uint8Array): Promise<Applied<Out>> {
-    return new Promise((resolve, reject) => {
-      this.enqueue(() => {
-        let placed: { index: number; term: number };
-        try {
-          placed = this.core.propose(data);
-        } catch (e) {
-          reject(this.translate(e));
-          return;
-        }
-        this.proposals.set(placed.index, { term: placed.term, resolve, reject });
-      }, reject);
-    });
+    return this.placed(() => this.core.propose(data));
   }
 
   /** A membership change; resolves once applied here (the new configuration is in force). */
   proposeConfChange(change: ConfChange): Promise<Applied<Out | undefined>> {
+    return this.placed(() => this.core.proposeConfChange(change));
+  }
+
+  /** Put an entry in the leader's log and wait for it to be applied here (§5.3: or replaced). */
+  private placed(append: () => { index: number; term: number }): Promise<Applied<Out>> {
     return new Promise((resolve, reject) => {
       this.enqueue(() => {
-        let placed: { index: number; term: number };
+        let at: { index: number; term: number };
         try {
-          placed = this.core.proposeConfChange(change);
+          at = append();
         } catch (e) {
           reject(this.translate(e));
           return;
         }
-        this.proposals.set(placed.index, { term: placed.term, resolve: resolve as (a: Applied<Out>) => void, reject });
+        this.proposals.set(at.index, { term: at.term, resolve, reject });
       }, reject);
     });
   }
