@@ -87,7 +87,10 @@ interface ReadWaiter {
   reject: (error: Error) => void;
 }
 
-type InboxItem = { kind: 'message'; message: Message } | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined };
+type InboxItem =
+  | { kind: 'message'; message: Message }
+  | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined }
+  | { kind: 'proposal'; data: Uint8Array; waiter: Omit<ProposalWaiter<unknown>, 'term'> };
 
 const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicyOptions = { entries: 10_000, bytes: 64 * 1024 * 1024, keepTrailing: 5_000 };
 
@@ -184,7 +187,10 @@ export class Replica<Out> {
    * unknown, retry with the same session), Stopped.
    */
   propose(data: Uint8Array): Promise<Applied<Out>> {
-    return this.placed(() => this.core.propose(data));
+    if (!this.busy || this.stopped) return this.placed(() => this.core.propose(data));
+    // Proposals that arrive while a batch is being synced go into the leader's log together, as one
+    // batch (one append message per follower), right after that batch is durable.
+    return new Promise((resolve, reject) => this.inbox.push({ kind: 'proposal', data, waiter: { resolve: resolve as (a: Applied<unknown>) => void, reject } }));
   }
 
   /** A membership change; resolves once applied here (the new configuration is in force). */
@@ -340,11 +346,30 @@ export class Replica<Out> {
     // Nothing here calls ready(), so the core stays free for every queued input.
     const items = this.inbox.splice(0);
     this.inboxMessages = 0;
-    for (const item of items) {
-      if (this.stopped) return;
+    for (let i = 0; i < items.length && !this.stopped; i++) {
+      const item = items[i] as InboxItem;
       if (item.kind === 'message') this.core.step(item.message);
-      else item.work();
+      else if (item.kind === 'work') item.work();
+      else {
+        // A run of consecutive proposals (order kept relative to everything else in the inbox).
+        let end = i + 1;
+        while (end < items.length && (items[end] as InboxItem).kind === 'proposal') end++;
+        this.proposeRun(items.slice(i, end) as Array<Extract<InboxItem, { kind: 'proposal' }>>);
+        i = end - 1;
+      }
     }
+  }
+
+  private proposeRun(run: Array<Extract<InboxItem, { kind: 'proposal' }>>): void {
+    let first: { index: number; term: number };
+    try {
+      first = this.core.proposeBatch(run.map((p) => p.data));
+    } catch (e) {
+      const error = this.translate(e);
+      for (const p of run) p.waiter.reject(error);
+      return;
+    }
+    run.forEach((p, k) => this.proposals.set(first.index + k, { term: first.term, ...(p.waiter as Omit<ProposalWaiter<Out>, 'term'>) }));
   }
 
   private applyEntry(e: Entry): void {
@@ -421,7 +446,10 @@ export class Replica<Out> {
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(reason);
     this.reads.clear();
-    for (const item of this.inbox.splice(0)) if (item.kind === 'work') item.reject?.(reason);
+    for (const item of this.inbox.splice(0)) {
+      if (item.kind === 'work') item.reject?.(reason);
+      else if (item.kind === 'proposal') item.waiter.reject(reason);
+    }
     this.inboxMessages = 0;
   }
 
