@@ -34,6 +34,12 @@ export class AllocationBlock implements SliceHolder {
   private taken: OffsetSet<Offset> | undefined;
   private gens: Map<Offset, number> | undefined;
   private owners: Map<Offset, string> | undefined;
+  /**
+   * Set while a snapshot capture (snapshot-codec.ts SnapshotCapture) has not yet encoded this block: it
+   * runs once, before the first change, so the capture keeps the contents as of its index (copy-on-write
+   * at block granularity; a block that nobody touches during the capture is never copied).
+   */
+  private preserve: (() => void) | undefined;
 
   constructor(
     private readonly geometry: SliceGeometry,
@@ -87,11 +93,28 @@ export class AllocationBlock implements SliceHolder {
   }
 
   /**
+   * Ask for `preserve` to run once before the next change to this block (undefined cancels). One capture
+   * at a time: a second watcher would mean two captures interleaved, which the replica never starts.
+   */
+  watch(preserve: (() => void) | undefined): void {
+    if (preserve !== undefined && this.preserve !== undefined) throw new Error(`block ${this.cidr()}: already watched by a snapshot capture`);
+    this.preserve = preserve;
+  }
+
+  private beforeChange(): void {
+    const preserve = this.preserve;
+    if (preserve === undefined) return;
+    this.preserve = undefined;
+    preserve();
+  }
+
+  /**
    * Record `offset` as allocated under `generation`. The caller has checked that it is usable and free;
    * a second take of one offset is a bug in the caller, so it throws a plain Error (the state machine
    * turns that into a fatal ApplyFailure) rather than an OverlayError.
    */
   take(offset: Offset, generation: number, owner: string | undefined): void {
+    this.beforeChange();
     const taken = (this.taken ??= this.range.newSet());
     if (!taken.add(offset)) throw new Error(`block ${this.cidr()}: offset ${offset} taken twice`);
     (this.gens ??= new Map()).set(offset, generation);
@@ -102,6 +125,7 @@ export class AllocationBlock implements SliceHolder {
   free(offset: Offset): Allocation | undefined {
     const generation = this.gens?.get(offset);
     if (this.taken === undefined || this.gens === undefined || generation === undefined) return undefined;
+    this.beforeChange();
     const owner = this.owners?.get(offset);
     this.taken.delete(offset);
     this.gens.delete(offset);

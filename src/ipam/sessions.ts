@@ -66,6 +66,12 @@ export interface CachedResult {
 export class Session {
   /** seq → cached result, for every executed seq ≥ ackFloor. */
   readonly results = new Map<number, CachedResult>();
+  /**
+   * Set while a snapshot capture has not yet encoded this session's results: runs once before the
+   * SessionTable next changes them (copy-on-write, as AllocationBlock.watch). lastActive and ackFloor are
+   * captured eagerly, so only the results need it.
+   */
+  preserve: (() => void) | undefined;
   constructor(
     readonly id: number,
     /** logTime of the last request under this session (or of its opening). */
@@ -159,16 +165,19 @@ export class SessionTable {
   }
 
   cache(s: Session, seq: number, result: CachedResult): void {
+    beforeChange(s);
     s.results.set(seq, result);
     this.cachedCount += 1;
   }
 
   uncache(s: Session, seq: number): void {
+    beforeChange(s);
     if (s.results.delete(seq)) this.cachedCount -= 1;
   }
 
   /** Raise the ack floor to `ack`, dropping the cached results below it; returns what was dropped. */
   acknowledge(s: Session, ack: number): Array<[number, CachedResult]> {
+    beforeChange(s);
     const dropped: Array<[number, CachedResult]> = [];
     for (const entry of s.results) if (entry[0] < ack) dropped.push(entry);
     for (const [seq] of dropped) s.results.delete(seq);
@@ -179,6 +188,7 @@ export class SessionTable {
 
   /** Inverse of acknowledge(). */
   unacknowledge(s: Session, floor: number, dropped: Array<[number, CachedResult]>): void {
+    beforeChange(s);
     for (const [seq, r] of dropped) s.results.set(seq, r);
     this.cachedCount += dropped.length;
     s.ackFloor = floor;
@@ -205,17 +215,19 @@ export class SessionTable {
   //   results = [[seq, commandType, ok, wireResult], …]    sorted by seq, every seq ≥ ackFloor
 
   encode(): unknown[] {
-    return [
-      this.logTime,
-      this.ttlMs,
-      this.nextId,
-      this.ordered().map((s) => [
-        s.id,
-        s.lastActive,
-        s.ackFloor,
-        [...s.results].sort((a, b) => a[0] - b[0]).map(([seq, r]) => [seq, r.type, r.ok, r.wire]),
-      ]),
-    ];
+    return [this.logTime, this.ttlMs, this.nextId, this.ordered().map((s) => encodeSession(s.id, s.lastActive, s.ackFloor, s.results))];
+  }
+
+  /**
+   * For an incremental snapshot (snapshot-codec.ts SnapshotCapture): the scalars and, in canonical
+   * order, each live session with the fields that change without going through its results. The
+   * results themselves are encoded later (encodeSession), or before their first change (Session.preserve).
+   */
+  capture(): { head: [logTime: number, ttlMs: number, nextId: number]; sessions: Array<{ session: Session; lastActive: number; ackFloor: number }> } {
+    return {
+      head: [this.logTime, this.ttlMs, this.nextId],
+      sessions: this.ordered().map((session) => ({ session, lastActive: session.lastActive, ackFloor: session.ackFloor })),
+    };
   }
 
   /** Validate everything into a fresh table; InvalidSnapshot on any inconsistency. */
@@ -257,6 +269,18 @@ export class SessionTable {
     }
     return t;
   }
+}
+
+/** One session's wire form: [id, lastActive, ackFloor, [[seq, commandType, ok, wireResult], …] by seq]. */
+export function encodeSession(id: number, lastActive: number, ackFloor: number, results: ReadonlyMap<number, CachedResult>): unknown[] {
+  return [id, lastActive, ackFloor, [...results].sort((a, b) => a[0] - b[0]).map(([seq, r]) => [seq, r.type, r.ok, r.wire])];
+}
+
+function beforeChange(s: Session): void {
+  const preserve = s.preserve;
+  if (preserve === undefined) return;
+  s.preserve = undefined;
+  preserve();
 }
 
 function safe(v: unknown, min: number, max: number, what: string): number {

@@ -41,7 +41,7 @@ import { MAX_FIELD_LENGTH } from './commands.js';
 import { OverlayError } from './errors.js';
 import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
-import { SessionTable } from './sessions.js';
+import { encodeSession, type Session, SessionTable } from './sessions.js';
 import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
 import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
@@ -56,18 +56,171 @@ export function encodeSnapshot(state: IpamState): Uint8Array {
   const networks = [...state.networks.values()].sort((a, b) => compare(a.name, b.name));
   const payload = [
     state.nextGeneration,
-    networks.map((net) => [net.name, net.cidr(), net.slicePrefix(), net.pair ?? null, net.blocks().map((b) => [b.nodeId, encodeOffset(b.index), ...b.encode()])]),
+    networks.map((net) => [net.name, net.cidr(), net.slicePrefix(), net.pair ?? null, net.blocks().map(wireBlock)]),
     state.sessions.encode(),
   ];
   const body = packr.pack(payload);
-  const out = new Uint8Array(HEADER_BYTES + body.length);
+  return framed([body], body.length, crc32(body));
+}
+
+function wireBlock(b: AllocationBlock): unknown[] {
+  return [b.nodeId, encodeOffset(b.index), ...b.encode()];
+}
+
+/** Header + payload chunks, concatenated. */
+function framed(chunks: readonly Uint8Array[], length: number, crc: number): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + length);
   out.set(MAGIC, 0);
   out[4] = VERSION;
   const view = new DataView(out.buffer);
-  view.setUint32(8, body.length);
-  view.setUint32(12, crc32(body));
-  out.set(body, HEADER_BYTES);
+  view.setUint32(8, length);
+  view.setUint32(12, crc);
+  let at = HEADER_BYTES;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
+}
+
+// --- incremental encoding ----------------------------------------------------------------------------
+
+/**
+ * A snapshot of the state as it is now, encoded a bounded amount at a time, so that a large state does
+ * not hold the event loop (1,000,000 owned addresses take ≈ 0.6 s in one encodeSnapshot call, more than an
+ * election timeout; scripts/bench-snapshot-stall.ts). The bytes are exactly encodeSnapshot() of the state
+ * at begin: msgpack's encoding of an array is its header followed by its elements' encodings, so the
+ * payload is written as array headers and separately packed elements in order, and the CRC runs over the
+ * chunks as they are produced.
+ *
+ * Begin is O(networks + blocks + sessions): the scalars, the network headers, the lists of blocks and of
+ * sessions (in canonical order) and each session's lastActive and ackFloor are taken then. The bulk — the
+ * contents of blocks and the cached results of sessions — is encoded later, between event-loop turns,
+ * while the state keeps changing. Their owners (AllocationBlock, SessionTable) are the only writers and
+ * call the capture's preserve hook before the first change to a part not yet encoded; the hook encodes
+ * that part as it still is (copy-on-write at the grain of one block or one session). Network-level changes
+ * (a block attached or detached, a network added or paired) only change the live maps and lists, which the
+ * capture does not read after begin; a detached block keeps its contents and its hook.
+ *
+ * The largest unit of work is one block (a slice: 1,022 addresses at /22; 65,534 at /16) or one session's
+ * results (≤ MAX_RESULTS_PER_SESSION); a step stops once it has covered `budget` addresses or results.
+ */
+export class SnapshotCapture {
+  private readonly parts: Part[] = [];
+  private next = 0;
+  private readonly chunks: Uint8Array[] = [];
+  private length = 0;
+  private crc = 0;
+  private finished: Uint8Array | undefined;
+  private aborted = false;
+  /** Steps taken so far (for the replica's observer and tests). */
+  steps = 0;
+
+  constructor(state: IpamState) {
+    const networks = [...state.networks.values()].sort((a, b) => compare(a.name, b.name));
+    this.parts.push(arrayHeader(3), packr.pack(state.nextGeneration), arrayHeader(networks.length));
+    for (const net of networks) {
+      const blocks = net.blocks();
+      this.parts.push(arrayHeader(5), packr.pack(net.name), packr.pack(net.cidr()), packr.pack(net.slicePrefix()), packr.pack(net.pair ?? null), arrayHeader(blocks.length));
+      for (const block of blocks) {
+        const part: BlockPart = { kind: 'block', block, bytes: undefined };
+        block.watch(() => (part.bytes = packr.pack(wireBlock(block))));
+        this.parts.push(part);
+      }
+    }
+    const { head, sessions } = state.sessions.capture();
+    this.parts.push(arrayHeader(4), ...head.map((v) => packr.pack(v)), arrayHeader(sessions.length));
+    for (const { session, lastActive, ackFloor } of sessions) {
+      const part: SessionPart = { kind: 'session', session, lastActive, ackFloor, bytes: undefined };
+      session.preserve = () => (part.bytes = packSession(part));
+      this.parts.push(part);
+    }
+  }
+
+  get done(): boolean {
+    return this.next === this.parts.length;
+  }
+
+  /** Encode parts covering at least `budget` addresses or cached results (or to the end); true when done. */
+  step(budget: number): boolean {
+    if (this.aborted) throw new Error('snapshot capture was aborted');
+    this.steps++;
+    let work = 0;
+    while (this.next < this.parts.length && work < budget) {
+      const part = this.parts[this.next++] as Part;
+      let bytes: Uint8Array;
+      if (part instanceof Uint8Array) {
+        bytes = part;
+      } else if (part.kind === 'block') {
+        work += part.block.size + 1;
+        bytes = part.bytes ?? packr.pack(wireBlock(part.block));
+        part.block.watch(undefined);
+      } else {
+        work += part.session.results.size + 1;
+        bytes = part.bytes ?? packSession(part);
+        part.session.preserve = undefined;
+      }
+      // The parts are released as they are encoded: the capture holds bytes, not references into the state.
+      this.parts[this.next - 1] = EMPTY;
+      this.chunks.push(bytes);
+      this.length += bytes.length;
+      this.crc = crc32(bytes, this.crc);
+    }
+    return this.done;
+  }
+
+  /** The snapshot bytes, once done (the chunks are joined once and released). */
+  result(): Uint8Array {
+    if (!this.done) throw new Error('snapshot capture is not finished');
+    if (this.finished === undefined) {
+      this.finished = framed(this.chunks, this.length, this.crc);
+      this.chunks.length = 0;
+    }
+    return this.finished;
+  }
+
+  /** Stop early: drop the hooks so the state goes back to changing at no cost. */
+  abort(): void {
+    this.aborted = true;
+    for (let i = this.next; i < this.parts.length; i++) {
+      const part = this.parts[i] as Part;
+      if (part instanceof Uint8Array) continue;
+      if (part.kind === 'block') part.block.watch(undefined);
+      else part.session.preserve = undefined;
+    }
+    this.parts.length = this.next;
+    this.chunks.length = 0;
+  }
+}
+
+interface BlockPart {
+  kind: 'block';
+  block: AllocationBlock;
+  /** Set by the preserve hook when the block changed before the cursor reached it. */
+  bytes: Uint8Array | undefined;
+}
+
+interface SessionPart {
+  kind: 'session';
+  session: Session;
+  lastActive: number;
+  ackFloor: number;
+  bytes: Uint8Array | undefined;
+}
+
+type Part = Uint8Array | BlockPart | SessionPart;
+
+const EMPTY = new Uint8Array(0);
+
+function packSession(p: SessionPart): Uint8Array {
+  return packr.pack(encodeSession(p.session.id, p.lastActive, p.ackFloor, p.session.results));
+}
+
+/** @internal msgpack array header for `n` elements, in the shortest form (as msgpackr writes it). */
+export function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 // --- decoding ----------------------------------------------------------------------------------------

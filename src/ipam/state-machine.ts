@@ -49,7 +49,7 @@ import { cacheable, MAX_CACHED_RESULTS, MAX_RESULTS_PER_SESSION, MAX_SESSION_ID,
 import type { Offset } from './host-range.js';
 import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotCapture } from './snapshot-codec.js';
 import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
 export type {
@@ -258,6 +258,14 @@ export class IpamStateMachine {
   /** Canonical bytes: equal states give equal bytes. */
   snapshot(): Uint8Array {
     return encodeSnapshot(this.state);
+  }
+
+  /**
+   * The snapshot of the state as it is now, encoded later a slice at a time (SnapshotCapture.step) while
+   * commands keep changing the state: its bytes are those snapshot() returns now. One capture at a time.
+   */
+  beginSnapshot(): SnapshotCapture {
+    return new SnapshotCapture(this.state);
   }
 
   /** Replace the whole state from snapshot bytes; on any error (InvalidSnapshot) the current state is untouched. */

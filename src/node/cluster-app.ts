@@ -14,7 +14,7 @@ import { encodeEntry, type LogEntryBody } from '../ipam/log-entry.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { ApplyResult } from '../ipam/state-machine.js';
 import { IpamApp } from './ipam-app.js';
-import type { ReplicatedApp } from './replica.js';
+import type { ReplicatedApp, SnapshotTask } from './replica.js';
 
 const TAG_IPAM = 0;
 const TAG_MEMBER = 1;
@@ -82,6 +82,13 @@ export class ClusterApp implements ReplicatedApp<ClusterOut> {
 
   snapshot(): Uint8Array {
     return packr.pack([SNAPSHOT_FORMAT, this.allMembers(), this.ipam.snapshot()]);
+  }
+
+  /** The member list is small and taken now; the IPAM state is captured and encoded in steps. */
+  beginSnapshot(): SnapshotTask {
+    const members = this.allMembers();
+    const ipam = this.ipam.beginSnapshot();
+    return { step: () => ipam.step(), result: () => packr.pack([SNAPSHOT_FORMAT, members, ipam.result()]), abort: () => ipam.abort() };
   }
 
   restore(data: Uint8Array): void {

@@ -4,10 +4,20 @@
  * what it replicates.
  */
 import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
-import type { ReplicatedApp } from './replica.js';
+import type { ReplicatedApp, SnapshotTask } from './replica.js';
+
+/**
+ * Addresses (or cached session results) encoded per snapshot step: ≈ 5–10 ms of work on this machine
+ * (1,000,000 owned addresses in ≈ 0.6 s), a small fraction of a 50 ms tick, so a heartbeat waits at most
+ * one step. Whole blocks are the unit, so a step can run over by one slice (1,022 addresses at /22).
+ */
+export const SNAPSHOT_STEP_ADDRESSES = 16_384;
 
 export class IpamApp implements ReplicatedApp<ApplyResult> {
-  constructor(readonly sm: IpamStateMachine = new IpamStateMachine()) {}
+  constructor(
+    readonly sm: IpamStateMachine = new IpamStateMachine(),
+    private readonly snapshotStepAddresses = SNAPSHOT_STEP_ADDRESSES,
+  ) {}
 
   apply(entry: { index: number; term: number; data: Uint8Array }): ApplyResult {
     const outcome = this.sm.applyEntry(entry.data);
@@ -19,6 +29,12 @@ export class IpamApp implements ReplicatedApp<ApplyResult> {
 
   snapshot(): Uint8Array {
     return this.sm.snapshot();
+  }
+
+  beginSnapshot(): SnapshotTask {
+    const capture = this.sm.beginSnapshot();
+    const budget = this.snapshotStepAddresses;
+    return { step: () => capture.step(budget), result: () => capture.result(), abort: () => capture.abort() };
   }
 
   restore(data: Uint8Array): void {

@@ -30,8 +30,24 @@ export interface ReplicatedApp<Out> {
   /** Apply one committed entry carrying data. Throw only when this replica cannot go on (fatal). */
   apply(entry: { index: number; term: number; data: Uint8Array }): Out;
   snapshot(): Uint8Array;
+  /**
+   * Optional, for large states: the snapshot of the state as it is now, encoded later in bounded steps
+   * while apply() goes on (its bytes are those snapshot() returns now). Without it the replica calls
+   * snapshot() on the loop, which for a large state holds off heartbeats for as long as it runs.
+   */
+  beginSnapshot?(): SnapshotTask;
   /** Replace the whole state; throws (fatal) if the bytes are not a valid snapshot. */
   restore(data: Uint8Array): void;
+}
+
+/** A snapshot being encoded a step at a time (hashicorp/raft's FSMSnapshot, sliced instead of threaded). */
+export interface SnapshotTask {
+  /** Encode a bounded amount of the state; true once everything is encoded. */
+  step(): boolean;
+  /** The snapshot bytes, once step() returned true. */
+  result(): Uint8Array;
+  /** Give up: the application stops preserving the captured state. */
+  abort(): void;
 }
 
 /** Runs work soon, after the current input: production uses setImmediate, the simulator an event. */
@@ -45,6 +61,10 @@ export interface ReplicaObserver<Out> {
   applied?(entry: Entry, out: Out | undefined): void;
   softState?(state: SoftState, term: number): void;
   snapshotTaken?(index: number, bytes: number): void;
+  /** One step of encoding the snapshot of `index` ran (`step` counts from 1); other inputs run between steps. */
+  snapshotStep?(index: number, step: number): void;
+  /** A snapshot of `index` was encoded but not recorded (overtaken by a received snapshot or a conf change). */
+  snapshotDiscarded?(index: number, reason: string): void;
   snapshotInstalled?(index: number, bytes: number): void;
   inboxDropped?(): void;
 }
@@ -118,6 +138,8 @@ export class Replica<Out> {
   private readonly reads = new Map<string, ReadWaiter>();
   private nextReadId = 1;
   private lastSoft: SoftState = { lead: null, role: 'follower' };
+  /** The snapshot being encoded between inputs: of the state at applied index `index`. */
+  private capture: { index: number; task: SnapshotTask; steps: number; done: boolean } | undefined;
 
   private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
     this.core = core;
@@ -334,6 +356,7 @@ export class Replica<Out> {
     }
     this.busy = false;
     this.serveReads();
+    if (this.capture?.done) this.finishCapture();
     this.maybeSnapshot();
     this.drainInbox();
     this.kick();
@@ -385,6 +408,8 @@ export class Replica<Out> {
   }
 
   private installSnapshot(index: number, data: Uint8Array): void {
+    // A capture of the state being replaced is of an index below this snapshot: the core would refuse it.
+    this.dropCapture();
     this.app.restore(data);
     this.policy.reset();
     this.observer.snapshotInstalled?.(index, data.length);
@@ -420,17 +445,69 @@ export class Replica<Out> {
     }
   }
 
-  /** Snapshot the application and compact the log when the policy says so (§7). */
+  /**
+   * Snapshot the application and compact the log when the policy says so (§7). With an application that
+   * can capture (beginSnapshot), the state at the applied index I is captured now and encoded a step at a
+   * time through the scheduler, so ticks, peer messages and proposals are handled between steps and
+   * entries after I keep being applied; the core then records the snapshot at I (compact accepts an older
+   * applied index). Otherwise the whole snapshot is taken now, on the loop.
+   */
   private maybeSnapshot(): void {
-    if (this.stopped || !this.policy.due()) return;
+    if (this.stopped || this.capture || !this.policy.due()) return;
     const applied = this.core.status().applied;
     if (applied < 1) return;
-    const data = this.app.snapshot();
-    const { snapshot, compactedTo } = this.core.compact(applied, data, this.policy);
+    if (this.app.beginSnapshot) {
+      this.capture = { index: applied, task: this.app.beginSnapshot(), steps: 0, done: false };
+      this.scheduler.soon(() => this.captureStep());
+      return;
+    }
+    this.record(applied, this.app.snapshot());
+  }
+
+  private captureStep(): void {
+    const cap = this.capture;
+    if (this.stopped || cap === undefined) return;
+    try {
+      cap.done = cap.task.step();
+    } catch (e) {
+      this.fatal(e);
+      return;
+    }
+    cap.steps++;
+    this.observer.snapshotStep?.(cap.index, cap.steps);
+    if (!cap.done) this.scheduler.soon(() => this.captureStep());
+    // The core cannot be touched while a Ready is out: afterDurable finishes it then.
+    else if (!this.busy) this.finishCapture();
+  }
+
+  private finishCapture(): void {
+    const cap = this.capture as { index: number; task: SnapshotTask };
+    this.capture = undefined;
+    try {
+      this.record(cap.index, cap.task.result());
+    } catch (e) {
+      // Overtaken: a received snapshot replaced the state, or a conf change was applied after the index.
+      // Not an error: the policy is still due and the next capture starts from the state as it is now.
+      if (!(e instanceof RaftError && e.code === 'SnapshotOutOfDate')) {
+        this.fatal(e);
+        return;
+      }
+      this.observer.snapshotDiscarded?.(cap.index, e.message);
+      this.maybeSnapshot();
+    }
+  }
+
+  private record(index: number, data: Uint8Array): void {
+    const { snapshot, compactedTo } = this.core.compact(index, data, this.policy);
     this.observer.snapshotTaken?.(snapshot.meta.index, data.length);
     // The storage queue keeps call order: the snapshot is durable before the entries it covers go.
     const saved = this.storage.saveSnapshot(snapshot).then(() => (compactedTo >= this.storage.firstIndex() ? this.storage.compact(compactedTo) : undefined));
     saved.catch((e: unknown) => this.fatal(e));
+  }
+
+  private dropCapture(): void {
+    this.capture?.task.abort();
+    this.capture = undefined;
   }
 
   private fatal(error: unknown): void {
@@ -442,6 +519,7 @@ export class Replica<Out> {
   private halt(reason: Error): void {
     if (this.stopped) return;
     this.stopped = reason;
+    this.dropCapture();
     for (const waiter of this.proposals.values()) waiter.reject(reason);
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(reason);

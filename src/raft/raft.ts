@@ -350,7 +350,8 @@ export class RaftCore {
   }
 
   /**
-   * The driver took a snapshot of the state machine at the applied index. Records it for followers that
+   * The driver took a snapshot of the state machine at an applied index (the current one, or an older
+   * one with no conf change applied since, above the last snapshot). Records it for followers that
    * fall behind and drops log entries up to `index − keepTrailing` (a trailing window lets slightly slow
    * followers catch up from the log instead of a snapshot, §7). `keep` is a SnapshotPolicy — its
    * keepTrailing is the window, and its counters start over — or an explicit window.
@@ -364,12 +365,19 @@ export class RaftCore {
     if (this.pendingSnapshot) {
       throw new RaftError('SnapshotOutOfDate', `a snapshot at ${this.pendingSnapshot.meta.index} from the leader is waiting to be restored (call ready()/advance() first)`);
     }
-    if (index !== this.log.applied) throw new RaftError('Misuse', `compact at ${index} but applied is ${this.log.applied}`);
+    if (!Number.isSafeInteger(index) || index > this.log.applied) throw new RaftError('Misuse', `compact at ${index} but applied is ${this.log.applied}`);
     if (index < 1) throw new RaftError('Misuse', 'nothing is applied yet: there is nothing to snapshot');
     if (this.snapshot && index <= this.snapshot.meta.index) throw new RaftError('SnapshotOutOfDate', `snapshot at ${this.snapshot.meta.index} is not older than ${index}`);
     const keepTrailing = typeof keep === 'number' ? keep : keep.options.keepTrailing;
     if (!(Number.isSafeInteger(keepTrailing) && keepTrailing >= 0)) throw new RaftError('Misuse', `keepTrailing must be a non-negative integer, got ${keepTrailing}`);
-    // The membership at the applied index is the current one: conf changes take effect when applied.
+    // A snapshot may be of an older applied index (the driver encodes it while entries keep being applied).
+    // Its membership must be the one in force at `index`. Conf changes take effect when applied, so that is
+    // the current one unless a conf entry was applied after `index`; undoing one would need the
+    // configuration history, so such a snapshot is refused and the driver takes a newer one. The entries
+    // index+1 … applied are all retained: index is above the last snapshot, and compaction never passes it.
+    for (let i = index + 1; i <= this.log.applied; i++) {
+      if (this.log.entry(i)?.type === 'conf') throw new RaftError('SnapshotOutOfDate', `a conf change at ${i} was applied after ${index}: a snapshot at ${index} would carry the wrong membership; take a newer one`);
+    }
     this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.tracker.confState() }, data };
     this.log.compactTo(Math.max(this.log.offset, index - keepTrailing));
     if (keep instanceof SnapshotPolicy) keep.reset();

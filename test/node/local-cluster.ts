@@ -46,7 +46,7 @@ export class LocalCluster {
   }
 
   /** Open (or reopen after stop) node `id` on `disk`. */
-  async boot(id: NodeId, disk: MemoryDisk, initialConf?: { voters: NodeId[]; learners: NodeId[] }): Promise<LocalNode> {
+  async boot(id: NodeId, disk: MemoryDisk, initialConf?: { voters: NodeId[]; learners: NodeId[] }, perNode: Partial<ReplicaOptions<ApplyResult>> = {}): Promise<LocalNode> {
     const storage = await MemoryStorage.open(disk, { clusterId: CLUSTER, nodeId: id });
     const transport = this.network.createTransport(id, addressedAdapter((raw) => parseMessage(raw)));
     await transport.start();
@@ -61,6 +61,7 @@ export class LocalCluster {
       ...(initialConf ? { initialConf } : {}),
       onFatal: (e) => fatal.push(e),
       ...this.extra,
+      ...perNode,
     });
     const node: LocalNode = { id, disk, storage, transport, app, replica, fatal };
     this.nodes.set(id, node);
@@ -98,6 +99,21 @@ export class LocalCluster {
         if (this.work.length === 0 && this.network.pending().length === 0) return;
       }
     }
+  }
+
+  /**
+   * One turn of an event loop, the way Node runs one: the work scheduled before the turn (setImmediate
+   * callbacks queued during it run in the next one), then the network's deliveries (I/O), then storage
+   * promises. Work that reschedules itself — a snapshot encoded in steps — thus yields to messages.
+   * Returns what moved: work items run and frames delivered, by (from → to).
+   */
+  async turn(): Promise<{ work: number; delivered: Array<{ from: NodeId; to: NodeId }> }> {
+    const batch = this.work.splice(0);
+    for (const w of batch) w();
+    const delivered = this.network.pending().map((m) => ({ from: m.from, to: m.to }));
+    this.network.deliverAll(delivered.length);
+    await new Promise((r) => setImmediate(r));
+    return { work: batch.length, delivered };
   }
 
   async ticks(n: number): Promise<void> {
