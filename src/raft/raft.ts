@@ -12,7 +12,7 @@ import type { Progress } from './progress.js';
 import { ReadOnly } from './read-only.js';
 import type { Rng } from './rng.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
-import { ProgressTracker } from './tracker.js';
+import { confAfter, ProgressTracker } from './tracker.js';
 import {
   RaftError,
   type ConfChange,
@@ -143,8 +143,14 @@ export class RaftCore {
   private lead: NodeId | null = null;
   private role: Role = 'follower';
 
-  /** Membership, per-member progress and votes (tracker.ts). */
+  /**
+   * Membership, per-member progress and votes (tracker.ts). The membership is the latest configuration in
+   * the log, committed or not (see refreshConf).
+   */
   private readonly tracker: ProgressTracker;
+  /** Index and term of the entry that made the tracker's configuration (the last conf entry in the log). */
+  private confIndex = 0;
+  private confTerm = 0;
 
   /** Ticks since this core started; heartbeats carry the leader's value so responses date its lease. */
   private ticks = 0;
@@ -225,13 +231,13 @@ export class RaftCore {
     if (this.log.committed > this.log.lastIndex()) throw new RaftError('Misuse', `commit ${this.log.committed} beyond last index ${this.log.lastIndex()}`);
     this.term = boot.hardState.term;
     this.vote = this.knobs.forgetVoteOnRestart ? null : boot.hardState.vote;
-    // Membership is a function of the log: the snapshot's conf, then every conf entry as it is applied
-    // (applied restarts at the snapshot, so entries after it are delivered and applied again in order).
-    const conf = snap?.meta.conf ?? { voters: [], learners: [] };
-    this.tracker = new ProgressTracker(conf, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
+    // Membership is a function of the log: the snapshot's conf, then every conf entry after it, applied
+    // or not (refreshConf). Re-applying entries after a restart does not touch it again.
+    this.tracker = new ProgressTracker(snap?.meta.conf ?? { voters: [], learners: [] }, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
     const fresh = !snap && entries.length === 0 && boot.hardState.term === 0;
     if (fresh && boot.initialConf) this.bootstrap(boot.initialConf);
     else if (boot.initialConf && !snap && entries.length === 0) throw new RaftError('Misuse', 'initialConf given to a node with persisted state');
+    this.refreshConf();
     this.prevHard = boot.hardState;
     this.prevSoft = { lead: null, role: 'follower' };
     this.becomeFollower(this.term, null);
@@ -296,9 +302,12 @@ export class RaftCore {
   }
 
   /**
-   * Leader only: a single-server membership change (§4.1 of the dissertation). Refused until the leader
-   * has committed an entry of its own term (the fix to the single-server change bug, raft-dev 2015) and
-   * while an earlier change is not yet applied.
+   * Leader only: a single-server membership change (§4.1 of the dissertation). It takes effect on every
+   * server as soon as the entry is in its log. Refused until the leader has committed an entry of its own
+   * term (the fix to the single-server change bug, raft-dev 2015) and while an earlier change is not yet
+   * applied: §4.1 requires the previous configuration entry to be committed before the next is appended,
+   * and becomeLeader counts every entry it inherited as possibly one, so two uncommitted configuration
+   * entries never coexist in any log.
    */
   proposeConfChange(change: ConfChange): { index: number; term: number } {
     this.assertNoReady();
@@ -369,8 +378,8 @@ export class RaftCore {
     if (this.snapshot && index <= this.snapshot.meta.index) throw new RaftError('SnapshotOutOfDate', `snapshot at ${this.snapshot.meta.index} is not older than ${index}`);
     const keepTrailing = typeof keep === 'number' ? keep : keep.options.keepTrailing;
     if (!(Number.isSafeInteger(keepTrailing) && keepTrailing >= 0)) throw new RaftError('Misuse', `keepTrailing must be a non-negative integer, got ${keepTrailing}`);
-    // The membership at the applied index is the current one: conf changes take effect when applied.
-    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.tracker.confState() }, data };
+    // The membership AT the snapshot's index: the tracker may already hold a later, uncommitted one.
+    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confAt(index) }, data };
     this.log.compactTo(Math.max(this.log.offset, index - keepTrailing));
     if (keep instanceof SnapshotPolicy) keep.reset();
     return { snapshot: this.snapshot, compactedTo: this.log.offset };
@@ -425,7 +434,7 @@ export class RaftCore {
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) this.log.stable = Math.max(this.log.stable, lastEntry.index);
     for (const e of rd.committedEntries) {
-      if (e.type === 'conf') this.applyConfChange(e.change);
+      if (e.type === 'conf') this.confChangeCommitted(e.change);
       this.log.applied = e.index;
     }
     if (this.role === 'leader') {
@@ -582,9 +591,9 @@ export class RaftCore {
   }
 
   private hup(transfer: boolean): void {
+    // No wait for committed-but-unapplied conf entries: the configuration counted is already the latest
+    // in the log (§4.1), whatever has been applied.
     if (this.role === 'leader' || !this.promotable()) return;
-    // A committed but unapplied conf change may remove us or change the quorum: wait for it.
-    for (let i = this.log.applied + 1; i <= this.log.committed; i++) if (this.log.entry(i)?.type === 'conf') return;
     if (this.cfg.preVote && !transfer) this.campaignPre();
     else this.campaignReal(transfer);
   }
@@ -741,6 +750,10 @@ export class RaftCore {
     }
     const last = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (last !== undefined) {
+      // §4.1: a new conf entry takes effect now; a truncated one (never committed) is rolled back to the
+      // previous configuration in the log.
+      const confTruncated = this.confIndex > this.log.committed && !this.log.matchTerm(this.confIndex, this.confTerm);
+      if (confTruncated || m.entries.some((e) => e.type === 'conf')) this.refreshConf();
       // §5.3: commit up to min(leaderCommit, index of last new entry).
       this.log.commitTo(Math.min(m.commit, last));
       this.acceptAppend(m.from, last);
@@ -798,15 +811,15 @@ export class RaftCore {
   }
 
   private installSnapshot(snap: Snapshot): void {
-    const { index, term, conf } = snap.meta;
+    const { index, term } = snap.meta;
     if (this.log.matchTerm(index, term)) {
       // Our log already contains the snapshot's last entry: keep the entries after it (§7).
       this.log.commitTo(index);
       return;
     }
     this.log.restore(index, term);
-    this.tracker.setConf(conf);
     this.pendingSnapshot = snap;
+    this.refreshConf(); // the snapshot's conf: the log after it is empty
   }
 
   // --- replication: leader side ----------------------------------------------------------------------
@@ -814,7 +827,7 @@ export class RaftCore {
   private checkCanPropose(): void {
     if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
     if (this.leadTransferee !== null) throw new RaftError('ProposalDropped', `leadership is moving to ${this.leadTransferee}`, this.leadTransferee);
-    if (!this.tracker.progress(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
+    if (!this.tracker.isVoter(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
   }
 
   /**
@@ -838,8 +851,10 @@ export class RaftCore {
     const index = this.log.lastIndex() + 1;
     const entry = { ...e, term: this.term, index } as Entry;
     this.log.append([entry]);
+    if (entry.type === 'conf') this.leaderConfAppended(entry);
     // Our own progress advances in advance(), once the entry is persisted.
     this.broadcastAppend();
+    if (entry.type === 'conf' && this.maybeCommit()) this.broadcastAppend(); // the quorum changed
     return { index, term: this.term };
   }
 
@@ -969,7 +984,8 @@ export class RaftCore {
   // --- reads -----------------------------------------------------------------------------------------
 
   private startRead(ctx: string): void {
-    if (this.tracker.voterCount === 1 || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
+    // Alone only if we are the one voter: a leader removing itself counts nobody's answer but the others'.
+    if ((this.tracker.voterCount === 1 && this.tracker.isVoter(this.id)) || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
       this.readStates.push({ index: this.log.committed, ctx });
       return;
     }
@@ -1003,22 +1019,70 @@ export class RaftCore {
     }
   }
 
-  private applyConfChange(c: ConfChange): void {
-    const leader = this.role === 'leader';
-    // A new member starts probing from our last index; a promoted learner keeps its progress.
-    const added = this.tracker.applyConfChange(c, leader ? this.log.lastIndex() + 1 : undefined);
-    if (!leader) return;
-    if (c.op === 'remove') {
-      if (c.node === this.id) {
-        // A removed leader steps down; the rest elect a new one (§4.2.2).
-        this.becomeFollower(this.term, null);
-        return;
-      }
-      if (this.leadTransferee === c.node) this.leadTransferee = null;
-    }
+  /**
+   * The leader appended a conf entry: it is the configuration from now on (§4.1), before it is committed;
+   * the entry itself is committed by a majority of the NEW configuration.
+   */
+  private leaderConfAppended(e: Extract<Entry, { type: 'conf' }>): void {
+    const c = e.change;
+    // A new member starts probing after our last index; a promoted learner keeps its progress.
+    const added = this.tracker.applyConfChange(c, this.log.lastIndex() + 1);
+    this.confIndex = e.index;
+    this.confTerm = e.term;
+    if (c.op === 'remove' && this.leadTransferee === c.node) this.leadTransferee = null;
+    // A leader removing itself stays leader until the entry is committed, without counting itself in any
+    // majority (§4.2.2); checkCanPropose refuses new proposals meanwhile.
     if (added) this.sendAppend(c.node);
-    // The quorum changed: what is committed may have changed too.
-    if (this.maybeCommit()) this.broadcastAppend();
+  }
+
+  /**
+   * A conf entry was applied. The configuration changed when the entry was appended; what remains is
+   * what waits for the commit: a removed leader steps down (§4.2.2: once Cnew is committed), and the
+   * leader stops replicating to a removed server, which has by now been sent the entry and its commit.
+   */
+  private confChangeCommitted(c: ConfChange): void {
+    if (this.role !== 'leader' || c.op !== 'remove') return;
+    if (c.node === this.id) {
+      if (!this.tracker.isVoter(this.id)) this.becomeFollower(this.term, null);
+      return;
+    }
+    this.tracker.dropProgress(c.node);
+  }
+
+  /**
+   * Dissertation §4.1: "a server always uses the latest configuration in its log, regardless of whether
+   * the entry is committed", and falls back to the previous one when that entry is truncated. Recomputed
+   * from the snapshot's configuration and the conf entries after it whenever the log changed other than
+   * by a leader's append (boot, a follower append carrying or truncating a conf entry, a snapshot).
+   */
+  private refreshConf(): void {
+    const base = this.pendingSnapshot ?? this.snapshot;
+    this.confIndex = base?.meta.index ?? 0;
+    this.confTerm = base?.meta.term ?? 0;
+    for (let i = this.log.lastIndex(); i > this.confIndex; i--) {
+      const e = this.log.entry(i) as Entry;
+      if (e.type === 'conf') {
+        this.confIndex = i;
+        this.confTerm = e.term;
+        break;
+      }
+    }
+    this.tracker.setConf(this.confAt(this.log.lastIndex()));
+  }
+
+  /**
+   * The configuration in effect at `index` (≥ the snapshot's index): the snapshot's, then every conf entry
+   * up to `index`. The log keeps every entry after the snapshot (compaction never passes it).
+   */
+  private confAt(index: number): ConfState {
+    const base = this.pendingSnapshot ?? this.snapshot;
+    const from = base?.meta.index ?? 0;
+    const changes: ConfChange[] = [];
+    for (let i = from + 1; i <= index; i++) {
+      const e = this.log.entry(i) as Entry;
+      if (e.type === 'conf') changes.push(e.change);
+    }
+    return confAfter(base?.meta.conf ?? { voters: [], learners: [] }, changes);
   }
 
   // --- helpers ---------------------------------------------------------------------------------------
