@@ -586,8 +586,21 @@ export class RaftCore {
 
   // --- elections -------------------------------------------------------------------------------------
 
+  /**
+   * May this server campaign? A voter of its latest configuration may. So may a server whose latest
+   * configuration removes it while that removal is not known committed, if it was a voter before it
+   * (hashicorp/raft runFollower does the same): the others may still count it in the old configuration,
+   * and if its log is the most up to date they can win only with its vote, which its log check refuses
+   * them. Such a candidate counts the votes of its latest configuration without its own, as a leader it
+   * commits the removal with a majority of the remaining voters (§4.2.2: a leader need not be a member of
+   * the configuration it manages), and it steps down once the removal is applied. A server that knows its
+   * removal is committed stays out for good.
+   */
   private promotable(): boolean {
-    return this.tracker.isVoter(this.id);
+    if (this.tracker.isVoter(this.id)) return true;
+    if (this.confIndex <= this.log.committed) return false;
+    const e = this.log.entry(this.confIndex);
+    return e?.type === 'conf' && e.change.op === 'remove' && e.change.node === this.id && this.confAt(this.confIndex - 1).voters.includes(this.id);
   }
 
   private hup(transfer: boolean): void {
