@@ -1064,7 +1064,23 @@ export class RaftCore {
 
   /**
    * Dissertation §4.1: "a server always uses the latest configuration in its log, regardless of whether
-   * the entry is committed", and falls back to the previous one when that entry is truncated. Recomputed
+   * the entry is committed", and falls back to the previous one when that entry is truncated.
+   *
+   * Why this is safe. (1) No log ever holds two uncommitted conf entries: a leader appends one only after
+   * committing an entry of its own term and applying every conf entry it holds (proposeConfChange,
+   * becomeLeader), so any two configurations in use at once are some Cold and Cnew differing by one
+   * server, and every majority of one meets every majority of the other (§4.1); a truncated entry was
+   * uncommitted, and falling back returns to the committed one before it. (2) Election safety: two winners
+   * of one term would each hold a majority of Cold or Cnew; these meet in a server, which votes once per
+   * term (§5.2). Who the candidate is does not enter (a candidate outside its own Cnew, see promotable,
+   * just lacks its own vote). (3) Leader completeness: a committed entry sits on a majority of the
+   * configuration its leader counted; the winner's voters are a majority of Cold or Cnew, so one of them
+   * holds the entry and grants only to a log at least as up to date (§5.4.1), which then contains it — the
+   * §5.4.3 proof with "a majority of the cluster" read as "a majority of Cold or of Cnew". (4) State
+   * machine safety follows from (3) as in §5.4.3; what is applied, and when, is unchanged. Counting the
+   * APPLIED configuration instead (etcd's rule) is just as safe but can wedge: members that hold a
+   * committed removal without knowing it is committed still need the removed server's vote
+   * (testdata/removal-liveness.txt). Recomputed
    * from the snapshot's configuration and the conf entries after it whenever the log changed other than
    * by a leader's append (boot, a follower append carrying or truncating a conf entry, a snapshot).
    */
