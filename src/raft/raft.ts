@@ -12,7 +12,7 @@ import type { Progress } from './progress.js';
 import { ReadOnly } from './read-only.js';
 import type { Rng } from './rng.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
-import { ProgressTracker } from './tracker.js';
+import { confAfter, ProgressTracker } from './tracker.js';
 import {
   RaftError,
   type ConfChange,
@@ -143,8 +143,14 @@ export class RaftCore {
   private lead: NodeId | null = null;
   private role: Role = 'follower';
 
-  /** Membership, per-member progress and votes (tracker.ts). */
+  /**
+   * Membership, per-member progress and votes (tracker.ts). The membership is the latest configuration in
+   * the log, committed or not (see refreshConf).
+   */
   private readonly tracker: ProgressTracker;
+  /** Index and term of the entry that made the tracker's configuration (the last conf entry in the log). */
+  private confIndex = 0;
+  private confTerm = 0;
 
   /** Ticks since this core started; heartbeats carry the leader's value so responses date its lease. */
   private ticks = 0;
@@ -225,13 +231,13 @@ export class RaftCore {
     if (this.log.committed > this.log.lastIndex()) throw new RaftError('Misuse', `commit ${this.log.committed} beyond last index ${this.log.lastIndex()}`);
     this.term = boot.hardState.term;
     this.vote = this.knobs.forgetVoteOnRestart ? null : boot.hardState.vote;
-    // Membership is a function of the log: the snapshot's conf, then every conf entry as it is applied
-    // (applied restarts at the snapshot, so entries after it are delivered and applied again in order).
-    const conf = snap?.meta.conf ?? { voters: [], learners: [] };
-    this.tracker = new ProgressTracker(conf, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
+    // Membership is a function of the log: the snapshot's conf, then every conf entry after it, applied
+    // or not (refreshConf). Re-applying entries after a restart does not touch it again.
+    this.tracker = new ProgressTracker(snap?.meta.conf ?? { voters: [], learners: [] }, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
     const fresh = !snap && entries.length === 0 && boot.hardState.term === 0;
     if (fresh && boot.initialConf) this.bootstrap(boot.initialConf);
     else if (boot.initialConf && !snap && entries.length === 0) throw new RaftError('Misuse', 'initialConf given to a node with persisted state');
+    this.refreshConf();
     this.prevHard = boot.hardState;
     this.prevSoft = { lead: null, role: 'follower' };
     this.becomeFollower(this.term, null);
@@ -296,9 +302,12 @@ export class RaftCore {
   }
 
   /**
-   * Leader only: a single-server membership change (§4.1 of the dissertation). Refused until the leader
-   * has committed an entry of its own term (the fix to the single-server change bug, raft-dev 2015) and
-   * while an earlier change is not yet applied.
+   * Leader only: a single-server membership change (§4.1 of the dissertation). It takes effect on every
+   * server as soon as the entry is in its log. Refused until the leader has committed an entry of its own
+   * term (the fix to the single-server change bug, raft-dev 2015) and while an earlier change is not yet
+   * applied: §4.1 requires the previous configuration entry to be committed before the next is appended,
+   * and becomeLeader counts every entry it inherited as possibly one, so two uncommitted configuration
+   * entries never coexist in any log.
    */
   proposeConfChange(change: ConfChange): { index: number; term: number } {
     this.assertNoReady();
@@ -371,14 +380,10 @@ export class RaftCore {
     const keepTrailing = typeof keep === 'number' ? keep : keep.options.keepTrailing;
     if (!(Number.isSafeInteger(keepTrailing) && keepTrailing >= 0)) throw new RaftError('Misuse', `keepTrailing must be a non-negative integer, got ${keepTrailing}`);
     // A snapshot may be of an older applied index (the driver encodes it while entries keep being applied).
-    // Its membership must be the one in force at `index`. Conf changes take effect when applied, so that is
-    // the current one unless a conf entry was applied after `index`; undoing one would need the
-    // configuration history, so such a snapshot is refused and the driver takes a newer one. The entries
-    // index+1 … applied are all retained: index is above the last snapshot, and compaction never passes it.
-    for (let i = index + 1; i <= this.log.applied; i++) {
-      if (this.log.entry(i)?.type === 'conf') throw new RaftError('SnapshotOutOfDate', `a conf change at ${i} was applied after ${index}: a snapshot at ${index} would carry the wrong membership; take a newer one`);
-    }
-    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.tracker.confState() }, data };
+    // Its membership is the one AT `index` (§4.1: the latest configuration in the log up to there), not the
+    // tracker's, which may already hold later, even uncommitted, changes. The entries index+1 … applied
+    // are all retained: index is above the last snapshot, and compaction never passes it.
+    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confAt(index) }, data };
     this.log.compactTo(Math.max(this.log.offset, index - keepTrailing));
     if (keep instanceof SnapshotPolicy) keep.reset();
     return { snapshot: this.snapshot, compactedTo: this.log.offset };
@@ -433,7 +438,7 @@ export class RaftCore {
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) this.log.stable = Math.max(this.log.stable, lastEntry.index);
     for (const e of rd.committedEntries) {
-      if (e.type === 'conf') this.applyConfChange(e.change);
+      if (e.type === 'conf') this.confChangeCommitted(e.change);
       this.log.applied = e.index;
     }
     if (this.role === 'leader') {
@@ -585,14 +590,27 @@ export class RaftCore {
 
   // --- elections -------------------------------------------------------------------------------------
 
+  /**
+   * May this server campaign? A voter of its latest configuration may. So may a server whose latest
+   * configuration removes it while that removal is not known committed, if it was a voter before it
+   * (hashicorp/raft runFollower does the same): the others may still count it in the old configuration,
+   * and if its log is the most up to date they can win only with its vote, which its log check refuses
+   * them. Such a candidate counts the votes of its latest configuration without its own, as a leader it
+   * commits the removal with a majority of the remaining voters (§4.2.2: a leader need not be a member of
+   * the configuration it manages), and it steps down once the removal is applied. A server that knows its
+   * removal is committed stays out for good.
+   */
   private promotable(): boolean {
-    return this.tracker.isVoter(this.id);
+    if (this.tracker.isVoter(this.id)) return true;
+    if (this.confIndex <= this.log.committed) return false;
+    const e = this.log.entry(this.confIndex);
+    return e?.type === 'conf' && e.change.op === 'remove' && e.change.node === this.id && this.confAt(this.confIndex - 1).voters.includes(this.id);
   }
 
   private hup(transfer: boolean): void {
+    // No wait for committed-but-unapplied conf entries: the configuration counted is already the latest
+    // in the log (§4.1), whatever has been applied.
     if (this.role === 'leader' || !this.promotable()) return;
-    // A committed but unapplied conf change may remove us or change the quorum: wait for it.
-    for (let i = this.log.applied + 1; i <= this.log.committed; i++) if (this.log.entry(i)?.type === 'conf') return;
     if (this.cfg.preVote && !transfer) this.campaignPre();
     else this.campaignReal(transfer);
   }
@@ -749,6 +767,10 @@ export class RaftCore {
     }
     const last = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (last !== undefined) {
+      // §4.1: a new conf entry takes effect now; a truncated one (never committed) is rolled back to the
+      // previous configuration in the log.
+      const confTruncated = this.confIndex > this.log.committed && !this.log.matchTerm(this.confIndex, this.confTerm);
+      if (confTruncated || m.entries.some((e) => e.type === 'conf')) this.refreshConf();
       // §5.3: commit up to min(leaderCommit, index of last new entry).
       this.log.commitTo(Math.min(m.commit, last));
       this.acceptAppend(m.from, last);
@@ -806,15 +828,15 @@ export class RaftCore {
   }
 
   private installSnapshot(snap: Snapshot): void {
-    const { index, term, conf } = snap.meta;
+    const { index, term } = snap.meta;
     if (this.log.matchTerm(index, term)) {
       // Our log already contains the snapshot's last entry: keep the entries after it (§7).
       this.log.commitTo(index);
       return;
     }
     this.log.restore(index, term);
-    this.tracker.setConf(conf);
     this.pendingSnapshot = snap;
+    this.refreshConf(); // the snapshot's conf: the log after it is empty
   }
 
   // --- replication: leader side ----------------------------------------------------------------------
@@ -822,7 +844,7 @@ export class RaftCore {
   private checkCanPropose(): void {
     if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
     if (this.leadTransferee !== null) throw new RaftError('ProposalDropped', `leadership is moving to ${this.leadTransferee}`, this.leadTransferee);
-    if (!this.tracker.progress(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
+    if (!this.tracker.isVoter(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
   }
 
   /**
@@ -846,8 +868,10 @@ export class RaftCore {
     const index = this.log.lastIndex() + 1;
     const entry = { ...e, term: this.term, index } as Entry;
     this.log.append([entry]);
+    if (entry.type === 'conf') this.leaderConfAppended(entry);
     // Our own progress advances in advance(), once the entry is persisted.
     this.broadcastAppend();
+    if (entry.type === 'conf' && this.maybeCommit()) this.broadcastAppend(); // the quorum changed
     return { index, term: this.term };
   }
 
@@ -977,7 +1001,8 @@ export class RaftCore {
   // --- reads -----------------------------------------------------------------------------------------
 
   private startRead(ctx: string): void {
-    if (this.tracker.voterCount === 1 || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
+    // Alone only if we are the one voter: a leader removing itself counts nobody's answer but the others'.
+    if ((this.tracker.voterCount === 1 && this.tracker.isVoter(this.id)) || (this.cfg.readOnly === 'lease' && this.leaseValid())) {
       this.readStates.push({ index: this.log.committed, ctx });
       return;
     }
@@ -1011,22 +1036,86 @@ export class RaftCore {
     }
   }
 
-  private applyConfChange(c: ConfChange): void {
-    const leader = this.role === 'leader';
-    // A new member starts probing from our last index; a promoted learner keeps its progress.
-    const added = this.tracker.applyConfChange(c, leader ? this.log.lastIndex() + 1 : undefined);
-    if (!leader) return;
-    if (c.op === 'remove') {
-      if (c.node === this.id) {
-        // A removed leader steps down; the rest elect a new one (§4.2.2).
-        this.becomeFollower(this.term, null);
-        return;
-      }
-      if (this.leadTransferee === c.node) this.leadTransferee = null;
-    }
+  /**
+   * The leader appended a conf entry: it is the configuration from now on (§4.1), before it is committed;
+   * the entry itself is committed by a majority of the NEW configuration.
+   */
+  private leaderConfAppended(e: Extract<Entry, { type: 'conf' }>): void {
+    const c = e.change;
+    // A new member starts probing after our last index; a promoted learner keeps its progress.
+    const added = this.tracker.applyConfChange(c, this.log.lastIndex() + 1);
+    this.confIndex = e.index;
+    this.confTerm = e.term;
+    if (c.op === 'remove' && this.leadTransferee === c.node) this.leadTransferee = null;
+    // A leader removing itself stays leader until the entry is committed, without counting itself in any
+    // majority (§4.2.2); checkCanPropose refuses new proposals meanwhile.
     if (added) this.sendAppend(c.node);
-    // The quorum changed: what is committed may have changed too.
-    if (this.maybeCommit()) this.broadcastAppend();
+  }
+
+  /**
+   * A conf entry was applied. The configuration changed when the entry was appended; what remains is
+   * what waits for the commit: a removed leader steps down (§4.2.2: once Cnew is committed), and the
+   * leader stops replicating to a removed server, which has by now been sent the entry and its commit.
+   */
+  private confChangeCommitted(c: ConfChange): void {
+    if (this.role !== 'leader' || c.op !== 'remove') return;
+    if (c.node === this.id) {
+      if (!this.tracker.isVoter(this.id)) this.becomeFollower(this.term, null);
+      return;
+    }
+    this.tracker.dropProgress(c.node);
+  }
+
+  /**
+   * Dissertation §4.1: "a server always uses the latest configuration in its log, regardless of whether
+   * the entry is committed", and falls back to the previous one when that entry is truncated.
+   *
+   * Why this is safe. (1) No log ever holds two uncommitted conf entries: a leader appends one only after
+   * committing an entry of its own term and applying every conf entry it holds (proposeConfChange,
+   * becomeLeader), so any two configurations in use at once are some Cold and Cnew differing by one
+   * server, and every majority of one meets every majority of the other (§4.1); a truncated entry was
+   * uncommitted, and falling back returns to the committed one before it. (2) Election safety: two winners
+   * of one term would each hold a majority of Cold or Cnew; these meet in a server, which votes once per
+   * term (§5.2). Who the candidate is does not enter (a candidate outside its own Cnew, see promotable,
+   * just lacks its own vote). (3) Leader completeness: a committed entry sits on a majority of the
+   * configuration its leader counted; the winner's voters are a majority of Cold or Cnew, so one of them
+   * holds the entry and grants only to a log at least as up to date (§5.4.1), which then contains it — the
+   * §5.4.3 proof with "a majority of the cluster" read as "a majority of Cold or of Cnew". (4) State
+   * machine safety follows from (3) as in §5.4.3; what is applied, and when, is unchanged. Counting the
+   * APPLIED configuration instead (etcd's rule) is just as safe but can wedge: members that hold a
+   * committed removal without knowing it is committed still need the removed server's vote
+   * (testdata/removal-liveness.txt). Recomputed
+   * from the snapshot's configuration and the conf entries after it whenever the log changed other than
+   * by a leader's append (boot, a follower append carrying or truncating a conf entry, a snapshot).
+   */
+  private refreshConf(): void {
+    const base = this.pendingSnapshot ?? this.snapshot;
+    this.confIndex = base?.meta.index ?? 0;
+    this.confTerm = base?.meta.term ?? 0;
+    for (let i = this.log.lastIndex(); i > this.confIndex; i--) {
+      const e = this.log.entry(i) as Entry;
+      if (e.type === 'conf') {
+        this.confIndex = i;
+        this.confTerm = e.term;
+        break;
+      }
+    }
+    this.tracker.setConf(this.confAt(this.log.lastIndex()));
+  }
+
+  /**
+   * The configuration in effect at `index` (≥ the snapshot's index): the snapshot's, then every conf entry
+   * up to `index`. The log keeps every entry after the snapshot (compaction never passes it).
+   */
+  private confAt(index: number): ConfState {
+    const base = this.pendingSnapshot ?? this.snapshot;
+    const from = base?.meta.index ?? 0;
+    const changes: ConfChange[] = [];
+    for (let i = from + 1; i <= index; i++) {
+      const e = this.log.entry(i) as Entry;
+      if (e.type === 'conf') changes.push(e.change);
+    }
+    return confAfter(base?.meta.conf ?? { voters: [], learners: [] }, changes);
   }
 
   // --- helpers ---------------------------------------------------------------------------------------

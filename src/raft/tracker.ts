@@ -24,7 +24,10 @@ export class ProgressTracker {
     this.setConf(conf);
   }
 
-  /** Replace the membership (a snapshot's conf, §7). Progress is rebuilt by the next resetProgress(). */
+  /**
+   * Replace the membership (recomputed from a snapshot's conf and the log, when the log's latest
+   * configuration changed other than by a leader's append). Progress is rebuilt by the next resetProgress().
+   */
   setConf(conf: ConfState): void {
     this.voterSet.clear();
     this.learnerSet.clear();
@@ -53,30 +56,24 @@ export class ProgressTracker {
   }
 
   /**
-   * Apply a committed membership change (§4.1 of the dissertation: one server at a time). Returns the
-   * Progress created for a new member, if a leader tracks progress (`nextForNew` set), so the caller can
-   * start replicating to it.
+   * Take a membership change into the configuration (§4.1 of the dissertation: one server at a time, in
+   * effect as soon as its entry is in the log). Returns the Progress created for a new member, if a leader
+   * tracks progress (`nextForNew` set), so the caller can start replicating to it. A removed member keeps
+   * its Progress until dropProgress(): the leader goes on replicating to it until the removal is
+   * committed, so the removed server learns that it is out (it is no longer counted in any quorum).
    */
   applyConfChange(c: ConfChange, nextForNew: number | undefined): Progress | undefined {
-    switch (c.op) {
-      case 'addVoter':
-        this.learnerSet.delete(c.node);
-        this.voterSet.add(c.node);
-        break;
-      case 'addLearner':
-        if (!this.voterSet.has(c.node)) this.learnerSet.add(c.node);
-        break;
-      case 'remove':
-        this.voterSet.delete(c.node);
-        this.learnerSet.delete(c.node);
-        this.prs.delete(c.node);
-        return undefined;
-    }
-    if (nextForNew === undefined || this.prs.has(c.node)) return undefined; // a promoted learner keeps its progress
+    changeSets(this.voterSet, this.learnerSet, c);
+    if (c.op === 'remove' || nextForNew === undefined || this.prs.has(c.node)) return undefined; // a promoted learner keeps its progress
     const pr = new Progress(nextForNew, this.maxInflight, this.maxInflightBytes);
     pr.markActive(); // a brand-new member gets a CheckQuorum round to answer
     this.prs.set(c.node, pr);
     return pr;
+  }
+
+  /** Forget the Progress of `id` unless it is (again) a member. */
+  dropProgress(id: NodeId): void {
+    if (!this.voterSet.has(id) && !this.learnerSet.has(id)) this.prs.delete(id);
   }
 
   // --- progress ------------------------------------------------------------------------------------
@@ -143,5 +140,29 @@ export class ProgressTracker {
 
   tallyVotes(): VoteOutcome {
     return voteResult([...this.voterSet], this.votes);
+  }
+}
+
+/** The configuration `conf` followed by `changes`, in order (the same rules as applyConfChange). */
+export function confAfter(conf: ConfState, changes: Iterable<ConfChange>): ConfState {
+  const voters = new Set(conf.voters);
+  const learners = new Set(conf.learners.filter((l) => !voters.has(l)));
+  for (const c of changes) changeSets(voters, learners, c);
+  return { voters: [...voters].sort(), learners: [...learners].sort() };
+}
+
+function changeSets(voters: Set<NodeId>, learners: Set<NodeId>, c: ConfChange): void {
+  switch (c.op) {
+    case 'addVoter': // also promotes a learner
+      learners.delete(c.node);
+      voters.add(c.node);
+      return;
+    case 'addLearner':
+      if (!voters.has(c.node)) learners.add(c.node);
+      return;
+    case 'remove':
+      voters.delete(c.node);
+      learners.delete(c.node);
+      return;
   }
 }

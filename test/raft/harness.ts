@@ -119,6 +119,12 @@ export class Harness {
         return ['ok'];
       case 'status':
         return [...this.nodes.values()].map((n) => this.statusLine(n));
+      case 'leader': {
+        // The live leader of the highest term, if any: what a liveness scenario is about.
+        const leaders = [...this.nodes.values()].flatMap((n) => (n.core?.status().role === 'leader' ? [n.core.status()] : []));
+        const best = leaders.sort((a, b) => b.term - a.term)[0];
+        return [best ? `leader ${best.id} (term ${best.term})` : 'no leader'];
+      }
       case 'log':
         return this.logLines(this.node(pos[0]));
       case 'applied':

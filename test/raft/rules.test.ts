@@ -7,7 +7,7 @@ import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
 import { logView, withTestingKnobs, type TestingKnobs } from '../../src/raft/internal.js';
 import { SnapshotPolicy } from '../../src/raft/snapshot-policy.js';
-import type { Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
+import type { ConfChange, Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
 
 const enc = new TextEncoder();
 
@@ -268,5 +268,100 @@ describe('batched proposals', () => {
     const apps = sent(l).filter((m) => m.type === 'app');
     expect(apps.map((m) => m.to)).toEqual(['2', '3']);
     expect(apps.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[3, 4, 5], [3, 4, 5]]);
+  });
+});
+
+describe('§4.1 membership: "a server always uses the latest configuration in its log, regardless of whether the entry is committed"', () => {
+  const conf = (index: number, term: number, change: ConfChange): Entry => ({ term, index, type: 'conf', change });
+
+  it('a follower counts a conf entry as soon as it is appended, before it is committed or applied', () => {
+    const f = node('2', ['1', '2', '3'], { term: 2 });
+    f.step({ type: 'app', from: '1', to: '2', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'remove', node: '3' })], commit: 1 });
+    flush(f);
+    expect(f.status()).toMatchObject({ commit: 1, applied: 1, conf: { voters: ['1', '2'], learners: [] } });
+  });
+
+  it('"a log entry for a configuration change can be removed (if leadership changes)": the server falls back to the previous configuration', () => {
+    const f = node('2', ['1', '2', '3'], { term: 2 });
+    f.step({ type: 'app', from: '1', to: '2', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'addLearner', node: '4' }), { term: 2, index: 3, type: 'normal', data: enc.encode('x') }], commit: 1 });
+    flush(f);
+    expect(f.status().conf).toEqual({ voters: ['1', '2', '3'], learners: ['4'] });
+    // A leader of term 3 that never had entry 2 overwrites it with an ordinary entry.
+    f.step({ type: 'app', from: '3', to: '2', term: 3, prevIndex: 1, prevTerm: 1, entries: [{ term: 3, index: 2, type: 'normal', data: new Uint8Array(0) }], commit: 1 });
+    flush(f);
+    expect(logTerms(f)).toEqual([1, 3]);
+    expect(f.status().conf).toEqual({ voters: ['1', '2', '3'], learners: [] });
+  });
+
+  it('a restart counts the latest configuration in the log; applying older conf entries again does not bring back what a later one changed', () => {
+    const snapshot = { meta: { index: 1, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() };
+    const log = [conf(2, 1, { op: 'addLearner', node: '4' }), conf(3, 1, { op: 'remove', node: '4' })];
+    const c = new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(1) }, { hardState: { term: 1, vote: null, commit: 3 }, entries: log, snapshot });
+    expect(c.status().conf).toEqual({ voters: ['1', '2', '3'], learners: [] });
+    const rd = flush(c);
+    expect(rd?.committedEntries.map((e) => e.index)).toEqual([2, 3]);
+    expect(c.status().conf).toEqual({ voters: ['1', '2', '3'], learners: [] });
+  });
+
+  it('a snapshot carries the configuration at its own index, not a later uncommitted one', () => {
+    const l = node('1', ['1', '2', '3']);
+    makeLeader(l, ['2', '3']);
+    const noop = l.status().lastIndex;
+    for (const p of ['2', '3']) l.step({ type: 'appResp', from: p, to: '1', term: l.status().term, index: noop, reject: false, hintIndex: 0, hintTerm: 0 });
+    flush(l);
+    flush(l);
+    expect(l.status().applied).toBe(noop);
+    l.proposeConfChange({ op: 'addLearner', node: '4' });
+    flush(l);
+    expect(l.status().conf.learners).toEqual(['4']); // the leader counts it now…
+    const { snapshot } = l.compact(noop, new Uint8Array(), 0);
+    expect(snapshot.meta.conf).toEqual({ voters: ['1', '2', '3'], learners: [] }); // …but not at index `noop`
+  });
+
+  it('a leader appending its own removal stops counting itself (§4.2.2) and refuses proposals until the removal commits, then steps down', () => {
+    const l = node('1', ['1', '2', '3']);
+    makeLeader(l, ['2', '3']);
+    const term = l.status().term;
+    const noop = l.status().lastIndex;
+    for (const p of ['2', '3']) l.step({ type: 'appResp', from: p, to: '1', term, index: noop, reject: false, hintIndex: 0, hintTerm: 0 });
+    flush(l);
+    flush(l);
+    const { index } = l.proposeConfChange({ op: 'remove', node: '1' });
+    flush(l);
+    expect(() => l.propose(enc.encode('x'))).toThrow(/being removed/);
+    // Its own durable copy does not count: one of {2,3} is not a majority of {2,3}.
+    l.step({ type: 'appResp', from: '2', to: '1', term, index, reject: false, hintIndex: 0, hintTerm: 0 });
+    flush(l);
+    expect(l.status()).toMatchObject({ role: 'leader', commit: noop });
+    l.step({ type: 'appResp', from: '3', to: '1', term, index, reject: false, hintIndex: 0, hintTerm: 0 });
+    flush(l);
+    flush(l);
+    expect(l.status()).toMatchObject({ role: 'follower', commit: index, applied: index, conf: { voters: ['2', '3'], learners: [] } });
+  });
+
+  it('a server removed by an uncommitted entry still campaigns if it was a voter, asking only the new voters; once it knows the removal committed it never does', () => {
+    const f = node('1', ['1', '2', '3', '4'], { term: 2 });
+    f.step({ type: 'app', from: '2', to: '1', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'remove', node: '1' })], commit: 1 });
+    flush(f);
+    f.campaign();
+    const asked = sent(f).filter((m) => m.type === 'preVote').map((m) => m.to);
+    expect(asked).toEqual(['2', '3', '4']);
+    expect(f.status().role).toBe('preCandidate');
+
+    const g = node('1', ['1', '2', '3', '4'], { term: 2 });
+    g.step({ type: 'app', from: '2', to: '1', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'remove', node: '1' })], commit: 2 });
+    flush(g);
+    g.campaign();
+    expect(sent(g)).toEqual([]);
+    expect(g.status().role).toBe('follower');
+  });
+
+  it('a learner removed by an uncommitted entry does not campaign (it never had a vote)', () => {
+    const f = node('5', ['1', '2', '3'], { term: 2 });
+    f.step({ type: 'app', from: '2', to: '5', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'addLearner', node: '5' }), conf(3, 2, { op: 'remove', node: '5' })], commit: 1 });
+    flush(f);
+    f.campaign();
+    expect(sent(f)).toEqual([]);
+    expect(f.status().role).toBe('follower');
   });
 });
