@@ -95,7 +95,7 @@ describe('IpamClient leader discovery', () => {
   });
 
   it('every endpoint down is Unavailable', async () => {
-    const client = new IpamClient({ endpoints: [await deadUrl(), await deadUrl()], timeoutMs: 100, ...fast });
+    const client = new IpamClient({ endpoints: [await deadUrl(), await deadUrl()], ...fast, timeoutMs: 10_000, retries: 3 });
     const e = await thrown(client.status());
     expect({ code: e.code, kind: e.kind }).toEqual({ code: 'Unavailable', kind: 'unavailable' });
     expect(e.message).toMatch(/ECONNREFUSED/);
