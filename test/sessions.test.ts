@@ -238,7 +238,8 @@ describe('sessions: acks and bounds', () => {
 });
 
 describe('sessions: the bound on cached results in all sessions', () => {
-  it(`with ${MAX_CACHED_RESULTS} results cached across sessions, a new request is SessionBusy; a snapshot holding more is refused`, () => {
+  // Skipped only in the mutation run (vitest.mutate.config.ts): ≈ 17 s per mutant it covers.
+  it.skipIf(process.env.RAFT_IPAM_MUTATION === '1')(`with ${MAX_CACHED_RESULTS} results cached across sessions, a new request is SessionBusy; a snapshot holding more is refused`, () => {
     // Reaching the bound through applyEntry takes a million entries; a snapshot built at the bound is the
     // same state (the decoder validates it like any other), reached in one restore.
     const perSession = MAX_RESULTS_PER_SESSION;
