@@ -440,3 +440,67 @@ describe('sessions: determinism on random streams (property)', () => {
     );
   });
 });
+
+describe('sessions: boundaries a client or a peer would notice', () => {
+  it('a lowered TTL expires idle sessions only when log time next advances, not at an entry of the same time', () => {
+    const sm = setup();
+    const id = open(sm, T0);
+    const noop = (time: number) => sm.applyEntry(entry({ type: 'release', network: 'v4', address: '10.200.0.1' }, undefined, time));
+    noop(T0 + 5_000);
+    value(sm.applyEntry(entry({ type: 'configureSessions', ttlMs: 1_000 }, undefined, T0 + 5_000)));
+    noop(T0 + 5_000); // idle 5 s > the new 1 s TTL, but log time did not move
+    noop(T0 + 4_000); // a lagging leader's clock does not move it either
+    expect(sm.sessionInfo(id)).toEqual({ id, lastActive: T0, ackFloor: 1, cachedSeqs: [] });
+    noop(T0 + 5_001);
+    expect(sm.sessionInfo(id)).toBeUndefined();
+    expect(refusal(sm.applyEntry(entry(allocate, { id, seq: 1 }, T0 + 5_001)))).toBe('SessionExpired');
+  });
+
+  it('a request whose seq equals its own ack (the client holds every earlier answer) executes; seqs below it are too old', () => {
+    const sm = setup();
+    const id = open(sm, T0);
+    const rel = (seq: number, ack?: number) => sm.applyEntry(entry({ type: 'release', network: 'v4', address: `10.200.0.${seq}` }, { id, seq, ...(ack !== undefined ? { ack } : {}) }, T0));
+    value(rel(1));
+    const o = applied(rel(5, 5)); // seqs 2–4 were never sent: ack 5 says the client needs none of them
+    expect(o).toMatchObject({ replayed: false, result: { ok: true, value: { released: false, address: '10.200.0.5' } } });
+    expect(sm.sessionInfo(id)).toMatchObject({ ackFloor: 5, cachedSeqs: [5] });
+    expect(refusal(rel(4))).toBe('SessionSeqTooOld');
+    expect(applied(rel(5)).replayed).toBe(true);
+    value(rel(6, 5)); // the same ack again changes nothing: 5 stays cached
+    expect(sm.sessionInfo(id)).toMatchObject({ ackFloor: 5, cachedSeqs: [5, 6] });
+  });
+
+  it('the next unissued id is UnknownSession, the last issued one (closed) is SessionExpired or closed: false', () => {
+    const sm = setup();
+    const a = open(sm, T0);
+    const b = open(sm, T0);
+    value(sm.applyEntry(entry({ type: 'closeSession', session: b })));
+    expect(refusal(sm.applyEntry(entry(allocate, { id: b + 1, seq: 1 }, T0)))).toBe('UnknownSession');
+    expect(refusal(sm.applyEntry(entry(allocate, { id: b, seq: 1 }, T0)))).toBe('SessionExpired');
+    expect(applied(sm.applyEntry(entry({ type: 'closeSession', session: b + 1 }))).result).toMatchObject({ ok: false, error: { code: 'UnknownSession', message: `session ${b + 1} was never opened` } });
+    expect(value(sm.applyEntry(entry({ type: 'closeSession', session: b })))).toEqual({ session: b, closed: false });
+    expect(sm.sessionInfo(a)).toBeDefined();
+  });
+
+  it('session ids are bounded: the last id below 2^53 - 1 is issued once, then openSession is TooManySessions', () => {
+    const payload = payloadOf(setup().snapshot());
+    const sm = new IpamStateMachine();
+    sm.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, Number.MAX_SAFE_INTEGER - 1, []]]));
+    expect(sm.apply({ type: 'openSession' })).toEqual({ ok: true, value: { session: Number.MAX_SAFE_INTEGER - 1 } });
+    const before = sm.stateHash();
+    expect(sm.apply({ type: 'openSession' })).toEqual({ ok: false, error: { code: 'TooManySessions', message: `all ${Number.MAX_SAFE_INTEGER - 1} session ids have been used` } });
+    expect(sm.stateHash()).toBe(before);
+    expect(sm.sessionCount()).toBe(1);
+  });
+
+  it('outcomes carry the envelope: id, command, session (only when tagged), replayed; a refusal echoes them too', () => {
+    const sm = setup();
+    const id = open(sm, T0);
+    const plain = sm.applyEntry(encodeEntry({ id: 41, command: { type: 'release', network: 'v4', address: '10.200.0.1' }, time: T0 }));
+    expect(plain).toStrictEqual({ kind: 'applied', type: 'release', id: 41, command: { type: 'release', network: 'v4', address: '10.200.0.1' }, result: { ok: true, value: { released: false, address: '10.200.0.1' } }, replayed: false });
+    const tagged = sm.applyEntry(encodeEntry({ id: 42, command: allocate, session: { id, seq: 1 }, time: T0 }));
+    expect(tagged).toMatchObject({ kind: 'applied', type: 'allocate', id: 42, command: allocate, replayed: false, session: { id, seq: 1 } });
+    const refused = sm.applyEntry(encodeEntry({ id: 43, command: allocate, session: { id: 99, seq: 2, ack: 1 }, time: T0 }));
+    expect(refused).toStrictEqual({ kind: 'sessionRefused', id: 43, command: allocate, session: { id: 99, seq: 2, ack: 1 }, error: { code: 'UnknownSession', message: 'session 99 was never opened' } });
+  });
+});
