@@ -591,3 +591,41 @@ describe('listing queries', () => {
     expect(sm.allocations('nope')).toBeUndefined();
   });
 });
+
+describe('IpamStateMachine: edges of the embedded API', () => {
+  it('an input object whose fields throw when read is an internal failure (ApplyFailure), not a refusal, and changes nothing', () => {
+    const sm = setup();
+    const before = sm.stateHash();
+    const hostile = new Proxy({}, { get: () => { throw new Error('getter exploded'); } });
+    let thrown: unknown;
+    try {
+      sm.apply(hostile);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ApplyFailure);
+    expect(thrown).toMatchObject({ code: 'Internal', commandType: '(unparsed command)', stateIntact: true, message: 'internal error applying (unparsed command): getter exploded' });
+    expect(sm.stateHash()).toBe(before);
+  });
+
+  it('queries on a free address inside an assigned slice answer undefined; records omit an absent owner', () => {
+    const sm = setup();
+    const a = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    const b = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1', owner: 'o' }));
+    ok(sm.apply({ type: 'release', network: 'v4', address: a.address }));
+    expect(sm.allocationOf('v4', a.address)).toBeUndefined(); // in n1's slice, free again
+    expect(sm.ownerOf('v4', a.address)).toBeUndefined();
+    const c = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    expect(c.address).toBe(a.address);
+    expect(sm.allocationOf('v4', c.address)).toStrictEqual({ network: 'v4', nodeId: 'n1', address: c.address, generation: c.generation });
+    expect(sm.allocations('v4', { nodeId: 'n1' })).toStrictEqual([
+      { network: 'v4', nodeId: 'n1', address: c.address, generation: c.generation },
+      { network: 'v4', nodeId: 'n1', address: b.address, generation: b.generation, owner: 'o' },
+    ]);
+    expect(sm.allocations('v4', { nodeId: 'n1', limit: 1 })).toHaveLength(1);
+    expect(sm.allocations('v4', { limit: 0 })).toEqual([]);
+    expect(sm.addressesOf('o')).toStrictEqual([{ network: 'v4', nodeId: 'n1', address: b.address, generation: b.generation, owner: 'o' }]);
+    expect(sm.slices('v4')?.find((s) => s.nodeId === 'n1')).toStrictEqual({ nodeId: 'n1', slice: sm.sliceOf('v4', 'n1'), allocated: 2, total: 14n, available: 12n });
+    expect(sm.networks().find((n) => n.name === 'tiny')).toStrictEqual({ name: 'tiny', cidr: '192.0.2.0/28', slicePrefix: 30 });
+  });
+});
