@@ -302,3 +302,94 @@ describe('snapshot decoder: client sessions (format version 2)', () => {
     expect(() => target.restore(v1)).toThrow(/format version 1 \(written before client sessions\) is not supported/);
   });
 });
+
+/**
+ * Every field of every cached result kind, checked one at a time: a snapshot is a peer's word, and a result
+ * no command could have produced would be handed to a client as the answer to its retry. The cached wire
+ * form is stored as read (the re-encode check cannot see inside it), so decodeResult is the only guard.
+ */
+describe('snapshot decoder: every field of a cached result is validated', () => {
+  type Wire = unknown[];
+  const str = ['', 'x'.repeat(257), '\udc00', 5, null, true];
+  const optStr = ['', 'x'.repeat(257), '\udc00', 5, true];
+  const cidr = [...str, '10.0.0.7/24', 'nope', '10.0.0.0/33'];
+  const address = [...str, 'FD00::1', 'fd00:0::1', '10.0.0.0/24', 'nope'];
+  const bool = [0, 1, null, 'true'];
+  const tooBig = Number.MAX_SAFE_INTEGER;
+  // [type, ok, a valid wire form, per field: the bad values, and the boundary values that are valid]
+  const kinds: Array<[string, boolean, Wire, Array<{ bad: unknown[]; good?: unknown[] }>, Wire[]?]> = [
+    ['configureNetwork', true, ['n', '10.0.0.0/8', 24, null, true], [
+      { bad: str, good: ['x'.repeat(256)] }, { bad: cidr, good: ['fd00::/8'] }, { bad: [-1, 129, 1.5, '24', null], good: [0, 128] }, { bad: optStr, good: ['p'] }, { bad: bool, good: [false] },
+    ]],
+    ['assignSlice', true, ['a', '10.0.0.0/24'], [{ bad: str }, { bad: cidr }], [[], ['a', '10.0.0.0/24', 'b', 'fd00::/64', 'c', '10.1.0.0/24']]],
+    ['assignSpecificSlice', true, ['a', '10.0.0.0/24', 'b', 'fd00::/64'], [{ bad: [...str, 'c'] }, { bad: cidr }, { bad: [...str, 'a'] }, { bad: cidr }]],
+    ['releaseSlice', true, [['a', '10.0.0.0/24'], 3], [{ bad: [['a'], ['b', '10.0.0.0/24', 'a', '10.1.0.0/24'], ['a', '10.0.0.7/24'], ['a', '10.0.0.0/24', 'b', 'fd00::/64', 'c', '10.1.0.0/24'], 'a', null], good: [[], ['a', '10.0.0.0/24', 'b', 'fd00::/64']] }, { bad: [-1, 1.5, tooBig + 1, '3'], good: [0, tooBig] }]],
+    ['allocate', true, ['a', 'n1', '10.0.0.1', 1, null, false], [
+      { bad: str }, { bad: str }, { bad: address, good: ['fd00::1'] }, { bad: [0, -1, 1.5, tooBig, '1', null], good: [tooBig - 1] }, { bad: optStr, good: ['o'] }, { bad: bool, good: [true] },
+    ]],
+    ['allocateFirst', true, ['a', 'n1', '10.0.0.1', 1, 'o', true], [{ bad: str }, { bad: str }, { bad: address }, { bad: [0] }, { bad: optStr }, { bad: bool }]],
+    ['allocateSpecific', true, ['a', 'n1', '10.0.0.1', 1, 'o', true], [{ bad: str }, { bad: str }, { bad: address }, { bad: [0] }, { bad: optStr }, { bad: bool }]],
+    ['mark', true, ['a', 'n1', '10.0.0.1', 1, null, true], [{ bad: str }, { bad: str }, { bad: address }, { bad: [0] }, { bad: optStr }, { bad: bool }]],
+    ['release', true, [true, '10.0.0.1'], [{ bad: bool, good: [false] }, { bad: address }]],
+    ['releaseOwner', true, ['a', '10.0.0.1', 'b', 'fd00::1'], [{ bad: [...str, 'b', 'c'] }, { bad: address }, { bad: [...str, 'a'] }, { bad: address }], [['a', '10.0.0.1', 'a', '10.0.0.2']]],
+    ['openSession', true, [1], [{ bad: [0, -1, 1.5, tooBig, '1', null], good: [tooBig - 1] }]],
+    ['closeSession', true, [1, true], [{ bad: [0, 1.5, tooBig, null], good: [tooBig - 1] }, { bad: bool, good: [false] }]],
+    ['configureSessions', true, [1_000, 86_400_000], [{ bad: [999, 86_400_001, 1.5, null] }, { bad: [999, 86_400_001, 1.5, null] }]],
+    ['allocate', false, ['NoAvailableIps', 'no free address'], [{ bad: ['Oops', '', 5, null, 'Internal'], good: ['UnknownNetwork'] }, { bad: ['x'.repeat(4097), '\udc00', 5, null], good: ['', 'x'.repeat(4096)] }]],
+  ];
+
+  let base: unknown[] | undefined;
+  /** sessionSample() with seq 1 of session 1 replaced by [1, type, ok, wire]. */
+  function withResult(type: string, ok: boolean, wire: Wire): Uint8Array {
+    const p = structuredClone((base ??= payloadOf(sessionSample().sm.snapshot()))) as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    R1(p, 1).splice(0, 4, 1, type, ok, wire);
+    return frame(p);
+  }
+
+  it.each(kinds.map(([type, isOk, wire, fields, wholeBad = []]) => [`${type}${isOk ? '' : ' refusal'}`, type, isOk, wire, fields, wholeBad] as const))('%s: the valid form and its boundary values restore; every bad field is refused', (_label, type, isOk, wire, fields, wholeBad) => {
+    new IpamStateMachine().restore(withResult(type, isOk, wire));
+    const target = sessionSample().sm;
+    const before = target.stateHash();
+    fields.forEach(({ bad, good = [] }, i) => {
+      for (const v of bad) {
+        const edited = [...wire];
+        edited[i] = v;
+        expect(() => target.restore(withResult(type, isOk, edited)), `${type} field ${i} = ${JSON.stringify(v)}`).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+      }
+      for (const v of good) {
+        const edited = [...wire];
+        edited[i] = v;
+        expect(() => new IpamStateMachine().restore(withResult(type, isOk, edited)), `${type} field ${i} = ${JSON.stringify(v)}`).not.toThrow();
+      }
+    });
+    for (const arity of [wire.slice(0, -1), [...wire, null], ...wholeBad]) expect(() => target.restore(withResult(type, isOk, arity))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+    expect(() => target.restore(withResult(type, isOk, 'wire' as unknown as Wire))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+    expect(target.stateHash()).toBe(before);
+  });
+
+  it('a restored cached result is replayed exactly as it was written, boundary values included', () => {
+    const restoredWith = (type: string, ok: boolean, wire: Wire) => {
+      const sm = new IpamStateMachine();
+      sm.restore(withResult(type, ok, wire));
+      return sm;
+    };
+    const replay = (sm: IpamStateMachine, command: IpamCommand) => sm.applyEntry(encodeEntry({ id: 9, command, session: { id: 1, seq: 1 } }));
+    expect(replay(restoredWith('allocate', true, ['a', 'n1', 'fd00::1', Number.MAX_SAFE_INTEGER - 1, 'o', true]), { type: 'allocate', network: 'x', nodeId: 'y' })).toMatchObject({
+      replayed: true,
+      result: { ok: true, value: { network: 'a', nodeId: 'n1', address: 'fd00::1', generation: Number.MAX_SAFE_INTEGER - 1, owner: 'o', existing: true } },
+    });
+    const unowned = replay(restoredWith('mark', true, ['a', 'n1', '10.0.0.1', 1, null, false]), { type: 'mark', network: 'x', nodeId: 'y', address: '10.0.0.2' });
+    expect(unowned.kind === 'applied' && unowned.result.ok && unowned.result.value).toStrictEqual({ network: 'a', nodeId: 'n1', address: '10.0.0.1', generation: 1, existing: false });
+    const configured = replay(restoredWith('configureNetwork', true, ['n', 'fd00::/8', 128, null, false]), { type: 'configureNetwork', name: 'x', cidr: '10.0.0.0/8', slicePrefix: 24 });
+    expect(configured.kind === 'applied' && configured.result.ok && configured.result.value).toStrictEqual({ network: 'n', cidr: 'fd00::/8', slicePrefix: 128, created: false });
+    expect(replay(restoredWith('configureNetwork', true, ['n', '10.0.0.0/8', 0, 'p', true]), { type: 'configureNetwork', name: 'x', cidr: '10.0.0.0/8', slicePrefix: 24 })).toMatchObject({ result: { ok: true, value: { slicePrefix: 0, pair: 'p', created: true } } });
+    expect(replay(restoredWith('releaseSlice', true, [['a', '10.0.0.0/24', 'b', 'fd00::/64'], Number.MAX_SAFE_INTEGER]), { type: 'releaseSlice', network: 'x', nodeId: 'y' })).toMatchObject({
+      result: { ok: true, value: { released: { a: '10.0.0.0/24', b: 'fd00::/64' }, addressesReleased: Number.MAX_SAFE_INTEGER } },
+    });
+    expect(replay(restoredWith('release', true, [false, 'fd00::1']), { type: 'release', network: 'x', address: '10.0.0.1' })).toMatchObject({ result: { ok: true, value: { released: false, address: 'fd00::1' } } });
+    expect(replay(restoredWith('releaseOwner', true, []), { type: 'releaseOwner', owner: 'o' })).toMatchObject({ result: { ok: true, value: { released: [] } } });
+    expect(replay(restoredWith('configureSessions', true, [86_400_000, 1_000]), { type: 'configureSessions', ttlMs: 5_000 })).toMatchObject({ result: { ok: true, value: { ttlMs: 86_400_000, previousTtlMs: 1_000 } } });
+    const message = 'x'.repeat(4096);
+    expect(replay(restoredWith('allocate', false, ['UnknownNetwork', message]), { type: 'allocate', network: 'x', nodeId: 'y' })).toMatchObject({ result: { ok: false, error: { code: 'UnknownNetwork', message } } });
+  });
+});
