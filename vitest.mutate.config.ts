@@ -13,7 +13,7 @@ process.env.RAFT_IPAM_MUTATION = '1';
 
 export default defineConfig({
   test: {
-    include: ['test/state-machine.test.ts', 'test/snapshot-codec.test.ts', 'test/sessions.test.ts', 'test/log-entry.test.ts', 'test/sessions-bound.test.ts'],
+    include: ['test/state-machine.test.ts', 'test/snapshot-codec.test.ts', 'test/sessions.test.ts', 'test/log-entry.test.ts', 'test/sessions-bound.test.ts', 'test/commands.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
