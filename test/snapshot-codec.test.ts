@@ -393,3 +393,52 @@ describe('snapshot decoder: every field of a cached result is validated', () => 
     expect(replay(restoredWith('allocate', false, ['UnknownNetwork', message]), { type: 'allocate', network: 'x', nodeId: 'y' })).toMatchObject({ result: { ok: false, error: { code: 'UnknownNetwork', message } } });
   });
 });
+
+describe('snapshot decoder: each header and framing refusal says what is wrong', () => {
+  const refusedWith = (bytes: unknown, message: string | RegExp) => {
+    const target = sample();
+    const before = target.stateHash();
+    expect(() => target.restore(bytes as Uint8Array)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot', message: typeof message === 'string' ? `invalid snapshot: ${message}` : expect.stringMatching(message) }));
+    expect(target.stateHash()).toBe(before);
+  };
+  const good = () => sample().snapshot();
+  const withByte = (i: number, v: number) => {
+    const b = Uint8Array.from(good());
+    b[i] = v;
+    return b;
+  };
+
+  it('not bytes, a short header, a bad magic, a version, reserved bytes, a length, a checksum', () => {
+    refusedWith('RIPM', 'expected bytes, got "RIPM"');
+    refusedWith(good().subarray(0, 15), 'truncated header (15 bytes)');
+    for (const i of [0, 1, 2, 3]) refusedWith(withByte(i, 0x00), 'bad magic (not a raft-ipam snapshot)');
+    refusedWith(withByte(4, 3), 'unsupported version 3');
+    refusedWith(withByte(4, 0), 'unsupported version 0');
+    for (const i of [5, 6, 7]) refusedWith(withByte(i, 1), 'reserved header bytes are not zero');
+    const bytes = good();
+    refusedWith(Uint8Array.from([...bytes, 0]), `payload length ${bytes.length - 16} does not match ${bytes.length - 15} bytes present (truncated or padded)`);
+    refusedWith(bytes.subarray(0, bytes.length - 1), `payload length ${bytes.length - 16} does not match ${bytes.length - 17} bytes present (truncated or padded)`);
+    refusedWith(withByte(bytes.length - 1, bytes[bytes.length - 1]! ^ 1), 'checksum mismatch (corrupt payload)');
+    refusedWith(frameBytes(Uint8Array.from([0x93, 0x01])), /^invalid snapshot: payload does not decode: /); // an array of 3 that ends after 1
+  });
+
+  it('a snapshot in a view at an offset of a larger buffer decodes like a copy', () => {
+    const bytes = good();
+    const big = new Uint8Array(bytes.length + 7);
+    big.set(bytes, 5);
+    const target = new IpamStateMachine();
+    target.restore(big.subarray(5, 5 + bytes.length));
+    expect(target.stateHash()).toBe(sample().stateHash());
+  });
+
+  it('a live-rule refusal inside the payload (a bad CIDR, a node twice) comes back as InvalidSnapshot with its reason', () => {
+    refusedWith(edited((p) => (V4(p)[1] = '10.1.0.0/33')), /^invalid snapshot: .*10\.1\.0\.0\/33/);
+    refusedWith(edited((p) => (B(p)[0] = 'a')), /^invalid snapshot: /);
+    refusedWith(edited((p) => (p[0] = 0)), 'nextGeneration must be an integer in 1..9007199254740991, got 0');
+    refusedWith(edited((p) => V4(p)[4].reverse()), /^invalid snapshot: network "v4": nodes out of slice order at "[ab]"$/);
+    refusedWith(edited((p) => p[1].reverse()), 'networks out of order or repeated at "v4"');
+    refusedWith(edited((p) => (V6(p)[3] = null)), 'network "v4" is paired with "v6", which does not pair back');
+    refusedWith(edited((p) => (A(p)[3] = [1, 0, 2])), /^invalid snapshot: .*generation 1 appears twice/);
+    refusedWith(edited((p) => (A(p)[3] = [0, 1, 1])), /^invalid snapshot: .*generation 0 outside 1\.\.4/);
+  });
+});
