@@ -97,7 +97,7 @@ describe('sessions: opening, closing, ids', () => {
     for (let i = 1; i <= MAX_SESSIONS; i++) sm.apply({ type: 'openSession' });
     expect(sm.sessionCount()).toBe(MAX_SESSIONS);
     const before = sm.stateHash();
-    expect(sm.apply({ type: 'openSession' })).toMatchObject({ ok: false, error: { code: 'TooManySessions' } });
+    expect(sm.apply({ type: 'openSession' })).toEqual({ ok: false, error: { code: 'TooManySessions', message: `${MAX_SESSIONS} sessions are open; retry after idle sessions expire (TTL ${DEFAULT_SESSION_TTL_MS} ms of log time) or clients close theirs` } });
     expect(sm.stateHash()).toBe(before);
     expect(sm.apply({ type: 'closeSession', session: 500 })).toEqual({ ok: true, value: { session: 500, closed: true } });
     expect(sm.apply({ type: 'openSession' })).toEqual({ ok: true, value: { session: MAX_SESSIONS + 1 } });

@@ -15,6 +15,7 @@ import {
   type SlicesReleased,
   type SeedImport,
 } from '../src/index.js';
+import { encodeEntry } from '../src/index.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
 import { frame, payloadOf } from './support/snapshot-frame.js';
@@ -627,5 +628,47 @@ describe('IpamStateMachine: edges of the embedded API', () => {
     expect(sm.addressesOf('o')).toStrictEqual([{ network: 'v4', nodeId: 'n1', address: b.address, generation: b.generation, owner: 'o' }]);
     expect(sm.slices('v4')?.find((s) => s.nodeId === 'n1')).toStrictEqual({ nodeId: 'n1', slice: sm.sliceOf('v4', 'n1'), allocated: 2, total: 14n, available: 12n });
     expect(sm.networks().find((n) => n.name === 'tiny')).toStrictEqual({ name: 'tiny', cidr: '192.0.2.0/28', slicePrefix: 30 });
+  });
+});
+
+describe('IpamStateMachine: refusal messages name what was refused', () => {
+  it('each refusal of the state machine itself carries its code and a message an operator can act on', () => {
+    const sm = setup();
+    const msg = (c: IpamCommand): string => {
+      const r = sm.apply(c);
+      if (r.ok) throw new Error(`expected a refusal of ${JSON.stringify(c)}`);
+      return `${r.error.code}: ${r.error.message}`;
+    };
+    ok(sm.apply({ type: 'configureNetwork', name: 'x6', cidr: 'fd01::/60', slicePrefix: 64 }));
+    expect(msg({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/24', slicePrefix: 26 })).toBe('NetworkExists: network "v4" already exists as 10.200.0.0/24 with /28 slices paired with "v6"');
+    expect(msg({ type: 'configureNetwork', name: 'tiny', cidr: '192.0.2.0/28', slicePrefix: 29 })).toBe('NetworkExists: network "tiny" already exists as 192.0.2.0/28 with /30 slices');
+    expect(msg({ type: 'configureNetwork', name: 'y', cidr: 'fd02::/60', slicePrefix: 64, pair: 'x6' })).toBe('InvalidCommand: cannot pair IPv6 network "y" with IPv6 network "x6": pairs are one IPv4 and one IPv6 network');
+    expect(msg({ type: 'configureNetwork', name: 'y', cidr: '10.9.0.0/24', slicePrefix: 28, pair: 'v6' })).toBe('InvalidCommand: network "v6" is already paired with "v4"');
+    expect(msg({ type: 'allocate', network: 'nope', nodeId: 'n1' })).toBe('UnknownNetwork: no network named "nope"');
+    expect(msg({ type: 'allocate', network: 'v4', nodeId: 'ghost' })).toBe('NodeHasNoSlice: node "ghost" has no slice in network "v4"');
+    const slice = sm.sliceOf('tiny', 'n1') as string;
+    const [h1, h2] = [ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1', owner: 'o' })).address, ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1' })).address];
+    expect(msg({ type: 'allocate', network: 'tiny', nodeId: 'n1' })).toBe(`NoAvailableIps: no free address in slice ${slice} of node "n1"`);
+    expect(msg({ type: 'allocateFirst', network: 'tiny', nodeId: 'n1' })).toBe(`IpAlreadyAllocated: IP address ${h1} is already allocated`);
+    expect(msg({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: h2 })).toBe(`IpAlreadyAllocated: IP address ${h2} is already allocated`);
+    expect(msg({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: h2, owner: 'o' })).toBe(`OwnerConflict: owner "o" already holds ${h1} in network "tiny"`);
+    expect(msg({ type: 'allocate', network: 'tiny', nodeId: 'n2', owner: 'o' })).toBe(`OwnerConflict: owner "o" already holds ${h1} on node "n1" in network "tiny"`);
+    expect(msg({ type: 'release', network: 'tiny', address: h1, generation: 99 })).toBe(`StaleGeneration: release of ${h1} carries generation 99, but the current allocation has generation 1`);
+    expect(msg({ type: 'release', network: 'v4', address: '10.200.0.1', generation: 1 })).toBe('StaleGeneration: release of 10.200.0.1 carries generation 1, but the address is not allocated');
+    expect(msg({ type: 'release', network: 'v4', address: 'fd00::1' })).toBe('AddressFamilyMismatch: IPv6 address "fd00::1" cannot belong to IPv4 network "v4"');
+  });
+
+  it('session refusals say which session and seq, and what the client should do', () => {
+    const sm = setup();
+    const enc = (command: IpamCommand, session: { id: number; seq: number; ack?: number }) => sm.applyEntry(encodeEntry({ id: 1, command, session }));
+    const open = sm.apply({ type: 'openSession' });
+    if (!open.ok) throw new Error(open.error.message);
+    const id = open.value.session;
+    enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 1 });
+    enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 3, ack: 3 });
+    expect(enc({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id, seq: 1 })).toMatchObject({ error: { code: 'SessionSeqTooOld', message: `seq 1 of session ${id} is below the acknowledged seq 3; its result was discarded and it is not executed again` } });
+    expect(enc({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id, seq: 3 })).toMatchObject({ error: { code: 'SessionSeqReused', message: `seq 3 of session ${id} was a releaseOwner command, not release; a retry must repeat the request` } });
+    for (let seq = 4; seq < 4 + 1023; seq++) enc({ type: 'releaseOwner', owner: 'o' }, { id, seq });
+    expect(enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 5000 })).toMatchObject({ error: { code: 'SessionBusy', message: `session ${id} holds 1024 unacknowledged results; acknowledge received results (ack) and retry` } });
   });
 });
