@@ -42,9 +42,9 @@ function edited(edit: Edit): Uint8Array {
   return frame(p);
 }
 
-function expectRefused(target: IpamStateMachine, bytes: Uint8Array): void {
+function expectRefused(target: IpamStateMachine, bytes: Uint8Array, message?: string): void {
   const before = target.stateHash();
-  expect(() => target.restore(bytes)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+  expect(() => target.restore(bytes)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot', ...(message !== undefined ? { message: expect.stringMatching(new RegExp(`^invalid snapshot: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)) } : {}) }));
   expect(target.stateHash()).toBe(before);
 }
 
@@ -107,6 +107,97 @@ const refusals: Array<[string, Edit]> = [
   ['an odd-length owner list', (p) => (A(p)[4] = [0])],
 ];
 
+/**
+ * What each refusal above tells the operator (after "invalid snapshot: "): the field and the value at fault.
+ * Checked as a prefix, since values quoted by describe() are cut at 80 characters. The lone-surrogate
+ * message is refused by the re-encode check: msgpackr decodes it as U+FFFD, a different spelling.
+ */
+const refusalMessages: Record<string, string> = {
+  "payload of the wrong arity": "payload must be an array of 3, got ",
+  "nextGeneration 0": "nextGeneration must be an integer in 1..9007199254740991, got 0",
+  "nextGeneration not an integer": "nextGeneration must be an integer in 1..9007199254740991, got 5.5",
+  "nextGeneration above 2^53 - 1": "nextGeneration must be an integer in 1..9007199254740991, got 9007199254740992",
+  "networks not an array": "networks must be an array",
+  "networks out of order": "networks out of order or repeated at \"v4\"",
+  "a network repeated": "networks out of order or repeated at \"v4\"",
+  "an empty network name": "network name must be a non-empty string, got \"\"",
+  "an over-long network name": "network name must be a non-empty string, got ",
+  "a network tuple of the wrong arity": "network must be an array of 5, got ",
+  "a CIDR with host bits (not canonical)": "network \"v4\": cidr \"10.1.0.7/24\" is not in canonical form",
+  "a CIDR that does not parse (InvalidCidr inside)": "invalid CIDR: \"10.1.0.0/33\" (prefix /33 exceeds /32)",
+  "a slice prefix not below the cluster prefix": "slice prefix /24 must be more specific than cluster prefix /24",
+  "a one-sided pair": "network \"v4\" is paired with \"v6\", which does not pair back",
+  "a pair naming a missing network": "network \"v4\" is paired with \"v5\", which does not pair back",
+  "a pair of the same family": "paired networks \"v4\" and \"v6\" have the same family",
+  "nodes out of slice order": "network \"v4\": nodes out of slice order at \"b\"",
+  "one node twice in a network": "node \"a\" already holds slice 10.1.0.80/28",
+  "a slice index outside the cluster": "node \"a\": slice index 16 outside 10.1.0.0/24",
+  "a negative slice index": "node \"b\" slice index must be a non-negative integer, got -1",
+  "a fractional slice index": "node \"b\" slice index must be a non-negative integer, got 5.5",
+  "a small slice index spelled as a string": "node \"b\" slice index must be a non-negative integer, got \"5\"",
+  "an empty node id": "node id must be a non-empty well-formed string of at most 253 UTF-8 bytes, got \"\"",
+  "a node id over 253 UTF-8 bytes": "node id must be a non-empty well-formed string of at most 253 UTF-8 bytes, got ",
+  "a node tuple of the wrong arity": "node must be an array of 5, got [\"b\",5,[],[],[],[]]",
+  "an odd-length run list": "node \"a\": runs must be an even-length array",
+  "an empty run": "node \"a\": empty run",
+  "overlapping runs": "node \"a\": runs overlap, touch or are out of order",
+  "touching runs (one set, two spellings)": "node \"a\": runs overlap, touch or are out of order",
+  "runs out of order": "node \"a\": runs overlap, touch or are out of order",
+  "a run over the broadcast address": "node \"a\": run 13+3 leaves the usable hosts of 10.1.0.192/28",
+  "a run over the network address": "node \"a\": run 0+3 leaves the usable hosts of 10.1.0.192/28",
+  "more generations than addresses": "node \"a\": 3 addresses but 4 generations",
+  "fewer generations than addresses": "node \"a\": 3 addresses but 2 generations",
+  "generations for an empty slice": "node \"b\": generations or owners without addresses",
+  "owners for an empty slice": "node \"b\": generations or owners without addresses",
+  "generation 0": "generation 0 outside 1..4",
+  "a generation not below nextGeneration": "generation 5 outside 1..4",
+  "a generation repeated within a slice": "generation 1 appears twice",
+  "a generation repeated across networks": "generation 2 appears twice",
+  "a fractional generation delta": "node \"a\": bad generation delta 0.5",
+  "an owner position repeated": "node \"a\": bad owner position 0",
+  "owner positions out of order": "node \"a\": bad owner position 0",
+  "an owner position past the last address": "node \"a\": bad owner position 3",
+  "a negative owner position": "node \"a\": bad owner position -1",
+  "an owner holding two addresses in one network": "owner \"c1\" holds two addresses in network \"v4\"",
+  "an empty owner": "owner must be a non-empty string, got \"\"",
+  "an odd-length owner list": "node \"a\": owners must be an even-length array",
+  "a payload without the sessions section": "payload must be an array of 3, got ",
+  "a sessions section of the wrong arity": "sessions must be an array of 4, got [3200,900000,4]",
+  "a negative logTime": "logTime must be an integer in 0..9007199254740991, got -1",
+  "a fractional logTime": "logTime must be an integer in 0..9007199254740991, got 3200.5",
+  "a logTime above 2^53 - 1": "logTime must be an integer in 0..9007199254740991, got 9007199254740992",
+  "a TTL below 1 s": "session ttlMs must be an integer in 1000..86400000, got 999",
+  "a TTL above 24 h": "session ttlMs must be an integer in 1000..86400000, got 86400001",
+  "nextSessionId 0": "nextSessionId must be an integer in 1..9007199254740991, got 0",
+  "a session id not below nextSessionId": "session id (below nextSessionId) must be an integer in 1..1, got 2",
+  "session id 0": "session id (below nextSessionId) must be an integer in 1..3, got 0",
+  "duplicate session ids": "session 1 appears twice",
+  "sessions out of lastActive order": "sessions out of (lastActive, id) order at session 1",
+  "equal lastActive out of id order": "sessions out of (lastActive, id) order at session 1",
+  "lastActive after logTime": "session 2 lastActive (at most logTime) must be an integer in 0..3200, got 3201",
+  "ackFloor 0": "session 1 ackFloor must be an integer in 1..9007199254740991, got 0",
+  "a cached seq below the ack floor": "session 2: cached seq 2 is below the ack floor 3",
+  "cached seqs out of order": "session 2: cached seqs out of order or repeated at 2",
+  "a cached seq repeated": "session 2: cached seqs out of order or repeated at 2",
+  "cached seq 0": "session 1 cached seq must be an integer in 1..9007199254740991, got 0",
+  "results not an array": "session 2: results must be an array",
+  "more cached results than a session may hold": "session 1: 1025 cached results exceed the bound of 1024",
+  "a cached result of an unknown command type": "session 1 seq 1: unknown command type \"explode\"",
+  "a cached result whose ok is not a boolean": "session 1 seq 1: ok must be a boolean",
+  "a cached result for the wrong command type": "release must be an array of 2, got [\"v6\",\"c\",\"fd00:0:0:2::1\",5,\"o6\",false]",
+  "a cached allocation with a non-canonical address": "address \"FD00:0:0:2::1\" is not in canonical form",
+  "a cached allocation with generation 0": "generation must be an integer in 1..9007199254740990, got 0",
+  "a cached allocation with a missing field": "allocate must be an array of 6, got [\"v6\",\"c\",\"fd00:0:0:2::1\",5,\"o6\"]",
+  "a cached allocation with a float generation": "generation must be an integer in 1..9007199254740990, got 5.5",
+  "a cached slice with host bits": "assignSpecificSlice slice \"10.9.0.33/28\" is not in canonical form",
+  "cached slices out of name order": "assignSlice: networks out of order or repeated at \"v4\"",
+  "cached releaseOwner networks repeated": "releaseOwner: networks out of order or repeated at \"v6\"",
+  "a cached TTL out of range": "ttlMs must be an integer in 1000..86400000, got 5",
+  "a cached refusal with an unknown code": "allocate refusal: unknown error code \"Oops\"",
+  "a cached refusal without a message": "allocate refusal must be an array of 2, got [\"UnknownNetwork\"]",
+  "a cached refusal whose message is not well formed": "not in canonical form (an integer not in its shortest encoding, or a value of the wrong msgpack type)",
+};
+
 describe('snapshot decoder: well-framed, CRC-valid, inconsistent payloads', () => {
   it('the unedited sample payload, reframed by the helper, is accepted (the helper frames like the codec)', () => {
     const source = sample();
@@ -115,10 +206,10 @@ describe('snapshot decoder: well-framed, CRC-valid, inconsistent payloads', () =
     expect(target.stateHash()).toBe(source.stateHash());
   });
 
-  it.each(refusals)('refuses %s with InvalidSnapshot and leaves the state unchanged', (_name, edit) => {
+  it.each(refusals)('refuses %s with InvalidSnapshot and leaves the state unchanged', (name, edit) => {
     const target = sample();
     ok(target.apply({ type: 'allocate', network: 'v4', nodeId: 'b', owner: 'keep' }));
-    expectRefused(target, edited(edit));
+    expectRefused(target, edited(edit), refusalMessages[name]);
     expect(target.ownerOf('v4', target.addressesOf('keep')[0]?.address as string)).toBe('keep');
   });
 
@@ -288,10 +379,10 @@ describe('snapshot decoder: client sessions (format version 2)', () => {
     expect(target.stateHash()).toBe(sessionSample().sm.stateHash());
   });
 
-  it.each(sessionRefusals)('refuses %s with InvalidSnapshot and leaves the state unchanged', (_name, edit) => {
+  it.each(sessionRefusals)('refuses %s with InvalidSnapshot and leaves the state unchanged', (name, edit) => {
     const target = sessionSample().sm;
     target.applyEntry(encodeEntry({ id: 1, command: { type: 'openSession' }, time: 5_000 }));
-    expectRefused(target, sessionEdited(edit));
+    expectRefused(target, sessionEdited(edit), refusalMessages[name]);
     expect(target.sessionCount()).toBe(3);
   });
 
