@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 // RAFT_IPAM_MUTATION=1 skips the one test that builds a state holding MAX_CACHED_RESULTS (1,048,576)
 // session results (≈ 17 s, and it covers most of these modules, so it would re-run for most mutants);
 // `npm test` still runs it; test/sessions-bound.test.ts checks the same rule at a bound of 6 in milliseconds.
-process.env.RAFT_IPAM_MUTATION = '1';
+process.env.RAFT_IPAM_MUTATION = '1'; // also: property tests take a quarter of their runs (test/support/runs.ts)
 
 export default defineConfig({
   test: {

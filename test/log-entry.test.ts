@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry, OverlayError, type IpamCommand } from '../src/index.js';
 import { commandArb } from './support/ipam-workload.js';
+import { runs } from './support/runs.js';
 
 const raw = new Packr({ useRecords: false });
 const command: IpamCommand = { type: 'allocate', network: 'pods', nodeId: 'n1', owner: 'c1' };
@@ -33,7 +34,7 @@ describe('log entry envelope', () => {
       fc.property(entryArb, (body) => {
         expect(decodeEntry(encodeEntry(body))).toEqual(body);
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -99,7 +100,7 @@ describe('log entry envelope', () => {
         }
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(bytes))).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 });
@@ -110,7 +111,7 @@ describe('log entry envelope: sessions and leader time', () => {
       fc.property(sessionEntryArb, (body) => {
         expect(decodeEntry(encodeEntry(body))).toEqual(body);
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -120,7 +121,7 @@ describe('log entry envelope: sessions and leader time', () => {
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(raw.pack({ id: body.id, command: body.command })))).toBe(true);
         expect(Buffer.from(encodeEntry({ ...body, session: undefined, time: undefined })).equals(Buffer.from(encodeEntry(body)))).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -213,7 +214,7 @@ describe('log entry envelope: sessions and leader time', () => {
         if (body.time !== undefined) expect(Number.isSafeInteger(body.time) && body.time >= 0).toBe(true);
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(bytes))).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 });

@@ -22,6 +22,7 @@ import {
 } from '../src/index.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { setupCommands } from './support/ipam-workload.js';
+import { runs } from './support/runs.js';
 import { SessionModel } from './support/session-model.js';
 import { streamArb } from './support/session-workload.js';
 import { frame, payloadOf } from './support/snapshot-frame.js';
@@ -410,7 +411,7 @@ describe('sessions: determinism on random streams (property)', () => {
         expect(sm.sessionCount()).toBe(model.sessions.size);
         expect(sm.logTime()).toBe(model.logTime);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
     for (const k of ['no session', 'executed in session', 'replayed', 'SessionExpired', 'UnknownSession', 'SessionSeqTooOld', 'expiry']) {
       expect(seen.get(k), k).toBeGreaterThan(0);
@@ -436,7 +437,7 @@ describe('sessions: determinism on random streams (property)', () => {
         expect(restoredReplica.logTime()).toBe(primary.logTime());
         expect(restoredReplica.sessionCount()).toBe(primary.sessionCount());
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 });

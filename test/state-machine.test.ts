@@ -18,6 +18,7 @@ import {
 import { encodeEntry } from '../src/index.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
+import { runs } from './support/runs.js';
 import { frame, payloadOf } from './support/snapshot-frame.js';
 
 function ok<T>(r: ApplyResult<T>): T;
@@ -140,7 +141,7 @@ describe('IpamStateMachine: determinism (property)', () => {
         expect(rest).toEqual(results.slice(at));
         expect(Buffer.from(restored.snapshot()).equals(Buffer.from(primary.snapshot()))).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -173,7 +174,7 @@ describe('IpamStateMachine: determinism (property)', () => {
           expect(sm.allocationOf(network, address)?.generation).toBe(generation);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });
@@ -219,7 +220,7 @@ describe('IpamStateMachine: snapshot decoding is all-or-nothing', () => {
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         expect(() => sm.restore(bytes)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
     expect(sm.stateHash()).toBe(before);
   });
@@ -284,7 +285,7 @@ describe('IpamStateMachine: arbitrary input never throws and never changes state
           expect(sm.stateHash()).toBe(before);
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });
@@ -346,7 +347,7 @@ describe('IpamStateMachine: typed results and all-or-nothing commands', () => {
           expect(sm.stateHash()).toBe(reference.stateHash());
         });
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });
@@ -563,7 +564,7 @@ describe('IpamStateMachine: every command result, and the hash follows the state
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 });
