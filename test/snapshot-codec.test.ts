@@ -533,3 +533,28 @@ describe('snapshot decoder: each header and framing refusal says what is wrong',
     refusedWith(edited((p) => (A(p)[3] = [0, 1, 1])), /^invalid snapshot: .*generation 0 outside 1\.\.4/);
   });
 });
+
+describe('snapshot decoder: offsets above 2^53 have one spelling, a decimal string', () => {
+  /** sample() with v6 node "b"'s one address (owner c3) moved to host offset `start` of its /64 slice. */
+  const at = (start: unknown) => edited((p) => (V6(p)[4].find((n: unknown[]) => n[0] === 'b')[2][0] = start));
+  it('a host offset above 2^53 written as a string restores to that address', () => {
+    const target = new IpamStateMachine();
+    target.restore(at('9007199254740993'));
+    const [record] = target.addressesOf('c3');
+    expect(record?.address).toMatch(/:20:0:0:1$/); // 2^53 + 1 = 0x0020_0000_0000_0001
+    expect(Buffer.from(target.snapshot()).equals(Buffer.from(at('9007199254740993')))).toBe(true);
+    target.restore(at('18446744073709551614')); // 2^64 - 2: the last usable host of a /64
+    expect(target.addressesOf('c3')[0]?.address).toMatch(/:ffff:ffff:ffff:fffe$/);
+  });
+  it.each([
+    ['a safe offset spelled as a string', '9007199254740991'],
+    ['a leading zero', '09007199254740993'],
+    ['a sign', '+9007199254740993'],
+    ['a 40-digit string', '1'.repeat(40)],
+    ['a string below 16 digits', '900719925474099'],
+    ['a hex string', '0x20000000000001'],
+    ['an unsafe number', 2 ** 53 + 2],
+  ])('refuses %s', (_name, start) => {
+    expectRefused(sample(), at(start), 'run start must be a non-negative integer, got ');
+  });
+});
