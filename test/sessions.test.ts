@@ -21,6 +21,7 @@ import {
   type SessionTag,
 } from '../src/index.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
+import { cacheable, Session, SessionTable } from '../src/ipam/sessions.js';
 import { setupCommands } from './support/ipam-workload.js';
 import { runs } from './support/runs.js';
 import { SessionModel } from './support/session-model.js';
@@ -503,5 +504,87 @@ describe('sessions: boundaries a client or a peer would notice', () => {
     expect(tagged).toMatchObject({ kind: 'applied', type: 'allocate', id: 42, command: allocate, replayed: false, session: { id, seq: 1 } });
     const refused = sm.applyEntry(encodeEntry({ id: 43, command: allocate, session: { id: 99, seq: 2, ack: 1 }, time: T0 }));
     expect(refused).toStrictEqual({ kind: 'sessionRefused', id: 43, command: allocate, session: { id: 99, seq: 2, ack: 1 }, error: { code: 'UnknownSession', message: 'session 99 was never opened' } });
+  });
+});
+
+describe('SessionTable: every change has an exact inverse (what rollback relies on)', () => {
+  const wire = (t: SessionTable) => JSON.stringify([t.encode(), t.size, t.cached]);
+  const result = cacheable('release', { ok: true, value: { released: false, address: '10.0.0.1' } });
+  function table(): SessionTable {
+    const t = new SessionTable();
+    t.logTime = 100;
+    const a = t.open();
+    t.cache(a, 1, result);
+    t.cache(a, 2, result);
+    t.logTime = 200;
+    t.open();
+    return t;
+  }
+
+  it('open/unopen, remove/reinsert, touch, cache/uncache and acknowledge/unacknowledge each undo exactly', () => {
+    const t = table();
+    const start = wire(t);
+    const s = t.open();
+    expect([s.id, s.lastActive, s.ackFloor, t.nextId, t.size]).toEqual([3, 200, 1, 4, 3]);
+    t.unopen(s);
+    expect(wire(t)).toBe(start);
+    expect(t.nextId).toBe(3);
+
+    const a = t.get(1) as Session;
+    expect(t.remove(1)).toBe(a);
+    expect([t.size, t.cached, t.remove(1)]).toEqual([1, 0, undefined]);
+    t.reinsert(a);
+    t.reorder();
+    expect(wire(t)).toBe(start);
+
+    t.cache(a, 3, result);
+    expect(t.cached).toBe(3);
+    t.uncache(a, 3);
+    t.uncache(a, 3); // twice: the count does not go below what is held
+    expect(wire(t)).toBe(start);
+
+    const dropped = t.acknowledge(a, 2);
+    expect(dropped.map(([seq]) => seq)).toEqual([1]);
+    expect([a.ackFloor, t.cached, [...a.results.keys()]]).toEqual([2, 1, [2]]);
+    t.unacknowledge(a, 1, dropped);
+    expect(wire(t)).toBe(start);
+
+    t.logTime = 300;
+    t.touch(a);
+    expect(t.ordered().map((x) => x.id)).toEqual([2, 1]);
+    expect(a.lastActive).toBe(300);
+  });
+
+  it('expiry pops sessions idle for longer than the TTL, oldest first, and stops at the first live one', () => {
+    const t = table();
+    t.ttlMs = 50;
+    t.logTime = 250; // session 1 idle 150, session 2 idle 50 (= TTL: lives)
+    expect(t.expired().map((s) => s.id)).toEqual([1]);
+    t.logTime = 251;
+    expect(t.expired().map((s) => s.id)).toEqual([1, 2]);
+    t.logTime = 150;
+    expect(t.expired()).toEqual([]);
+  });
+
+  it('wasIssued: exactly the ids below the counter', () => {
+    const t = table();
+    expect([0, 1, 2, 3].map((id) => t.wasIssued(id))).toEqual([false, true, true, false]);
+  });
+});
+
+describe('sessions in snapshots: the bounds are inclusive', () => {
+  it(`a session holding exactly ${MAX_RESULTS_PER_SESSION} results and a table of exactly ${MAX_SESSIONS} sessions restore; one more of either is refused`, () => {
+    const payload = payloadOf(setup().snapshot());
+    const full = Array.from({ length: MAX_RESULTS_PER_SESSION }, (_, i) => [i + 1, 'release', true, [false, '10.200.0.1']]);
+    const sm = new IpamStateMachine();
+    sm.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, 2, [[1, T0, 1, full]]]]));
+    expect(sm.sessionInfo(1)?.cachedSeqs).toHaveLength(MAX_RESULTS_PER_SESSION);
+    const over = [...full, [MAX_RESULTS_PER_SESSION + 1, 'release', true, [false, '10.200.0.1']]];
+    expect(() => sm.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, 2, [[1, T0, 1, over]]]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
+    const many = (n: number) => Array.from({ length: n }, (_, i) => [i + 1, T0, 1, []]);
+    sm.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, MAX_SESSIONS + 2, many(MAX_SESSIONS)]]));
+    expect(sm.sessionCount()).toBe(MAX_SESSIONS);
+    expect(() => sm.restore(frame([payload[0], payload[1], [T0, DEFAULT_SESSION_TTL_MS, MAX_SESSIONS + 2, many(MAX_SESSIONS + 1)]]))).toThrow(expect.objectContaining({ code: 'InvalidSnapshot', message: `invalid snapshot: ${MAX_SESSIONS + 1} sessions exceed the bound of ${MAX_SESSIONS}` }));
+    expect(sm.sessionCount()).toBe(MAX_SESSIONS);
   });
 });
