@@ -588,3 +588,27 @@ describe('sessions in snapshots: the bounds are inclusive', () => {
     expect(sm.sessionCount()).toBe(MAX_SESSIONS);
   });
 });
+
+describe('sessions: cached answers naming networks whose names look like integers', () => {
+  it('"9" and "10" (JavaScript lists integer-like keys numerically): the cache, its snapshot and the replay agree', () => {
+    const sm = new IpamStateMachine();
+    for (const c of [
+      { type: 'configureNetwork', name: '9', cidr: '10.9.0.0/24', slicePrefix: 28 },
+      { type: 'configureNetwork', name: '10', cidr: 'fd10::/60', slicePrefix: 64, pair: '9' },
+    ] as IpamCommand[]) expect(sm.apply(c).ok).toBe(true);
+    const id = open(sm, T0);
+    const commands: IpamCommand[] = [
+      { type: 'assignSlice', network: '9', nodeId: 'n1' },
+      { type: 'allocate', network: '10', nodeId: 'n1', owner: 'o' },
+      { type: 'allocate', network: '9', nodeId: 'n1', owner: 'o' },
+      { type: 'releaseOwner', owner: 'o' },
+      { type: 'releaseSlice', network: '10', nodeId: 'n1' },
+    ];
+    const entries = commands.map((c, i) => entry(c, { id, seq: i + 1 }, T0));
+    const first = entries.map((b) => JSON.stringify(applied(sm.applyEntry(b)).result));
+    expect(first[3]).toMatch(/"released":\[\{"network":"10",.*\{"network":"9",/); // name order: "10" < "9"
+    const replica = restored(sm);
+    expect(Buffer.from(replica.snapshot()).equals(Buffer.from(sm.snapshot()))).toBe(true);
+    for (const r of [sm, replica]) expect(entries.map((b) => JSON.stringify(applied(r.applyEntry(b)).result))).toEqual(first);
+  });
+});
