@@ -553,8 +553,38 @@ describe('snapshot decoder: offsets above 2^53 have one spelling, a decimal stri
     ['a 40-digit string', '1'.repeat(40)],
     ['a string below 16 digits', '900719925474099'],
     ['a hex string', '0x20000000000001'],
+    ['a trailing character', '9007199254740993x'],
+    ['a trailing space', '9007199254740993 '],
     ['an unsafe number', 2 ** 53 + 2],
   ])('refuses %s', (_name, start) => {
     expectRefused(sample(), at(start), 'run start must be a non-negative integer, got ');
+  });
+});
+
+describe('snapshot round trip at the edge of exact doubles', () => {
+  it('host offsets 2^53 - 1 (the last one written as a number) and 2^53 (the first written as a string) restore to the same records', () => {
+    const sm = build([
+      { type: 'configureNetwork', name: 'w', cidr: 'fd00::/48', slicePrefix: 64 },
+      { type: 'assignSlice', network: 'w', nodeId: 'n1' },
+    ]);
+    const base = (sm.sliceOf('w', 'n1') as string).replace('::/64', '');
+    const addresses = [`${base}:1f:ffff:ffff:ffff`, `${base}:20::`, `${base}:1f:ffff:ffff:fffe`];
+    for (const [i, address] of addresses.entries()) ok(sm.apply({ type: 'allocateSpecific', network: 'w', nodeId: 'n1', address, owner: `o${i}` }));
+    const bytes = sm.snapshot();
+    const runs = (payloadOf(bytes) as any[])[1][0][4][0][2]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(runs).toEqual([Number.MAX_SAFE_INTEGER - 1, 3]); // one run of three, its start a number
+    const restored = new IpamStateMachine();
+    restored.restore(bytes);
+    for (const [i, address] of addresses.entries()) expect(restored.allocationOf('w', address)).toEqual(sm.allocationOf('w', address));
+    expect(restored.ownerOf('w', addresses[1] as string)).toBe('o1');
+    ok(restored.apply({ type: 'release', network: 'w', address: addresses[2] as string }));
+    const split = new IpamStateMachine(); // now the run starts at 2^53 - 1 exactly, still a number
+    split.restore(restored.snapshot());
+    expect((payloadOf(restored.snapshot()) as any[])[1][0][4][0][2]).toEqual([Number.MAX_SAFE_INTEGER, 2]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    ok(split.apply({ type: 'release', network: 'w', address: addresses[0] as string }));
+    expect((payloadOf(split.snapshot()) as any[])[1][0][4][0][2]).toEqual(['9007199254740992', 1]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const last = new IpamStateMachine();
+    last.restore(split.snapshot());
+    expect(last.ownerOf('w', addresses[1] as string)).toBe('o1');
   });
 });
