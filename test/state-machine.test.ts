@@ -673,3 +673,23 @@ describe('IpamStateMachine: refusal messages name what was refused', () => {
     expect(enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 5000 })).toMatchObject({ error: { code: 'SessionBusy', message: `session ${id} holds 1024 unacknowledged results; acknowledge received results (ack) and retry` } });
   });
 });
+
+describe('IpamStateMachine: results carry exactly their fields', () => {
+  it('configureNetwork on an unpaired network, new and again, has no pair key', () => {
+    const sm = new IpamStateMachine();
+    expect(sm.apply({ type: 'configureNetwork', name: 'c', cidr: 'fd01::/56', slicePrefix: 64 })).toStrictEqual({ ok: true, value: { network: 'c', cidr: 'fd01::/56', slicePrefix: 64, created: true } });
+    expect(sm.apply({ type: 'configureNetwork', name: 'c', cidr: 'fd01:0::/56', slicePrefix: 64 })).toStrictEqual({ ok: true, value: { network: 'c', cidr: 'fd01::/56', slicePrefix: 64, created: false } });
+  });
+
+  it('assignSpecificSlice on a paired network places the named network at the slice and its partner by hash', () => {
+    const sm = setup(); // v4 (10.200.0.0/24, /28) paired with v6 (fd00::/62, /64)
+    const byHash = new IpamStateMachine();
+    for (const c of setupCommands) ok(byHash.apply(c));
+    ok(byHash.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' }));
+    const wanted = ['10.200.0.224/28', '10.200.0.240/28'].find((s) => s !== byHash.sliceOf('v4', 'n9') && sm.slices('v4')?.every((x) => x.slice !== s)) as string;
+    const r = ok<SlicesAssigned>(sm.apply({ type: 'assignSpecificSlice', network: 'v4', nodeId: 'n9', slice: wanted }));
+    expect(r.slices).toEqual({ v4: wanted, v6: byHash.sliceOf('v6', 'n9') });
+    expect(sm.sliceOf('v4', 'n9')).toBe(wanted);
+    expect(sm.sliceOf('v6', 'n9')).toBe(byHash.sliceOf('v6', 'n9'));
+  });
+});
