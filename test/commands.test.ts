@@ -91,3 +91,28 @@ describe('parseCommand', () => {
     }
   });
 });
+
+describe('parseCommand: every field of every command is checked', () => {
+  // Written out by hand (not read from the parser's table): each command's fields and their kinds.
+  const commands: Array<[IpamCommand, Record<string, 'string' | 'prefix' | 'positive' | 'ttl'>]> = [
+    [{ type: 'configureNetwork', name: 'a', cidr: '10.0.0.0/8', slicePrefix: 24, pair: 'b' }, { name: 'string', cidr: 'string', slicePrefix: 'prefix', pair: 'string' }],
+    [{ type: 'assignSlice', network: 'a', nodeId: 'n' }, { network: 'string', nodeId: 'string' }],
+    [{ type: 'assignSpecificSlice', network: 'a', nodeId: 'n', slice: '10.0.0.0/24' }, { network: 'string', nodeId: 'string', slice: 'string' }],
+    [{ type: 'releaseSlice', network: 'a', nodeId: 'n' }, { network: 'string', nodeId: 'string' }],
+    [{ type: 'allocate', network: 'a', nodeId: 'n', owner: 'o' }, { network: 'string', nodeId: 'string', owner: 'string' }],
+    [{ type: 'allocateSpecific', network: 'a', nodeId: 'n', address: '10.0.0.1', owner: 'o' }, { network: 'string', nodeId: 'string', address: 'string', owner: 'string' }],
+    [{ type: 'allocateFirst', network: 'a', nodeId: 'n', owner: 'o' }, { network: 'string', nodeId: 'string', owner: 'string' }],
+    [{ type: 'mark', network: 'a', nodeId: 'n', address: '10.0.0.1' }, { network: 'string', nodeId: 'string', address: 'string' }],
+    [{ type: 'release', network: 'a', address: '10.0.0.1', generation: 1 }, { network: 'string', address: 'string', generation: 'positive' }],
+    [{ type: 'releaseOwner', owner: 'o', network: 'a' }, { owner: 'string', network: 'string' }],
+    [{ type: 'closeSession', session: 1 }, { session: 'positive' }],
+    [{ type: 'configureSessions', ttlMs: 60_000 }, { ttlMs: 'ttl' }],
+  ];
+  const bad = { string: ['', 7, null], prefix: [-1, '24'], positive: [0, '1'], ttl: [999, '60000'] };
+  it.each(commands.map(([c, fields]) => [c.type, c, fields] as const))('%s', (type, command, fields) => {
+    expect(parseCommand(command)).toStrictEqual(command);
+    for (const [field, kind] of Object.entries(fields)) {
+      for (const value of bad[kind]) expect(refusal({ ...command, [field]: value })).toMatch(new RegExp(`^${type}: field "${field}" must be `));
+    }
+  });
+});
