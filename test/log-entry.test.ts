@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry, OverlayError, type IpamCommand } from '../src/index.js';
 import { commandArb } from './support/ipam-workload.js';
+import { runs } from './support/runs.js';
 
 const raw = new Packr({ useRecords: false });
 const command: IpamCommand = { type: 'allocate', network: 'pods', nodeId: 'n1', owner: 'c1' };
@@ -33,7 +34,7 @@ describe('log entry envelope', () => {
       fc.property(entryArb, (body) => {
         expect(decodeEntry(encodeEntry(body))).toEqual(body);
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -99,7 +100,7 @@ describe('log entry envelope', () => {
         }
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(bytes))).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 });
@@ -110,7 +111,7 @@ describe('log entry envelope: sessions and leader time', () => {
       fc.property(sessionEntryArb, (body) => {
         expect(decodeEntry(encodeEntry(body))).toEqual(body);
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -120,7 +121,7 @@ describe('log entry envelope: sessions and leader time', () => {
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(raw.pack({ id: body.id, command: body.command })))).toBe(true);
         expect(Buffer.from(encodeEntry({ ...body, session: undefined, time: undefined })).equals(Buffer.from(encodeEntry(body)))).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -213,7 +214,52 @@ describe('log entry envelope: sessions and leader time', () => {
         if (body.time !== undefined) expect(Number.isSafeInteger(body.time) && body.time >= 0).toBe(true);
         expect(Buffer.from(encodeEntry(body)).equals(Buffer.from(bytes))).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
+  });
+});
+
+describe('log entry envelope: refusals say what is wrong', () => {
+  const message = (value: unknown): string => {
+    try {
+      decodeEntry(value instanceof Uint8Array ? value : raw.pack(value));
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'InvalidCommand' });
+      return (e as Error).message;
+    }
+    throw new Error('accepted');
+  };
+  it('names the field, the bound and the value', () => {
+    expect(message({ id: 0, command })).toBe('log entry: id must be a positive safe integer, got 0');
+    expect(message({ id: 1, command, time: -1 })).toBe('log entry: time must be a non-negative safe integer, got -1');
+    expect(message({ id: 1, command, session: { id: 3, seq: 0 } })).toBe('log entry: session seq must be a positive safe integer, got 0');
+    expect(message({ id: 1, command, session: { id: 0, seq: 1 } })).toBe('log entry: session id must be a positive safe integer, got 0');
+    expect(message({ id: 1, command, session: { id: 3, seq: 2, ack: 0 } })).toBe('log entry: session ack must be a positive safe integer, got 0');
+    expect(message({ id: 1, command, session: { id: 3, seq: 2, ack: 3 } })).toBe('log entry: session ack 3 is above seq 2: a client cannot hold the response to the request it is sending');
+    expect(message({ id: 1, command: { type: 'openSession' }, session: { id: 3, seq: 2 } })).toBe('log entry: openSession cannot run inside a session');
+    expect(message({ id: 1, command, session: { id: 3, seq: 2, x: 1, y: 2 } })).toBe('log entry: unknown fields "x", "y" in a session { id, seq, ack? }');
+    expect(message({ id: 1, command, leader: 'n1' })).toBe('log entry: unknown fields "leader" in an { id, command, session?, time? }');
+    expect(message({ id: 1, command, session: [3, 2] })).toBe('log entry: expected a session { id, seq, ack? } map, got [3,2]');
+    expect(message(null)).toBe('log entry: expected an { id, command, session?, time? } map, got null');
+    expect(message({ command, id: 1 })).toBe('log entry: not in canonical form (field order, integer encoding, trailing bytes or a repeated key)');
+    expect(message(Uint8Array.from([0x82]))).toMatch(/^log entry: not msgpack: /);
+    expect(() => decodeEntry([1, 2] as unknown as Uint8Array)).toThrow('log entry: expected bytes, got [1,2]');
+  });
+  it('an entry in a view at an offset of a larger buffer decodes like a copy', () => {
+    const good = encodeEntry({ id: 7, command, session: { id: 2, seq: 3, ack: 3 }, time: 9 });
+    const big = new Uint8Array(good.length + 9);
+    big.set(good, 4);
+    expect(decodeEntry(big.subarray(4, 4 + good.length))).toEqual({ id: 7, command, session: { id: 2, seq: 3, ack: 3 }, time: 9 });
+    big[4 + good.length] = 0; // bytes after the view are not part of the entry
+    expect(decodeEntry(big.subarray(4, 4 + good.length))).toEqual({ id: 7, command, session: { id: 2, seq: 3, ack: 3 }, time: 9 });
+  });
+  it('encodeEntry accepts a body without a prototype and refuses a class instance', () => {
+    const bare = Object.assign(Object.create(null) as object, { id: 5, command });
+    expect(decodeEntry(encodeEntry(bare as { id: number; command: IpamCommand }))).toEqual({ id: 5, command });
+    class Body {
+      id = 5;
+      command = command;
+    }
+    expect(() => encodeEntry(new Body())).toThrow(expect.objectContaining({ code: 'InvalidCommand', message: expect.stringMatching(/^log entry: expected an \{ id, command, session\?, time\? \} map, got \{"id":5,/) }));
   });
 });

@@ -15,8 +15,10 @@ import {
   type SlicesReleased,
   type SeedImport,
 } from '../src/index.js';
+import { encodeEntry } from '../src/index.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
+import { runs } from './support/runs.js';
 import { frame, payloadOf } from './support/snapshot-frame.js';
 
 function ok<T>(r: ApplyResult<T>): T;
@@ -139,7 +141,7 @@ describe('IpamStateMachine: determinism (property)', () => {
         expect(rest).toEqual(results.slice(at));
         expect(Buffer.from(restored.snapshot()).equals(Buffer.from(primary.snapshot()))).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -172,7 +174,7 @@ describe('IpamStateMachine: determinism (property)', () => {
           expect(sm.allocationOf(network, address)?.generation).toBe(generation);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });
@@ -218,7 +220,7 @@ describe('IpamStateMachine: snapshot decoding is all-or-nothing', () => {
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         expect(() => sm.restore(bytes)).toThrow(expect.objectContaining({ code: 'InvalidSnapshot' }));
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
     expect(sm.stateHash()).toBe(before);
   });
@@ -283,7 +285,7 @@ describe('IpamStateMachine: arbitrary input never throws and never changes state
           expect(sm.stateHash()).toBe(before);
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });
@@ -345,7 +347,7 @@ describe('IpamStateMachine: typed results and all-or-nothing commands', () => {
           expect(sm.stateHash()).toBe(reference.stateHash());
         });
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });
@@ -562,7 +564,7 @@ describe('IpamStateMachine: every command result, and the hash follows the state
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 });
@@ -589,5 +591,105 @@ describe('listing queries', () => {
     expect(sm.allocations('pods', { nodeId: 'nobody' })).toEqual([]);
     expect(sm.slices('nope')).toBeUndefined();
     expect(sm.allocations('nope')).toBeUndefined();
+  });
+});
+
+describe('IpamStateMachine: edges of the embedded API', () => {
+  it('an input object whose fields throw when read is an internal failure (ApplyFailure), not a refusal, and changes nothing', () => {
+    const sm = setup();
+    const before = sm.stateHash();
+    const hostile = new Proxy({}, { get: () => { throw new Error('getter exploded'); } });
+    let thrown: unknown;
+    try {
+      sm.apply(hostile);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ApplyFailure);
+    expect(thrown).toMatchObject({ code: 'Internal', commandType: '(unparsed command)', stateIntact: true, message: 'internal error applying (unparsed command): getter exploded' });
+    expect(sm.stateHash()).toBe(before);
+  });
+
+  it('queries on a free address inside an assigned slice answer undefined; records omit an absent owner', () => {
+    const sm = setup();
+    const a = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    const b = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1', owner: 'o' }));
+    ok(sm.apply({ type: 'release', network: 'v4', address: a.address }));
+    expect(sm.allocationOf('v4', a.address)).toBeUndefined(); // in n1's slice, free again
+    expect(sm.ownerOf('v4', a.address)).toBeUndefined();
+    const c = ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'v4', nodeId: 'n1' }));
+    expect(c.address).toBe(a.address);
+    expect(sm.allocationOf('v4', c.address)).toStrictEqual({ network: 'v4', nodeId: 'n1', address: c.address, generation: c.generation });
+    expect(sm.allocations('v4', { nodeId: 'n1' })).toStrictEqual([
+      { network: 'v4', nodeId: 'n1', address: c.address, generation: c.generation },
+      { network: 'v4', nodeId: 'n1', address: b.address, generation: b.generation, owner: 'o' },
+    ]);
+    expect(sm.allocations('v4', { nodeId: 'n1', limit: 1 })).toHaveLength(1);
+    expect(sm.allocations('v4', { limit: 0 })).toEqual([]);
+    expect(sm.addressesOf('o')).toStrictEqual([{ network: 'v4', nodeId: 'n1', address: b.address, generation: b.generation, owner: 'o' }]);
+    expect(sm.slices('v4')?.find((s) => s.nodeId === 'n1')).toStrictEqual({ nodeId: 'n1', slice: sm.sliceOf('v4', 'n1'), allocated: 2, total: 14n, available: 12n });
+    expect(sm.networks().find((n) => n.name === 'tiny')).toStrictEqual({ name: 'tiny', cidr: '192.0.2.0/28', slicePrefix: 30 });
+  });
+});
+
+describe('IpamStateMachine: refusal messages name what was refused', () => {
+  it('each refusal of the state machine itself carries its code and a message an operator can act on', () => {
+    const sm = setup();
+    const msg = (c: IpamCommand): string => {
+      const r = sm.apply(c);
+      if (r.ok) throw new Error(`expected a refusal of ${JSON.stringify(c)}`);
+      return `${r.error.code}: ${r.error.message}`;
+    };
+    ok(sm.apply({ type: 'configureNetwork', name: 'x6', cidr: 'fd01::/60', slicePrefix: 64 }));
+    expect(msg({ type: 'configureNetwork', name: 'v4', cidr: '10.200.0.0/24', slicePrefix: 26 })).toBe('NetworkExists: network "v4" already exists as 10.200.0.0/24 with /28 slices paired with "v6"');
+    expect(msg({ type: 'configureNetwork', name: 'tiny', cidr: '192.0.2.0/28', slicePrefix: 29 })).toBe('NetworkExists: network "tiny" already exists as 192.0.2.0/28 with /30 slices');
+    expect(msg({ type: 'configureNetwork', name: 'y', cidr: 'fd02::/60', slicePrefix: 64, pair: 'x6' })).toBe('InvalidCommand: cannot pair IPv6 network "y" with IPv6 network "x6": pairs are one IPv4 and one IPv6 network');
+    expect(msg({ type: 'configureNetwork', name: 'y', cidr: '10.9.0.0/24', slicePrefix: 28, pair: 'v6' })).toBe('InvalidCommand: network "v6" is already paired with "v4"');
+    expect(msg({ type: 'allocate', network: 'nope', nodeId: 'n1' })).toBe('UnknownNetwork: no network named "nope"');
+    expect(msg({ type: 'allocate', network: 'v4', nodeId: 'ghost' })).toBe('NodeHasNoSlice: node "ghost" has no slice in network "v4"');
+    const slice = sm.sliceOf('tiny', 'n1') as string;
+    const [h1, h2] = [ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1', owner: 'o' })).address, ok<AllocationResult>(sm.apply({ type: 'allocate', network: 'tiny', nodeId: 'n1' })).address];
+    expect(msg({ type: 'allocate', network: 'tiny', nodeId: 'n1' })).toBe(`NoAvailableIps: no free address in slice ${slice} of node "n1"`);
+    expect(msg({ type: 'allocateFirst', network: 'tiny', nodeId: 'n1' })).toBe(`IpAlreadyAllocated: IP address ${h1} is already allocated`);
+    expect(msg({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: h2 })).toBe(`IpAlreadyAllocated: IP address ${h2} is already allocated`);
+    expect(msg({ type: 'allocateSpecific', network: 'tiny', nodeId: 'n1', address: h2, owner: 'o' })).toBe(`OwnerConflict: owner "o" already holds ${h1} in network "tiny"`);
+    expect(msg({ type: 'allocate', network: 'tiny', nodeId: 'n2', owner: 'o' })).toBe(`OwnerConflict: owner "o" already holds ${h1} on node "n1" in network "tiny"`);
+    expect(msg({ type: 'release', network: 'tiny', address: h1, generation: 99 })).toBe(`StaleGeneration: release of ${h1} carries generation 99, but the current allocation has generation 1`);
+    expect(msg({ type: 'release', network: 'v4', address: '10.200.0.1', generation: 1 })).toBe('StaleGeneration: release of 10.200.0.1 carries generation 1, but the address is not allocated');
+    expect(msg({ type: 'release', network: 'v4', address: 'fd00::1' })).toBe('AddressFamilyMismatch: IPv6 address "fd00::1" cannot belong to IPv4 network "v4"');
+  });
+
+  it('session refusals say which session and seq, and what the client should do', () => {
+    const sm = setup();
+    const enc = (command: IpamCommand, session: { id: number; seq: number; ack?: number }) => sm.applyEntry(encodeEntry({ id: 1, command, session }));
+    const open = sm.apply({ type: 'openSession' });
+    if (!open.ok) throw new Error(open.error.message);
+    const id = open.value.session;
+    enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 1 });
+    enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 3, ack: 3 });
+    expect(enc({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id, seq: 1 })).toMatchObject({ error: { code: 'SessionSeqTooOld', message: `seq 1 of session ${id} is below the acknowledged seq 3; its result was discarded and it is not executed again` } });
+    expect(enc({ type: 'release', network: 'v4', address: '10.200.0.1' }, { id, seq: 3 })).toMatchObject({ error: { code: 'SessionSeqReused', message: `seq 3 of session ${id} was a releaseOwner command, not release; a retry must repeat the request` } });
+    for (let seq = 4; seq < 4 + 1023; seq++) enc({ type: 'releaseOwner', owner: 'o' }, { id, seq });
+    expect(enc({ type: 'releaseOwner', owner: 'o' }, { id, seq: 5000 })).toMatchObject({ error: { code: 'SessionBusy', message: `session ${id} holds 1024 unacknowledged results; acknowledge received results (ack) and retry` } });
+  });
+});
+
+describe('IpamStateMachine: results carry exactly their fields', () => {
+  it('configureNetwork on an unpaired network, new and again, has no pair key', () => {
+    const sm = new IpamStateMachine();
+    expect(sm.apply({ type: 'configureNetwork', name: 'c', cidr: 'fd01::/56', slicePrefix: 64 })).toStrictEqual({ ok: true, value: { network: 'c', cidr: 'fd01::/56', slicePrefix: 64, created: true } });
+    expect(sm.apply({ type: 'configureNetwork', name: 'c', cidr: 'fd01:0::/56', slicePrefix: 64 })).toStrictEqual({ ok: true, value: { network: 'c', cidr: 'fd01::/56', slicePrefix: 64, created: false } });
+  });
+
+  it('assignSpecificSlice on a paired network places the named network at the slice and its partner by hash', () => {
+    const sm = setup(); // v4 (10.200.0.0/24, /28) paired with v6 (fd00::/62, /64)
+    const byHash = new IpamStateMachine();
+    for (const c of setupCommands) ok(byHash.apply(c));
+    ok(byHash.apply({ type: 'assignSlice', network: 'v4', nodeId: 'n9' }));
+    const wanted = ['10.200.0.224/28', '10.200.0.240/28'].find((s) => s !== byHash.sliceOf('v4', 'n9') && sm.slices('v4')?.every((x) => x.slice !== s)) as string;
+    const r = ok<SlicesAssigned>(sm.apply({ type: 'assignSpecificSlice', network: 'v4', nodeId: 'n9', slice: wanted }));
+    expect(r.slices).toEqual({ v4: wanted, v6: byHash.sliceOf('v6', 'n9') });
+    expect(sm.sliceOf('v4', 'n9')).toBe(wanted);
+    expect(sm.sliceOf('v6', 'n9')).toBe(byHash.sliceOf('v6', 'n9'));
   });
 });
