@@ -189,6 +189,7 @@ export class RaftCore {
     this.cfg = {
       preVote: true,
       checkQuorum: true,
+      // Stryker disable next-line StringLiteral: equivalent, only readOnly === 'lease' is ever tested
       readOnly: 'safe',
       maxSizePerMsg: 64 * 1024,
       maxInflightMsgs: 64,
@@ -653,8 +654,8 @@ export class RaftCore {
     }
     if (m.type === 'preVote') return true; // answering a pre-vote never changes our term
     if (m.type === 'preVoteResp' && !m.reject) return true; // granted pre-votes carry the future term
-    const lead = m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap' ? m.from : null;
-    this.becomeFollower(m.term, lead);
+    // The leader of the new term, if m comes from one, is recorded by stepFollower, which handles m next.
+    this.becomeFollower(m.term, null);
     return true;
   }
 
@@ -662,6 +663,7 @@ export class RaftCore {
     if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
       // A stale leader (e.g. back from a partition): tell it our term so it steps down. Without this, with
       // PreVote/CheckQuorum it could never learn it was deposed and the cluster could stall.
+      // Stryker disable next-line BooleanLiteral: equivalent, the stale leader steps down on the higher term before it reads reject
       this.msgs.push({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
     } else if (m.type === 'preVote') {
       this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true, reason: 'staleTerm' });
