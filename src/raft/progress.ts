@@ -172,7 +172,6 @@ export class Progress {
         this.nextIndex = lastIndex + 1;
         this.inflights.add(lastIndex, bytes);
       }
-      // Stryker disable next-line ConditionalExpression: equivalent for `true`, never called in snapshot state (isPaused() is true there)
     } else if (this.st === 'probe') {
       this.sendPaused = true;
     }
