@@ -784,7 +784,6 @@ export class RaftCore {
     }
     let inc = this.incoming;
     if (!inc || inc.index !== meta.index || inc.term !== meta.term || inc.total !== m.total) {
-      // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent, a fresh transfer would answer offset 0 not-done below as well (received 0 ≠ offset)
       if (m.offset !== 0) {
         reply(0, false); // we hold none of this snapshot: restart from the beginning
         return;
@@ -878,7 +877,6 @@ export class RaftCore {
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === undefined) {
       // The entries it needs were compacted: switch to InstallSnapshot (§7).
-      // Stryker disable next-line ConditionalExpression: unreachable, a log whose prefix is compacted always has a snapshot
       if (!this.snapshot) return;
       pr.becomeSnapshot(this.snapshot.meta.index);
       this.sendSnapshotChunk(to, pr);

@@ -258,6 +258,16 @@ describe('InstallSnapshot (§7)', () => {
     }
   });
 
+  it('follower side: a stray middle chunk of another snapshot does not discard a transfer under way', () => {
+    const f = follower([], 1);
+    f.step(snap(8, 2, 0, 10, [1, 2, 3, 4]));
+    expect(answers(f).map((m) => m.nextOffset)).toEqual([4]);
+    f.step(snap(9, 2, 4, 10, [9, 9, 9, 9])); // not ours to continue: asks for its start
+    expect(answers(f).map((m) => [m.snapIndex, m.nextOffset])).toEqual([[9, 0]]);
+    f.step(snap(8, 2, 4, 10, [5, 6, 7, 8])); // the transfer of 8 goes on where it was
+    expect(answers(f).map((m) => [m.snapIndex, m.nextOffset])).toEqual([[8, 8]]);
+  });
+
   it('follower side: a snapshot whose last entry is already in the log keeps the entries after it', () => {
     const f = follower(ents(2, 6, 2), 2);
     f.step(snap(4, 2, 0, 3, [1, 2, 3]));
