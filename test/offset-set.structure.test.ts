@@ -156,3 +156,74 @@ describe('construction and memory', () => {
     expect(s.reservedBytes).toBe(0);
   });
 });
+
+describe('full ranges smaller than their top level, and empty sets', () => {
+  for (const bits of [12, 16]) {
+    it(`bits=${bits}: a completely full set reports one run of exactly 2^${bits} (a FULL root is clipped to the range)`, () => {
+      const s = OffsetSet.small(bits);
+      fill(s, 0, 2 ** bits);
+      const runs: Array<[number, number]> = [];
+      s.forEachRun((a, n) => runs.push([a, n]));
+      expect(runs).toEqual([[0, 2 ** bits]]);
+      expect([...s.values()]).toHaveLength(2 ** bits);
+    });
+  }
+
+  it('a full aligned 2^15 block inside a 2^20 range is one run of 2^15', () => {
+    const s = OffsetSet.small(20);
+    fill(s, 3 * 2 ** 15, 4 * 2 ** 15);
+    const runs: Array<[number, number]> = [];
+    s.forEachRun((a, n) => runs.push([a, n]));
+    expect(runs).toEqual([[3 * 2 ** 15, 2 ** 15]]);
+  });
+
+  it('an empty set: nothing absent past the limit or past the range', () => {
+    const s = OffsetSet.small(4);
+    expect(s.nextAbsent(5, 3)).toBeUndefined();
+    expect(s.nextAbsent(16, 20)).toBeUndefined();
+    expect(s.nextAbsent(15, 20)).toBe(15);
+    expect(OffsetSet.small(48).bits).toBe(48);
+  });
+});
+
+describe('memory follows the structure', () => {
+  it('re-adding a lone offset changes nothing; emptied leaves and nodes are freed while the set lives on', () => {
+    const s = OffsetSet.small(25);
+    s.add(7 * 2 ** 20);
+    s.add(3 * 2 ** 20); // a root node with two lone offsets below it: they keep the tree alive
+    const base = s.usedBytes;
+    expect(s.add(7 * 2 ** 20)).toBe(false);
+    expect(s.usedBytes).toBe(base);
+    s.add(5);
+    s.add(6); // a leaf (and the node above it) appear
+    expect(s.usedBytes).toBeGreaterThan(base);
+    s.delete(5);
+    s.delete(6);
+    expect(s.usedBytes).toBe(base); // and go again
+    expect(s.reservedBytes).toBeGreaterThanOrEqual(s.usedBytes);
+  });
+
+  it('reserved bytes cover what is used and grow with the structure', () => {
+    const s = OffsetSet.small(30);
+    s.add(1);
+    const first = s.reservedBytes;
+    expect(first).toBeGreaterThan(0);
+    for (let i = 0; i < 40; i++) {
+      s.add(i * 2 ** 20);
+      s.add(i * 2 ** 20 + 1);
+    }
+    expect(s.reservedBytes).toBeGreaterThan(first);
+    expect(s.reservedBytes).toBeGreaterThanOrEqual(s.usedBytes);
+  });
+
+  it('SINGLE slots freed in a block are reused without overwriting live ones', () => {
+    const s = OffsetSet.big(128);
+    const xs = Array.from({ length: 20 }, (_, i) => (BigInt(i + 1) << 100n) + 11n);
+    for (const x of xs) s.add(x);
+    for (const x of xs.slice(0, 4)) s.delete(x);
+    const ys = Array.from({ length: 4 }, (_, i) => (BigInt(i + 1) << 80n) + 5n);
+    for (const y of ys) s.add(y);
+    expect([...s.values()]).toEqual([...ys, ...xs.slice(4)]);
+    for (const x of xs.slice(4)) expect(s.has(x)).toBe(true);
+  });
+});
