@@ -200,3 +200,32 @@ describe('lease reads (§6.4.1)', () => {
     expect(c.core('1').status().pendingReads).toBe(1);
   });
 });
+
+describe('more timeouts and leases', () => {
+  it('a candidate whose election goes nowhere starts another one, at a higher term, after a timeout', () => {
+    const c = new Cluster(['1', '2', '3'], { preVote: false });
+    c.isolate('1');
+    c.tick('1', 20);
+    expect(c.core('1').status().role).toBe('candidate');
+    const term = c.core('1').status().term;
+    c.tick('1', 20);
+    expect(c.core('1').status().term).toBeGreaterThan(term);
+  });
+
+  it('while a transfer waits for a lagging target (no TimeoutNow yet) the leader does not answer from its lease', () => {
+    const c = new Cluster(['1', '2', '3'], { readOnly: 'lease' });
+    c.elect('1');
+    c.cut.add('1>3');
+    c.propose('1', 'x');
+    c.stabilize(); // 3 misses x
+    c.tick('1');
+    c.stabilize(); // the lease is fresh (2 answered)
+    c.core('1').transferLeadership('3'); // 3 is behind and unreachable: no TimeoutNow
+    c.flush('1');
+    expect(c.sentBy('1', 'timeoutNow')).toEqual([]);
+    c.cut.add('2>1');
+    c.core('1').readIndex('r');
+    c.flush('1');
+    expect(c.reads.get('1')).toEqual([]);
+  });
+});
