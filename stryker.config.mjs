@@ -7,17 +7,7 @@ export default {
   vitest: { configFile: 'vitest.mutate.config.ts' },
   plugins: ['@stryker-mutator/vitest-runner'],
   coverageAnalysis: 'perTest',
-  // This branch (mutation2): the IPAM state-machine modules, against the tests in vitest.mutate.config.ts.
-  mutate: [
-    'src/ipam/state-machine.ts',
-    'src/ipam/snapshot-codec.ts',
-    'src/ipam/snapshot-wire.ts',
-    'src/ipam/log-entry.ts',
-    'src/ipam/commands.ts',
-    'src/ipam/sessions.ts',
-    'src/ipam/results.ts',
-    'src/ipam/state.ts',
-  ],
+  mutate: ['src/ipam/**/*.ts', 'src/raft/**/*.ts', '!src/raft/index.ts', '!src/raft/internal.ts', '!src/raft/types.ts'],
   checkers: [],
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

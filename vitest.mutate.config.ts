@@ -1,19 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
-// The test set Stryker runs against each mutant. This branch (mutation2) measures the IPAM state-machine
-// modules (state-machine, snapshot-codec, snapshot-wire, log-entry, commands, sessions, results, state), so
-// it runs the tests that target them directly. The simulator, storage, transport, api, cluster and node
-// tests also drive the state machine, but through Raft and processes: seconds per mutant for kills the
-// unit, property and scenario tests below must make on their own.
-//
-// RAFT_IPAM_MUTATION=1 skips the one test that builds a state holding MAX_CACHED_RESULTS (1,048,576)
-// session results (≈ 17 s, and it covers most of these modules, so it would re-run for most mutants);
-// `npm test` still runs it; test/sessions-bound.test.ts checks the same rule at a bound of 6 in milliseconds.
-process.env.RAFT_IPAM_MUTATION = '1'; // also: property tests take a quarter of their runs (test/support/runs.ts)
+// The test set Stryker runs against each mutant (npm run mutate). A module's score comes from the tests
+// that target it: the unit, table, property and scenario tests of src/ipam and src/raft.
+// Left out, deliberately:
+// - test/raft/simulator.test.ts: 300 seeds × 3000 steps per mutant; its kills would hide gaps in the
+//   targeted tests (a mutant the simulator only catches by chance over hundreds of seeds is a missing rule
+//   test). It still runs in `npm test`.
+// - test/storage, test/transport, test/api, test/node, test/cluster: they target modules that are not
+//   mutated, through Raft, sockets and processes (seconds per mutant).
+// - test/cli.test.ts: runs the CLI in a child process, where Stryker's active mutant is never switched on.
+// RAFT_IPAM_MUTATION=1 skips the one test that fills 1,048,576 cached session results (≈ 17 s; the same
+// rule is checked at a bound of 6 by test/sessions-bound.test.ts) and quarters property-test runs
+// (test/support/runs.ts); `npm test` runs everything at full count.
+process.env.RAFT_IPAM_MUTATION = '1';
 
 export default defineConfig({
   test: {
-    include: ['test/state-machine.test.ts', 'test/snapshot-codec.test.ts', 'test/sessions.test.ts', 'test/log-entry.test.ts', 'test/sessions-bound.test.ts', 'test/commands.test.ts'],
+    include: ['test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'test/raft/simulator.test.ts', 'test/storage/**', 'test/transport/**', 'test/api/**', 'test/node/**', 'test/cluster/**', 'test/cli.test.ts', 'test/serve-config.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -41,6 +41,7 @@ export class Inflights {
       this.totalBytes -= (this.items[n] as { bytes: number }).bytes;
       n++;
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, splice(0, 0) removes nothing
     if (n > 0) this.items.splice(0, n);
   }
 
@@ -136,6 +137,7 @@ export class Progress {
 
   becomeProbe(): void {
     // After a snapshot the follower holds at least the snapshot; resume right after it (§7).
+    // Stryker disable next-line ConditionalExpression: equivalent for `true`, snapIndex is 0 outside snapshot state so the max is match + 1
     this.nextIndex = this.st === 'snapshot' ? Math.max(this.matchIndex + 1, this.snapIndex + 1) : this.matchIndex + 1;
     this.st = 'probe';
     this.sendPaused = false;
@@ -146,6 +148,7 @@ export class Progress {
   becomeReplicate(): void {
     this.st = 'replicate';
     this.nextIndex = this.matchIndex + 1;
+    // Stryker disable next-line BooleanLiteral: equivalent, sendPaused is not read in replicate state and every way out of it resets it
     this.sendPaused = false;
     this.snapIndex = 0;
     this.inflights.reset();
@@ -193,6 +196,7 @@ export class Progress {
       this.sendPaused = false;
       return true;
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, here nextOffset ≤ snapOffset and at equality the assignment changes nothing
     if (nextOffset < this.snapOffset) this.snapOffset = nextOffset;
     return false;
   }
