@@ -154,7 +154,7 @@ describe('the uncommitted tail', () => {
 });
 
 describe('leadership transfer bookkeeping', () => {
-  it('removing the transfer target abandons the transfer: proposals flow again', () => {
+  it('a server whose removal is in the log is no longer a transfer target (§4.1: the latest configuration counts); proposals keep flowing', () => {
     const c = new Cluster(['1', '2', '3']);
     c.elect('1');
     c.isolate('3');
@@ -162,7 +162,7 @@ describe('leadership transfer bookkeeping', () => {
     c.cut.delete('2>1');
     c.core('1').proposeConfChange({ op: 'remove', node: '3' });
     c.flush('1');
-    c.core('1').transferLeadership('3');
+    expect(() => c.core('1').transferLeadership('3')).toThrow(expect.objectContaining({ code: 'InvalidConfChange' }));
     c.stabilize();
     expect(c.core('1').status()).toMatchObject({ role: 'leader', conf: { voters: ['1', '2'], learners: [] } });
     expect(c.propose('1', 'after').index).toBeGreaterThan(0);

@@ -61,10 +61,14 @@ describe('ProgressTracker membership', () => {
     expect(t.progress('3')?.match).toBe(7);
   });
 
-  it('a removed member loses its Progress and no longer counts', () => {
+  it('a removed member no longer counts at once, and loses its Progress only when dropped (after the removal commits)', () => {
     const t = tracker(['1', '2', '3']);
     t.resetProgress('1', 5, 5);
     t.applyConfChange({ op: 'remove', node: '3' }, 6);
+    expect(t.confState()).toEqual({ voters: ['1', '2'], learners: [] });
+    // Still tracked: the leader keeps replicating to it until the removal is committed, so it learns it is out.
+    expect(t.progress('3')).toBeDefined();
+    t.dropProgress('3');
     expect(t.progress('3')).toBeUndefined();
     expect(t.peers('1')).toEqual(['2']);
   });
