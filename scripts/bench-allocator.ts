@@ -10,6 +10,7 @@ import vm from 'node:vm';
 import { Address6 } from 'ip-address';
 import { encodeEntry, formatV6, IpAllocator, IpamStateMachine, NodeSliceAllocator, type IpamCommand } from '../src/index.js';
 import { NaiveIpAllocator, NaiveSliceAllocator } from '../test/support/naive-seed.js';
+import { buildState } from './support/big-state.js';
 
 // `--only=<case key>` runs one case (e.g. `--only=slice-memory`); without it every case runs.
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -89,20 +90,6 @@ if (want('fill-v6')) {
 }
 
 // 4. Snapshot encode + decode of the state machine holding 1,000,000 addresses.
-function buildState(total: number, owners: boolean): IpamStateMachine {
-  const sm = new IpamStateMachine();
-  sm.apply({ type: 'configureNetwork', name: 'overlay', cidr: '10.0.0.0/8', slicePrefix: 22 });
-  let made = 0;
-  for (let node = 0; made < total; node++) {
-    const nodeId = `node-${node}`;
-    sm.apply({ type: 'assignSlice', network: 'overlay', nodeId });
-    for (let i = 0; i < 1022 && made < total; i++, made++) {
-      const r = sm.apply(owners ? { type: 'allocate', network: 'overlay', nodeId, owner: `container-${made}` } : { type: 'allocate', network: 'overlay', nodeId });
-      if (!r.ok) throw new Error(r.error.message);
-    }
-  }
-  return sm;
-}
 for (const owners of want('snapshot') ? [false, true] : []) {
   const total = 1_000_000;
   const sm = buildState(total, owners);

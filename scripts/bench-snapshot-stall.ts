@@ -12,24 +12,11 @@
 import type { IpamState } from '../src/ipam/state.js';
 import { IpamStateMachine } from '../src/ipam/state-machine.js';
 import { SNAPSHOT_STEP_ADDRESSES } from '../src/node/ipam-app.js';
+import { buildState } from './support/big-state.js';
 
 const ELECTION_TIMEOUT_MS = 500;
 const TOTAL = Number(process.argv.find((a) => a.startsWith('--addresses='))?.slice('--addresses='.length) ?? 1_000_000);
 
-function buildState(total: number, owners: boolean): IpamStateMachine {
-  const sm = new IpamStateMachine();
-  sm.apply({ type: 'configureNetwork', name: 'overlay', cidr: '10.0.0.0/8', slicePrefix: 22 });
-  let made = 0;
-  for (let node = 0; made < total; node++) {
-    const nodeId = `node-${node}`;
-    sm.apply({ type: 'assignSlice', network: 'overlay', nodeId });
-    for (let i = 0; i < 1022 && made < total; i++, made++) {
-      const r = sm.apply(owners ? { type: 'allocate', network: 'overlay', nodeId, owner: `container-${made}` } : { type: 'allocate', network: 'overlay', nodeId });
-      if (!r.ok) throw new Error(r.error.message);
-    }
-  }
-  return sm;
-}
 
 function time(fn: () => void): number {
   const t = performance.now();
