@@ -7,15 +7,8 @@ import { canonicalAddress, describe as describeValue, parseAddress, parseCidr } 
 import { ApplyFailure, OverlayError, isOverlayError } from '../src/ipam/errors.js';
 import { IpAllocator, firstIpFromCidr } from '../src/ipam/ip-allocator.js';
 import { NodeSliceAllocator, validateNodeId } from '../src/ipam/node-slice-allocator.js';
+import { failure } from './support/errors.js';
 
-function failure(f: () => unknown): { code: string; message: string } {
-  try {
-    f();
-  } catch (e) {
-    return { code: (e as { code: string }).code, message: (e as Error).message };
-  }
-  throw new Error('accepted');
-}
 
 describe('address parsing refusals', () => {
   const cases: Array<[() => unknown, string, string]> = [

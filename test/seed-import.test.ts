@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { IpAllocator } from '../src/ipam/ip-allocator.js';
 import { NodeSliceAllocator } from '../src/ipam/node-slice-allocator.js';
 import { importSeedState } from '../src/ipam/seed-import.js';
+import { failure } from './support/errors.js';
 
 function seed(): { slices: unknown; a: string; b: string } {
   const s = new NodeSliceAllocator('10.200.0.0/16', 24);
@@ -15,14 +16,6 @@ function seed(): { slices: unknown; a: string; b: string } {
   return { slices: JSON.parse(JSON.stringify(s.snapshot())), a, b };
 }
 
-function failure(f: () => unknown): { code: string; message: string } {
-  try {
-    f();
-  } catch (e) {
-    return { code: (e as { code: string }).code, message: (e as Error).message };
-  }
-  throw new Error('accepted');
-}
 
 describe('importSeedState', () => {
   it('produces configure, one placement per node (in slice order) and one mark per allocated address', () => {

@@ -10,3 +10,13 @@ export function code(fn: () => unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The code and message of the error `fn` throws (any coded error); fails the test if `fn` accepts. */
+export function failure(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    return { code: (e as { code: string }).code, message: (e as Error).message };
+  }
+  throw new Error('accepted');
+}

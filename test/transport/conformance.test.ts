@@ -3,9 +3,9 @@
  * whichever transport it is given.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryNetwork, TcpTransport, type Transport } from '../../src/transport/index.js';
+import { MemoryNetwork, type Transport } from '../../src/transport/index.js';
 import { createClusterCerts, type ClusterCerts } from '../../src/transport/certs.js';
-import { ping, pingAdapter, waitFor, type Ping } from './support.js';
+import { mesh, node, ping, pingAdapter, waitFor, type Ping } from './support.js';
 
 interface Cluster {
   ts: Map<string, Transport<Ping>>;
@@ -49,21 +49,10 @@ function tcp(secure: boolean): Backend {
     name: secure ? 'TcpTransport (mTLS)' : 'TcpTransport (plaintext)',
     async make(ids) {
       if (secure) certs ??= await createClusterCerts({ nodes: ['n1', 'n2', 'n3'] });
-      const ts = new Map<string, TcpTransport<Ping>>();
-      for (const id of ids) {
-        const t = new TcpTransport<Ping>({
-          id,
-          cluster: 'c1',
-          listen: { host: '127.0.0.1', port: 0 },
-          peers: {},
-          adapter: pingAdapter,
-          backoff: { initialMs: 5, maxMs: 40 },
-          ...(secure ? { tls: { ca: certs!.ca.cert, ...certs!.nodes.get(id)! } } : { insecure: true }),
-        });
-        await t.start();
-        ts.set(id, t);
-      }
-      for (const a of ts.values()) for (const b of ts.values()) if (a !== b) a.addPeer(b.id, b.address());
+      const nodes = await Promise.all(ids.map((id) => node(id, secure ? { tls: { ca: certs!.ca.cert, ...certs!.nodes.get(id)! } } : {})));
+      mesh(...nodes);
+      // The suite registers its own handlers; they replace the recording ones node() installed.
+      const ts = new Map(nodes.map((n) => [n.t.id, n.t]));
       return {
         ts: ts as Map<string, Transport<Ping>>,
         settle: (cond, what) => waitFor(cond, what),
