@@ -310,6 +310,8 @@ export class IpamClient {
       if (attempt > 0 && (remaining <= 0 || attempt > this.retries || only !== undefined)) {
         throw new IpamClientError('Unavailable', `gave up after ${attempt} attempt(s) in ${this.timeoutMs} ms: last ${last}`, 'unavailable');
       }
+      // An attempt cut short by the call's own deadline says nothing about the endpoint.
+      const cutByDeadline = remaining < this.attemptTimeoutMs;
       const outcome = await this.attempt<T>(target, req, Math.max(1, Math.min(this.attemptTimeoutMs, remaining)));
       let failure: { rule: RetryRule; text: string; leaderUrl?: string };
       if (outcome.kind === 'answer') {
@@ -324,9 +326,10 @@ export class IpamClient {
       } else {
         failure = outcome;
       }
-      last = `${target}: ${failure.text}`;
+      // Keep the last real answer when the deadline cut the final attempt: it is what the operator needs.
+      if (!(cutByDeadline && outcome.kind !== 'answer' && failure.text === 'attempt timed out' && last !== 'no attempt made')) last = `${target}: ${failure.text}`;
       if (failure.rule === 'ifSafe' && !req.idempotent) {
-        throw new IpamClientError('OutcomeUnknown', `the command may or may not have been applied (${last}); it was not retried because it carries no session`, 'outcome-unknown');
+        throw new IpamClientError('OutcomeUnknown', `the command may or may not have been applied (${target}: ${failure.text}); it was not retried because it carries no session`, 'outcome-unknown');
       }
       if (failure.leaderUrl !== undefined && only === undefined && hops < this.endpoints.length + 1) {
         // Follow the named leader at once; a chain longer than the cluster means an election in progress.
