@@ -4,9 +4,10 @@
  * blocked loop answers no heartbeat, so any single stall near that figure can start an election.
  *
  * Rows: snapshot() and restore() as one synchronous call each (what the replica did before incremental
- * capture, and restore() still is); the cost of copying the allocations out (the least a worker thread
+ * capture and install; restore() is still what a node runs once at boot); the cost of copying the allocations out (the least a worker thread
  * would need handed to it, before any structured clone); and the incremental capture the replica now runs:
- * begin (on the loop), the longest of its steps, their sum, and the final join of the chunks. Prints a table and, last,
+ * begin (on the loop), the longest of its steps, their sum, and the final join of the chunks; and the
+ * incremental install of a received snapshot: the longest decode step, their sum, and the swap. Prints a table and, last,
  * one JSON line.
  */
 import type { IpamState } from '../src/ipam/state.js';
@@ -65,6 +66,26 @@ for (const owners of [false, true]) {
     if (!Buffer.from(c.result()).equals(Buffer.from(bytes))) throw new Error('incremental capture differs from snapshot()');
     return { beginMs, longest, total, steps, joinMs };
   });
+  // The replica's path for a received snapshot (IpamApp.beginRestore): decode one step per event-loop
+  // turn into a fresh state, swap it in at the end.
+  const restoring = [0, 1, 2].map(() => {
+    let longest = 0;
+    let total = 0;
+    let steps = 0;
+    const target = new IpamStateMachine();
+    const task = target.beginRestore(bytes);
+    let done = false;
+    while (!done) {
+      const ms = time(() => (done = task.step(SNAPSHOT_STEP_ADDRESSES)));
+      longest = Math.max(longest, ms);
+      total += ms;
+      steps++;
+    }
+    const finishMs = time(() => task.finish());
+    if (target.stateHash() !== sm.stateHash()) throw new Error('stepwise restore differs from the state');
+    return { longest, total, steps, finishMs };
+  });
+  const pickRestore = (k: 'longest' | 'total' | 'finishMs'): number => median(restoring.map((r) => r[k]));
   const pick = (k: 'beginMs' | 'longest' | 'total' | 'joinMs'): number => median(incremental.map((r) => r[k]));
   const worst = Math.max(pick('beginMs'), pick('longest'), pick('joinMs'));
   rows.push({ case: `capture: begin ${label}`, blockedMs: round(pick('beginMs')), vsElection: round(pick('beginMs') / ELECTION_TIMEOUT_MS) });
@@ -72,6 +93,8 @@ for (const owners of [false, true]) {
   rows.push({ case: `capture: join chunks ${label}`, blockedMs: round(pick('joinMs')), vsElection: round(pick('joinMs') / ELECTION_TIMEOUT_MS), longestStallMs: round(worst) });
   rows.push({ case: `snapshot() ${label}`, blockedMs: round(snapMs), vsElection: round(snapMs / ELECTION_TIMEOUT_MS), bytes: bytes.length });
   rows.push({ case: `restore() ${label}`, blockedMs: round(restoreMs), vsElection: round(restoreMs / ELECTION_TIMEOUT_MS) });
+  rows.push({ case: `install: longest of ${restoring[0]?.steps} restore steps ${label}`, blockedMs: round(pickRestore('longest')), vsElection: round(pickRestore('longest') / ELECTION_TIMEOUT_MS), sumMs: round(pickRestore('total')) });
+  rows.push({ case: `install: swap in ${label}`, blockedMs: round(pickRestore('finishMs')), vsElection: round(pickRestore('finishMs') / ELECTION_TIMEOUT_MS) });
   rows.push({ case: `copy allocations out (worker capture) ${label}`, blockedMs: round(copyMs), vsElection: round(copyMs / ELECTION_TIMEOUT_MS) });
 }
 

@@ -162,7 +162,7 @@ const refusalMessages: Record<string, string> = {
   "an empty owner": "owner must be a non-empty string, got \"\"",
   "an odd-length owner list": "node \"a\": owners must be an even-length array",
   "a payload without the sessions section": "payload must be an array of 3, got ",
-  "a sessions section of the wrong arity": "sessions must be an array of 4, got [3200,900000,4]",
+  "a sessions section of the wrong arity": "sessions must be an array of 4, got 3 elements",
   "a negative logTime": "logTime must be an integer in 0..9007199254740991, got -1",
   "a fractional logTime": "logTime must be an integer in 0..9007199254740991, got 3200.5",
   "a logTime above 2^53 - 1": "logTime must be an integer in 0..9007199254740991, got 9007199254740992",
@@ -510,7 +510,10 @@ describe('snapshot decoder: each header and framing refusal says what is wrong',
     refusedWith(Uint8Array.from([...bytes, 0]), `payload length ${bytes.length - 16} does not match ${bytes.length - 15} bytes present (truncated or padded)`);
     refusedWith(bytes.subarray(0, bytes.length - 1), `payload length ${bytes.length - 16} does not match ${bytes.length - 17} bytes present (truncated or padded)`);
     refusedWith(withByte(bytes.length - 1, bytes[bytes.length - 1]! ^ 1), 'checksum mismatch (corrupt payload)');
-    refusedWith(frameBytes(Uint8Array.from([0x93, 0x01])), /^invalid snapshot: payload does not decode: /); // an array of 3 that ends after 1
+    refusedWith(frameBytes(Uint8Array.from([0x93, 0x01])), 'truncated before networks'); // an array of 3 that ends after 1
+    refusedWith(frameBytes(Uint8Array.from([0x93, 0x01, 0x90, 0x94, 0x00, 0xcd])), /^invalid snapshot: session ttlMs does not decode: /); // a uint16 cut after its type byte
+    refusedWith(frameBytes(Uint8Array.from([0x83, 0x01, 0x01, 0x01])), 'payload must be an array'); // a map where the payload array belongs
+    refusedWith(frameBytes(Uint8Array.from([0xdc, 0x00, 0x03, 0x01, 0x90, 0x94, 0x00, 0xcd, 0x03, 0x84, 0x01, 0x90])), /not in canonical form/); // an array of 3 written in the 16-bit form
   });
 
   it('a snapshot in a view at an offset of a larger buffer decodes like a copy', () => {

@@ -234,14 +234,25 @@ export class SessionTable {
   static decode(raw: unknown): SessionTable {
     if (!Array.isArray(raw) || raw.length !== 4) bad(`sessions must be an array of 4, got ${describe(raw)}`);
     const [logTime, ttlMs, nextId, sessions] = raw as unknown[];
+    if (!Array.isArray(sessions)) bad('sessions must be an array');
+    const decoder = SessionTable.decoder(logTime, ttlMs, nextId, sessions.length);
+    for (const rawSession of sessions) decoder.add(rawSession);
+    return decoder.table;
+  }
+
+  /**
+   * Decode a table a session at a time (the snapshot restore runs between event-loop turns): the head
+   * now, then add() once per session in wire order. Each add validates that session against the head and
+   * the ones before it; `table` is complete after the last.
+   */
+  static decoder(logTime: unknown, ttlMs: unknown, nextId: unknown, count: number): { table: SessionTable; add(raw: unknown): Session } {
     const t = new SessionTable();
     t.logTime = safe(logTime, 0, Number.MAX_SAFE_INTEGER, 'logTime');
     t.ttlMs = safe(ttlMs, MIN_SESSION_TTL_MS, MAX_SESSION_TTL_MS, 'session ttlMs');
     t.nextId = safe(nextId, 1, MAX_SESSION_ID, 'nextSessionId');
-    if (!Array.isArray(sessions)) bad('sessions must be an array');
-    if (sessions.length > MAX_SESSIONS) bad(`${sessions.length} sessions exceed the bound of ${MAX_SESSIONS}`);
+    if (count > MAX_SESSIONS) bad(`${count} sessions exceed the bound of ${MAX_SESSIONS}`);
     let prev: Session | undefined;
-    for (const rawSession of sessions) {
+    const add = (rawSession: unknown): Session => {
       if (!Array.isArray(rawSession) || rawSession.length !== 4) bad(`session must be an array of 4, got ${describe(rawSession)}`);
       const [id, lastActive, ackFloor, results] = rawSession as unknown[];
       const s = new Session(safe(id, 1, t.nextId - 1, 'session id (below nextSessionId)'), safe(lastActive, 0, t.logTime, `session ${describe(id)} lastActive (at most logTime)`), safe(ackFloor, 1, Number.MAX_SAFE_INTEGER, `session ${describe(id)} ackFloor`));
@@ -266,8 +277,9 @@ export class SessionTable {
       t.live.set(s.id, s);
       t.cachedCount += s.results.size;
       if (t.cachedCount > MAX_CACHED_RESULTS) bad(`more than ${MAX_CACHED_RESULTS} cached results`);
-    }
-    return t;
+      return s;
+    };
+    return { table: t, add };
   }
 }
 

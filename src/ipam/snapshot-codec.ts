@@ -43,7 +43,7 @@ import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
 import { encodeSession, type Session, SessionTable } from './sessions.js';
 import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
-import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
+import { compare, MAX_GENERATION, type IpamState } from './state.js';
 
 const MAGIC = [0x52, 0x49, 0x50, 0x4d]; // "RIPM"
 const VERSION = 2;
@@ -225,7 +225,65 @@ export function arrayHeader(n: number): Uint8Array {
 
 // --- decoding ----------------------------------------------------------------------------------------
 
+/** Whole-state decode in one call: the restore below, run to the end. */
 export function decodeSnapshot(bytes: unknown): IpamState {
+  const restore = new SnapshotRestore(bytes);
+  restore.step(Number.POSITIVE_INFINITY);
+  return restore.result();
+}
+
+/**
+ * Snapshot bytes decoded into a fresh state a bounded amount at a time, so a received snapshot of a
+ * large state does not hold the event loop (1,000,000 owned addresses took ≈ 1.9 s in one call; the
+ * replica installs it between other work). The mirror of SnapshotCapture: the payload is read one msgpack
+ * element at a time — array headers, scalars, one block, one session — and each element is validated,
+ * built, and re-encoded on the spot and compared with the bytes it came from. A document is canonical
+ * exactly when every header is the shortest for its length and every element is its own canonical
+ * encoding, so this is the same check as re-encoding the whole state, done in pieces.
+ *
+ * Nothing is shared with a live state: an error at any step (InvalidSnapshot) leaves the caller's state
+ * as it was, and abandoning a restore half-way costs nothing but the garbage.
+ */
+export class SnapshotRestore {
+  private readonly steps: Generator<number, IpamState, void>;
+  private state: IpamState | undefined;
+  private failure: unknown;
+
+  constructor(bytes: unknown) {
+    this.steps = readSnapshot(bytes);
+  }
+
+  /** Decode elements covering at least `budget` addresses or cached results (or to the end); true when done. */
+  step(budget: number): boolean {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.state !== undefined) return true;
+    let work = 0;
+    try {
+      while (work < budget) {
+        const next = this.steps.next();
+        if (next.done) {
+          this.state = next.value;
+          return true;
+        }
+        work += next.value;
+      }
+    } catch (e) {
+      // Live-rule refusals (a bad CIDR, a slice held twice, an owner twice) are snapshot defects here.
+      this.failure = e instanceof OverlayError && e.code !== 'InvalidSnapshot' ? new OverlayError('InvalidSnapshot', `invalid snapshot: ${e.message}`) : e;
+      throw this.failure;
+    }
+    return false;
+  }
+
+  /** The decoded state, once step() returned true. */
+  result(): IpamState {
+    if (this.state === undefined) throw new Error('snapshot restore is not finished');
+    return this.state;
+  }
+}
+
+/** Validate the 16-byte header and the CRC; the payload. */
+function checkFrame(bytes: unknown): Uint8Array {
   if (!(bytes instanceof Uint8Array)) bad(`expected bytes, got ${describe(bytes)}`);
   if (bytes.length < HEADER_BYTES) bad(`truncated header (${bytes.length} bytes)`);
   for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) bad('bad magic (not a raft-ipam snapshot)');
@@ -237,22 +295,69 @@ export function decodeSnapshot(bytes: unknown): IpamState {
   if (bytes.length !== HEADER_BYTES + length) bad(`payload length ${length} does not match ${bytes.length - HEADER_BYTES} bytes present (truncated or padded)`);
   const body = bytes.subarray(HEADER_BYTES);
   if (crc32(body) !== view.getUint32(12)) bad('checksum mismatch (corrupt payload)');
-  let payload: unknown;
-  try {
-    payload = unpackr.unpack(body);
-  } catch (e) {
-    bad(`payload does not decode: ${(e as Error).message}`);
+  return body;
+}
+
+const NOT_CANONICAL = 'not in canonical form (an integer not in its shortest encoding, or a value of the wrong msgpack type)';
+
+/** Reads the payload one msgpack element at a time, holding the reader to the canonical encoding. */
+class PayloadReader {
+  private at = 0;
+
+  constructor(private readonly body: Uint8Array) {}
+
+  /** An array header in its shortest form; its element count. */
+  arrayHeader(what: string): number {
+    const b = this.body;
+    const first = b[this.at];
+    let n: number;
+    if (first === undefined) bad(`truncated before ${what}`);
+    if (first >= 0x90 && first <= 0x9f) n = first & 0x0f;
+    else if (first === 0xdc && this.at + 3 <= b.length) n = ((b[this.at + 1] as number) << 8) | (b[this.at + 2] as number);
+    else if (first === 0xdd && this.at + 5 <= b.length) n = new DataView(b.buffer, b.byteOffset + this.at + 1, 4).getUint32(0);
+    else bad(`${what} must be an array`);
+    const header = arrayHeader(n);
+    if (!sameBytes(header, b.subarray(this.at, this.at + header.length))) bad(NOT_CANONICAL);
+    this.at += header.length;
+    return n;
   }
-  let state: IpamState;
-  try {
-    state = buildState(payload);
-  } catch (e) {
-    // Live-rule refusals (a bad CIDR, a slice held twice, an owner twice) are snapshot defects here.
-    if (e instanceof OverlayError && e.code !== 'InvalidSnapshot') bad(e.message);
-    throw e;
+
+  /** A header that must announce exactly `n` elements (a tuple). */
+  tuple(n: number, what: string): void {
+    const got = this.arrayHeader(what);
+    if (got !== n) bad(`${what} must be an array of ${n}, got ${got} elements`);
   }
-  if (!sameBytes(encodeSnapshot(state), bytes)) bad('not in canonical form (an integer not in its shortest encoding, or a value of the wrong msgpack type)');
-  return state;
+
+  /** One whole element, decoded; its bytes are kept for canonical(). */
+  value(what: string): unknown {
+    const start = this.at;
+    let value: unknown;
+    let end = -1;
+    try {
+      unpackr.unpackMultiple(this.body.subarray(start), (v: unknown, _from?: number, to?: number) => {
+        value = v;
+        end = to ?? -1;
+        return false; // one element; the rest is read by later calls
+      });
+    } catch (e) {
+      bad(`${what} does not decode: ${(e as Error).message}`);
+    }
+    if (end < 0) bad(`truncated before ${what}`);
+    this.last = this.body.subarray(start, start + end);
+    this.at = start + end;
+    return value;
+  }
+
+  /** The element just read must be exactly the canonical encoding of `rebuilt`. */
+  canonical(rebuilt: unknown): void {
+    if (!sameBytes(packr.pack(rebuilt), this.last)) bad(NOT_CANONICAL);
+  }
+
+  end(): void {
+    if (this.at !== this.body.length) bad(`${this.body.length - this.at} bytes after the payload`);
+  }
+
+  private last: Uint8Array = new Uint8Array(0);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -269,14 +374,21 @@ function name(v: unknown, what: string): string {
   return v;
 }
 
-function buildState(payload: unknown): IpamState {
-  const [nextGeneration, networks, sessions] = tuple(payload, 3, 'payload');
+/**
+ * The decoder as a sequence of steps: each `yield` hands back the work just done (addresses or cached
+ * results, at least 1), and the return value is the finished state. The layout is the one in this file's
+ * header comment, read in order.
+ */
+function* readSnapshot(bytes: unknown): Generator<number, IpamState, void> {
+  const r = new PayloadReader(checkFrame(bytes));
+  yield 1;
+  r.tuple(3, 'payload');
+  const nextGeneration = r.value('nextGeneration');
+  r.canonical(nextGeneration);
   if (typeof nextGeneration !== 'number' || !Number.isSafeInteger(nextGeneration) || nextGeneration < 1 || nextGeneration > MAX_GENERATION) {
     bad(`nextGeneration must be an integer in 1..${MAX_GENERATION}, got ${describe(nextGeneration)}`);
   }
-  if (!Array.isArray(networks)) bad('networks must be an array');
-  const state: IpamState = { ...emptyState(), sessions: SessionTable.decode(sessions) };
-  state.nextGeneration = nextGeneration;
+  const networks = new Map<string, Network>();
   const seenGenerations = new Set<number>();
   const claim = (g: number): void => {
     if (g < 1 || g >= nextGeneration) bad(`generation ${g} outside 1..${nextGeneration - 1}`);
@@ -286,29 +398,56 @@ function buildState(payload: unknown): IpamState {
   const checkOwner = (v: unknown): string => name(v, 'owner');
   const pairs = new Map<string, string>();
   let prevName: string | undefined;
-  for (const rawNet of networks) {
-    const [rawName, cidr, slicePrefix, pair, nodes] = tuple(rawNet, 5, 'network');
-    const netName = name(rawName, 'network name');
+  const networkCount = r.arrayHeader('networks');
+  for (let n = 0; n < networkCount; n++) {
+    r.tuple(5, 'network');
+    const netName = name(r.value('network name'), 'network name');
+    r.canonical(netName);
     if (prevName !== undefined && compare(prevName, netName) >= 0) bad(`networks out of order or repeated at ${describe(netName)}`);
     prevName = netName;
+    const cidr = r.value('cidr');
+    r.canonical(cidr);
+    const slicePrefix = r.value('slice prefix');
+    r.canonical(slicePrefix);
     if (typeof cidr !== 'string' || typeof slicePrefix !== 'number') bad(`network ${describe(netName)}: bad cidr or slice prefix`);
     const net = new Network(netName, cidr, slicePrefix);
     if (net.cidr() !== cidr) bad(`network ${describe(netName)}: cidr ${describe(cidr)} is not in canonical form`);
+    const pair = r.value('pair');
     if (pair !== null) pairs.set(netName, name(pair, `network ${describe(netName)} pair`));
-    if (!Array.isArray(nodes)) bad(`network ${describe(netName)}: nodes must be an array`);
+    r.canonical(pair);
+    const nodeCount = r.arrayHeader(`network ${describe(netName)}: nodes`);
     let prevIndex: bigint | undefined;
-    for (const rawNode of nodes) {
-      const [rawId, rawIndex, runs, gens, owners] = tuple(rawNode, 5, 'node');
+    for (let k = 0; k < nodeCount; k++) {
+      const [rawId, rawIndex, runs, gens, owners] = tuple(r.value('node'), 5, 'node');
       const nodeId = validateNodeId(rawId);
       const index = decodeOffset(rawIndex, `node ${describe(nodeId)} slice index`);
       if (index >= net.geometry.capacity()) bad(`node ${describe(nodeId)}: slice index ${index} outside ${net.cidr()}`);
       if (prevIndex !== undefined && index <= prevIndex) bad(`network ${describe(netName)}: nodes out of slice order at ${describe(nodeId)}`);
       prevIndex = index;
       const block = AllocationBlock.decode(net.geometry, nodeId, net.geometry.toIndex(index), { runs, gens, owners, checkOwner }, claim);
+      r.canonical(wireBlock(block));
       net.attach(block); // refuses a node or slice held twice, an owner holding two addresses
+      yield block.size + 1;
     }
-    state.networks.set(netName, net);
+    networks.set(netName, net);
   }
+  r.tuple(4, 'sessions');
+  // Scalars are held to their canonical spelling as read (a float 1.0 or a long integer form re-packs
+  // differently); their ranges are checked by SessionTable.decoder.
+  const head = ['logTime', 'session ttlMs', 'nextSessionId'].map((what) => {
+    const v = r.value(what);
+    r.canonical(v);
+    return v;
+  });
+  const sessionCount = r.arrayHeader('sessions');
+  const sessions = SessionTable.decoder(head[0], head[1], head[2], sessionCount);
+  for (let k = 0; k < sessionCount; k++) {
+    const s = sessions.add(r.value('session'));
+    r.canonical(encodeSession(s.id, s.lastActive, s.ackFloor, s.results));
+    yield s.results.size + 1;
+  }
+  r.end();
+  const state: IpamState = { nextGeneration, networks, sessions: sessions.table };
   for (const [a, b] of pairs) {
     const net = state.networks.get(a) as Network;
     const partner = state.networks.get(b);

@@ -49,7 +49,7 @@ import { cacheable, MAX_CACHED_RESULTS, MAX_RESULTS_PER_SESSION, MAX_SESSION_ID,
 import type { Offset } from './host-range.js';
 import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
-import { decodeSnapshot, encodeSnapshot, SnapshotCapture } from './snapshot-codec.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotCapture, SnapshotRestore } from './snapshot-codec.js';
 import { compare, emptyState, MAX_GENERATION, type IpamState } from './state.js';
 
 export type {
@@ -271,6 +271,21 @@ export class IpamStateMachine {
   /** Replace the whole state from snapshot bytes; on any error (InvalidSnapshot) the current state is untouched. */
   restore(bytes: Uint8Array): void {
     this.state = decodeSnapshot(bytes);
+  }
+
+  /**
+   * restore() in bounded steps (SnapshotRestore): step(budget) decodes about `budget` addresses or cached
+   * results into a fresh state; finish() swaps it in. Until then this state machine answers queries from
+   * its current state, and nothing may be applied to it (the replica holds later entries back).
+   */
+  beginRestore(bytes: Uint8Array): { step(budget: number): boolean; finish(): void } {
+    const restore = new SnapshotRestore(bytes);
+    return {
+      step: (budget) => restore.step(budget),
+      finish: () => {
+        this.state = restore.result();
+      },
+    };
   }
 
   /** SHA-256 of the canonical snapshot, hex. */

@@ -14,7 +14,7 @@ import { encodeEntry, type LogEntryBody } from '../ipam/log-entry.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { ApplyResult } from '../ipam/state-machine.js';
 import { IpamApp } from './ipam-app.js';
-import type { ReplicatedApp, SnapshotTask } from './replica.js';
+import type { ReplicatedApp, RestoreTask, SnapshotTask } from './replica.js';
 
 const TAG_IPAM = 0;
 const TAG_MEMBER = 1;
@@ -92,6 +92,13 @@ export class ClusterApp implements ReplicatedApp<ClusterOut> {
   }
 
   restore(data: Uint8Array): void {
+    const task = this.beginRestore(data);
+    while (!task.step());
+    task.finish();
+  }
+
+  /** The member list is small and read now; the IPAM state is decoded in steps and swapped in at finish(). */
+  beginRestore(data: Uint8Array): RestoreTask {
     let raw: unknown;
     try {
       raw = packr.unpack(data);
@@ -107,10 +114,16 @@ export class ClusterApp implements ReplicatedApp<ClusterOut> {
       if (members.has(member.id)) throw new OverlayError('InvalidSnapshot', `node snapshot lists member ${member.id} twice`);
       members.set(member.id, member);
     }
-    // All or nothing: the IPAM restore validates everything before it swaps its state in.
-    this.ipam.restore(raw[2]);
-    this.members = members;
-    for (const m of members.values()) this.onMember(m);
+    // All or nothing: the IPAM state is validated whole before anything is swapped in.
+    const ipam = this.ipam.beginRestore(raw[2]);
+    return {
+      step: () => ipam.step(),
+      finish: () => {
+        ipam.finish();
+        this.members = members;
+        for (const m of members.values()) this.onMember(m);
+      },
+    };
   }
 }
 

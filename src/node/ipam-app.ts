@@ -4,10 +4,10 @@
  * what it replicates.
  */
 import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
-import type { ReplicatedApp, SnapshotTask } from './replica.js';
+import type { ReplicatedApp, RestoreTask, SnapshotTask } from './replica.js';
 
 /**
- * Addresses (or cached session results) encoded per snapshot step: ≈ 5–10 ms of work on this machine
+ * Addresses (or cached session results) encoded or decoded per snapshot step: ≈ 5–10 ms of work on this machine
  * (1,000,000 owned addresses in ≈ 0.6 s), a small fraction of a 50 ms tick, so a heartbeat waits at most
  * one step. Whole blocks are the unit, so a step can run over by one slice (1,022 addresses at /22).
  */
@@ -39,5 +39,11 @@ export class IpamApp implements ReplicatedApp<ApplyResult> {
 
   restore(data: Uint8Array): void {
     this.sm.restore(data);
+  }
+
+  beginRestore(data: Uint8Array): RestoreTask {
+    const task = this.sm.beginRestore(data);
+    const budget = this.snapshotStepAddresses;
+    return { step: () => task.step(budget), finish: () => task.finish() };
   }
 }

@@ -38,6 +38,20 @@ export interface ReplicatedApp<Out> {
   beginSnapshot?(): SnapshotTask;
   /** Replace the whole state; throws (fatal) if the bytes are not a valid snapshot. */
   restore(data: Uint8Array): void;
+  /**
+   * Optional, for large states: decode a received snapshot in bounded steps while the replica goes on
+   * answering peers and ticking; the state is replaced at finish(). Without it the replica calls
+   * restore() on the loop, which for a large state holds off heartbeats for as long as it runs.
+   */
+  beginRestore?(data: Uint8Array): RestoreTask;
+}
+
+/** A received snapshot being decoded a step at a time (hashicorp/raft's FSM.Restore, sliced). */
+export interface RestoreTask {
+  /** Decode a bounded amount; true once everything is decoded. Throws (fatal) on invalid bytes. */
+  step(): boolean;
+  /** Swap the decoded state in, once step() returned true. */
+  finish(): void;
 }
 
 /** A snapshot being encoded a step at a time (hashicorp/raft's FSMSnapshot, sliced instead of threaded). */
@@ -66,6 +80,8 @@ export interface ReplicaObserver<Out> {
   /** A snapshot of `index` was encoded but not recorded (overtaken by a received snapshot or a conf change). */
   snapshotDiscarded?(index: number, reason: string): void;
   snapshotInstalled?(index: number, bytes: number): void;
+  /** One step of decoding the received snapshot of `index` ran; other inputs run between steps. */
+  restoreStep?(index: number, step: number): void;
   inboxDropped?(): void;
 }
 
@@ -86,6 +102,9 @@ export interface ReplicaOptions<Out> {
   /** Called once when the replica stops because it cannot go on (storage failure, apply failure). */
   onFatal?: (error: unknown) => void;
 }
+
+/** The core's status as the replica reports it (see Replica.status). */
+export type ReplicaStatus = ReturnType<RaftCore['status']> & { installing?: number };
 
 /** A proposal that was committed and applied here. */
 export interface Applied<Out> {
@@ -140,6 +159,14 @@ export class Replica<Out> {
   private lastSoft: SoftState = { lead: null, role: 'follower' };
   /** The snapshot being encoded between inputs: of the state at applied index `index`. */
   private capture: { index: number; task: SnapshotTask; steps: number; done: boolean } | undefined;
+  /** The index the application's state reflects: behind the core's while a received snapshot installs. */
+  private appliedIndex: number;
+  /**
+   * A received snapshot being decoded between inputs. The core counts it as applied already (it went
+   * through advance), so committed entries after it arrive meanwhile; they wait in `held`, in log order,
+   * and are applied once the new state is in.
+   */
+  private install: { index: number; bytes: number; task: RestoreTask; steps: number; held: Entry[] } | undefined;
 
   private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
     this.core = core;
@@ -152,6 +179,7 @@ export class Replica<Out> {
     this.now = options.now ?? (() => 0);
     this.maxInboxMessages = options.maxInboxMessages ?? 10_000;
     this.onFatal = options.onFatal ?? (() => undefined);
+    this.appliedIndex = core.status().applied;
   }
 
   /**
@@ -268,9 +296,13 @@ export class Replica<Out> {
     });
   }
 
-  /** Raft status of the core (role, term, leader, commit, applied, membership, progress). */
-  status(): ReturnType<RaftCore['status']> {
-    return this.core.status();
+  /**
+   * Raft status of the core (role, term, leader, commit, membership, progress), with `applied` the index
+   * the application's state reflects, and `installing` the index of a received snapshot being decoded.
+   */
+  status(): ReplicaStatus {
+    const st = this.core.status();
+    return { ...st, applied: this.appliedIndex, ...(this.install ? { installing: this.install.index } : {}) };
   }
 
   /** @internal the core itself, for the simulator's invariant checks only. */
@@ -342,8 +374,10 @@ export class Replica<Out> {
       for (const m of rd.messages) this.transport.send(m.to, m);
       // 3. Apply: a received snapshot replaces the state, then committed entries in log order.
       if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.data);
-      for (const e of rd.committedEntries) this.applyEntry(e);
-      this.policy.applied(rd.committedEntries);
+      for (const e of rd.committedEntries) {
+        if (this.install) this.install.held.push(e);
+        else this.applyEntry(e);
+      }
       for (const rs of rd.readStates) {
         const read = this.reads.get(rs.ctx);
         if (read) read.index = rs.index;
@@ -398,6 +432,8 @@ export class Replica<Out> {
   private applyEntry(e: Entry): void {
     let out: Out | undefined;
     if (e.type === 'normal' && e.data.length > 0) out = this.app.apply({ index: e.index, term: e.term, data: e.data });
+    this.appliedIndex = e.index;
+    this.policy.applied([e]);
     this.observer.applied?.(e, out);
     const waiter = this.proposals.get(e.index);
     if (!waiter) return;
@@ -407,18 +443,62 @@ export class Replica<Out> {
     else waiter.resolve({ index: e.index, term: e.term, result: out as Out });
   }
 
+  /**
+   * A snapshot from the leader replaces the state (§7). With an application that can restore in steps,
+   * the bytes are decoded between inputs — heartbeats are answered and ticks counted meanwhile — and the
+   * state is swapped in at the end; otherwise it is restored now, on the loop.
+   */
   private installSnapshot(index: number, data: Uint8Array): void {
     // A capture of the state being replaced is of an index below this snapshot: the core would refuse it.
     this.dropCapture();
-    this.app.restore(data);
-    this.policy.reset();
-    this.observer.snapshotInstalled?.(index, data.length);
+    // A newer snapshot overtakes one still decoding; the entries held for the old one are below this one.
+    this.install = undefined;
     // Proposals at or below the snapshot were decided elsewhere; whether ours is among them is unknown.
     for (const [at, waiter] of this.proposals) {
       if (at > index) continue;
       this.proposals.delete(at);
       waiter.reject(new NodeError('ProposalDropped', `a snapshot at index ${index} overtook the proposal at ${at}: it may or may not have been applied; retry with the same session`));
     }
+    if (!this.app.beginRestore) {
+      this.app.restore(data);
+      this.installed(index, data.length);
+      return;
+    }
+    const install = { index, bytes: data.length, task: this.app.beginRestore(data), steps: 0, held: [] as Entry[] };
+    this.install = install;
+    this.scheduler.soon(() => this.restoreStep(install));
+  }
+
+  private restoreStep(install: NonNullable<Replica<Out>['install']>): void {
+    if (this.stopped || this.install !== install) return;
+    let done: boolean;
+    try {
+      done = install.task.step();
+      install.steps++;
+      this.observer.restoreStep?.(install.index, install.steps);
+      if (done) install.task.finish();
+    } catch (e) {
+      // The bytes were durable and acknowledged before decoding began: a snapshot this node cannot read
+      // leaves it with no state to serve from, so it stops (and refuses the same bytes at restart).
+      this.fatal(e);
+      return;
+    }
+    if (!done) {
+      this.scheduler.soon(() => this.restoreStep(install));
+      return;
+    }
+    this.install = undefined;
+    this.installed(install.index, install.bytes);
+    for (const e of install.held) this.applyEntry(e);
+    this.serveReads();
+    // The core cannot be touched while a Ready is out; afterDurable looks at the policy again then.
+    if (!this.busy) this.maybeSnapshot();
+  }
+
+  private installed(index: number, bytes: number): void {
+    this.appliedIndex = index;
+    this.policy.reset();
+    this.observer.snapshotInstalled?.(index, bytes);
   }
 
   private onSoftState(soft: SoftState): void {
@@ -437,7 +517,7 @@ export class Replica<Out> {
 
   private serveReads(): void {
     if (this.reads.size === 0) return;
-    const applied = this.core.status().applied;
+    const applied = this.appliedIndex;
     for (const [ctx, read] of this.reads) {
       if (read.index === undefined || read.index > applied) continue;
       this.reads.delete(ctx);
@@ -453,8 +533,9 @@ export class Replica<Out> {
    * applied index). Otherwise the whole snapshot is taken now, on the loop.
    */
   private maybeSnapshot(): void {
-    if (this.stopped || this.capture || !this.policy.due()) return;
-    const applied = this.core.status().applied;
+    // Not while a received snapshot installs: the state being captured would be the one it replaces.
+    if (this.stopped || this.capture || this.install || !this.policy.due()) return;
+    const applied = this.appliedIndex;
     if (applied < 1) return;
     if (this.app.beginSnapshot) {
       this.capture = { index: applied, task: this.app.beginSnapshot(), steps: 0, done: false };
@@ -520,6 +601,7 @@ export class Replica<Out> {
     if (this.stopped) return;
     this.stopped = reason;
     this.dropCapture();
+    this.install = undefined;
     for (const waiter of this.proposals.values()) waiter.reject(reason);
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(reason);

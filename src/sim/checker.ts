@@ -64,8 +64,10 @@ export class Checker {
       if (st.term < seen.term) throw new Violation(`${node.id}: term went back ${seen.term} → ${st.term}`);
       if (st.commit < seen.commit) throw new Violation(`${node.id}: commit went back ${seen.commit} → ${st.commit}`);
       if (st.applied < seen.applied) throw new Violation(`${node.id}: applied went back ${seen.applied} → ${st.applied}`);
-      if (!(st.snapshotIndex <= st.applied && st.applied <= st.commit && st.commit <= st.lastIndex)) {
-        throw new Violation(`${node.id}: expected snapshot ≤ applied ≤ commit ≤ last, got ${st.snapshotIndex} ${st.applied} ${st.commit} ${st.lastIndex}`);
+      // While a received snapshot is decoded the state is still the older one: applied is below it.
+      const snapshotFloor = st.installing === undefined ? st.snapshotIndex <= st.applied : st.installing === st.snapshotIndex && st.applied < st.installing;
+      if (!(snapshotFloor && st.applied <= st.commit && st.commit <= st.lastIndex)) {
+        throw new Violation(`${node.id}: expected snapshot ≤ applied ≤ commit ≤ last, got ${st.snapshotIndex} ${st.applied} ${st.commit} ${st.lastIndex}${st.installing === undefined ? '' : ` (installing ${st.installing})`}`);
       }
       // Committed entries never change: record what this node says is committed, compare with what
       // anyone else said was committed at the same index.
@@ -146,7 +148,8 @@ export class Checker {
     let hash: string | undefined;
     for (const id of members) {
       const n = cluster.node(id);
-      const st = n.core?.status();
+      // The replica's applied index: the one its state reflects (not the core's, during an install).
+      const st = n.replica?.status();
       if (!st || !n.sm || st.applied !== ls.commit) return false;
       const h = n.sm.stateHash();
       if (hash !== undefined && h !== hash) throw new Violation(`replicas ${members.join(',')} applied index ${ls.commit} but hold different states`);

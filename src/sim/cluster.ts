@@ -3,7 +3,8 @@
  * membership changes, and the questions the nemesis, the client and the checker ask about them as a whole.
  * A node is "alive" while its replica runs; one whose disk was refused as corrupt stays down for good.
  */
-import type { RaftCore, Status } from '../raft/raft.js';
+import type { ReplicaStatus } from '../node/replica.js';
+import type { RaftCore } from '../raft/raft.js';
 import type { NodeId } from '../raft/types.js';
 import { SimNode, type NodeEnvironment } from './node-driver.js';
 
@@ -13,7 +14,7 @@ const SPARES = ['n8', 'n9'];
 export interface Observed {
   node: SimNode;
   core: RaftCore;
-  status: Status;
+  status: ReplicaStatus;
 }
 
 export class Cluster {
@@ -95,11 +96,12 @@ export class Cluster {
   }
 
   /** Snapshots taken and installed, over all nodes and lives. */
-  snapshotCounts(): { snapshots: number; snapshotsInstalled: number; inboxDropped: number } {
-    const total = { snapshots: 0, snapshotsInstalled: 0, inboxDropped: 0 };
+  snapshotCounts(): { snapshots: number; snapshotsInstalled: number; restoreSteps: number; inboxDropped: number } {
+    const total = { snapshots: 0, snapshotsInstalled: 0, restoreSteps: 0, inboxDropped: 0 };
     for (const n of this.byId.values()) {
       total.snapshots += n.counts.snapshots;
       total.snapshotsInstalled += n.counts.snapshotsInstalled;
+      total.restoreSteps += n.counts.restoreSteps;
       total.inboxDropped += n.counts.inboxDropped;
     }
     return total;

@@ -74,7 +74,7 @@ export class SimNode {
   private lives = 0;
   private bootStatus = { term: 0, commit: 0, applied: 0 };
   /** Snapshots this node took (compactions) and received (InstallSnapshot), over all lives. */
-  readonly counts = { snapshots: 0, snapshotsInstalled: 0, inboxDropped: 0 };
+  readonly counts = { snapshots: 0, snapshotsInstalled: 0, restoreSteps: 0, inboxDropped: 0 };
 
   constructor(
     readonly id: NodeId,
@@ -130,7 +130,9 @@ export class SimNode {
     const { scheduler, rng, config, knobs, network } = this.env;
     const transport = new SimTransport(this.id, network);
     await transport.start();
-    const app = new IpamApp();
+    // A few addresses per snapshot step (varying by node), so that even the simulator's small states are
+    // captured and installed over several events, with messages, ticks and crashes between the steps.
+    const app = new IpamApp(undefined, 4 + (this.id.charCodeAt(1) % 8));
     this.faultArmed = false;
     this.completionScheduled = false;
     this.soonWork.length = 0;
@@ -279,6 +281,9 @@ export class SimNode {
       },
       snapshotInstalled: () => {
         this.counts.snapshotsInstalled++;
+      },
+      restoreStep: () => {
+        this.counts.restoreSteps++;
       },
       inboxDropped: () => {
         this.counts.inboxDropped++;

@@ -58,6 +58,8 @@ export interface SimStats {
   crashes: number;
   snapshots: number;
   snapshotsSent: number;
+  /** Steps of decoding received snapshots (more than snapshotsSent: installs span several events). */
+  restoreSteps: number;
   confChanges: number;
   readsServed: number;
   /** Injected write failures that stopped their replica (each restarted later from its disk). */
@@ -145,7 +147,7 @@ export class Simulation {
   }
 
   private result(ok: boolean, violation?: string): SimResult {
-    const { snapshots, snapshotsInstalled, inboxDropped } = this.cluster.snapshotCounts();
+    const { snapshots, snapshotsInstalled, restoreSteps, inboxDropped } = this.cluster.snapshotCounts();
     const { crashes, confChanges, writeFailures, lostWrites, corruptRefused } = this.nemesis.counts;
     const stats: SimStats = {
       events: this.events,
@@ -156,6 +158,7 @@ export class Simulation {
       crashes,
       snapshots,
       snapshotsSent: snapshotsInstalled,
+      restoreSteps,
       confChanges,
       readsServed: this.checker.counts.readsServed,
       writeFailures,

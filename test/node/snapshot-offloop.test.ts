@@ -8,6 +8,10 @@
  * appends of proposals made meanwhile), nobody starts an election, and proposals made during the capture
  * commit. The snapshot recorded is of the index at which the capture began, byte for byte the state at
  * that index, although entries after it were applied while it was being encoded.
+ *
+ * The second test is the other half: a follower that receives that snapshot from the leader decodes it a
+ * step at a time. Between its first and last step it keeps answering the leader, nobody starts an
+ * election, and entries committed meanwhile are applied after the snapshot, in log order.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../../src/ipam/log-entry.js';
@@ -33,6 +37,15 @@ function bigState(): IpamStateMachine {
   return sm;
 }
 
+/** A disk holding the snapshot `data` at index 1 with the given voters, as after a restore. */
+async function diskWithSnapshot(id: NodeId, data: Uint8Array): Promise<MemoryDisk> {
+  const disk = new MemoryDisk();
+  const storage = await MemoryStorage.open(disk, { clusterId: 'local', nodeId: id });
+  await storage.persist({ hardState: { term: 1, vote: null, commit: 1 }, entries: [], snapshot: { meta: { index: 1, term: 1, conf: { voters: VOTERS, learners: [] } }, data } });
+  await storage.close();
+  return disk;
+}
+
 describe('a large snapshot is encoded between inputs', () => {
   it('heartbeats and appends keep flowing while 200,000 owned addresses are snapshotted, and the snapshot is exactly the state at its index', async () => {
     const initial = bigState().snapshot();
@@ -42,10 +55,7 @@ describe('a large snapshot is encoded between inputs', () => {
     for (const id of VOTERS) {
       // Every replica boots from the same snapshot at index 1 (as after a restore), so the state is large
       // without 200,000 entries going through the log.
-      const disk = new MemoryDisk();
-      const storage = await MemoryStorage.open(disk, { clusterId: 'local', nodeId: id });
-      await storage.persist({ hardState: { term: 1, vote: null, commit: 1 }, entries: [], snapshot: { meta: { index: 1, term: 1, conf: { voters: VOTERS, learners: [] } }, data: initial } });
-      await storage.close();
+      const disk = await diskWithSnapshot(id, initial);
       const log = events[id] as Array<{ kind: 'step' | 'taken'; index: number; appliedThen?: number }>;
       const entries = applied[id] as Entry[];
       await cluster.boot(id, disk, undefined, {
@@ -114,6 +124,74 @@ describe('a large snapshot is encoded between inputs', () => {
     // On the leader, entries past the snapshot's index were applied while it was being encoded.
     const leaderTaken = (events[leader.id] as Array<{ kind: string; index: number; appliedThen?: number }>).find((e) => e.kind === 'taken');
     expect(leaderTaken?.appliedThen).toBeGreaterThan(leaderTaken?.index as number);
+    for (const node of cluster.nodes.values()) expect(node.fatal).toEqual([]);
+  }, 120_000);
+
+  it('a follower decodes a received snapshot of 200,000 owned addresses between inputs: it keeps answering the leader, and entries committed meanwhile are applied after it, in order', async () => {
+    const initial = bigState().snapshot();
+    const cluster = new LocalCluster(VOTERS);
+    // a and b hold the state; c is empty and learns everything from the leader, which has no log before
+    // index 2 to send it: only the snapshot.
+    for (const id of ['a', 'b']) await cluster.boot(id, await diskWithSnapshot(id, initial));
+    // Elected by a and b before c exists, so that everything c does below happens turn by turn.
+    const leader = await cluster.elect();
+    const term = leader.replica.status().term;
+    const steps: number[] = [];
+    const installed: number[] = [];
+    const appliedAtC: Entry[] = [];
+    const c = await cluster.boot('c', new MemoryDisk(), undefined, {
+      observer: {
+        restoreStep: (_index, step) => steps.push(step),
+        snapshotInstalled: (index) => installed.push(index),
+        applied: (entry) => appliedAtC.push(entry),
+      },
+    });
+
+    let owner = 0;
+    // host-195 holds the last, partly filled slice (200,000 − 195 × 1,022 addresses): room for more.
+    const propose = (): Promise<unknown> => leader.replica.propose(encodeEntry({ id: ++owner, command: { type: 'allocate', network: 'overlay', nodeId: 'host-195', owner: `late-${owner}` } }));
+    const proposals: Array<Promise<unknown>> = [];
+    const linkUse = new Map<string, number>(); // frames per link while c was decoding
+    let turnsDuringInstall = 0;
+    let appliedDuringInstall = -1;
+    let maxStepsPerTurn = 0;
+    for (let t = 0; t < 2_000 && installed.length === 0; t++) {
+      for (const node of cluster.nodes.values()) node.replica.tick();
+      const decoding = steps.length > 0;
+      const stepsBefore = steps.length;
+      const { delivered } = await cluster.turn();
+      maxStepsPerTurn = Math.max(maxStepsPerTurn, steps.length - stepsBefore);
+      if (decoding && installed.length === 0) {
+        turnsDuringInstall++;
+        for (const { from, to } of delivered) linkUse.set(`${from}>${to}`, (linkUse.get(`${from}>${to}`) ?? 0) + 1);
+        if (turnsDuringInstall % 2 === 0 && proposals.length < 5) proposals.push(propose());
+        // While decoding, c's state is still the empty one: applied stays below the snapshot.
+        appliedDuringInstall = Math.max(appliedDuringInstall, c.replica.status().applied);
+        expect(c.replica.status().installing).toBe(1);
+        expect(c.app.sm.networks()).toEqual([]);
+      }
+    }
+    expect(installed).toEqual([1]);
+    // Many steps, and the loop went back to its inputs between them (one step per turn at most).
+    expect(steps.length).toBeGreaterThanOrEqual(10);
+    expect(maxStepsPerTurn).toBe(1);
+    expect(turnsDuringInstall).toBe(steps.length - 2); // the turns strictly between the first and last step
+    expect(appliedDuringInstall).toBe(0);
+    expect(linkUse.get(`c>${leader.id}`) ?? 0).toBeGreaterThanOrEqual(5); // heartbeat and append responses
+    expect(linkUse.get(`${leader.id}>c`) ?? 0).toBeGreaterThanOrEqual(5);
+    expect(proposals.length).toBe(5);
+    for (const node of cluster.nodes.values()) expect(node.replica.status()).toMatchObject({ term, lead: leader.id });
+
+    // Everything proposed meanwhile commits; c applies it after the snapshot, in log order, and ends up
+    // with the leader's state.
+    await cluster.drive(Promise.all(proposals));
+    await cluster.settle();
+    const indexes = appliedAtC.map((e) => e.index);
+    expect(indexes.length).toBeGreaterThan(5);
+    expect(indexes).toEqual(indexes.map((_, i) => i + 2));
+    expect(c.replica.status().applied).toBe(leader.replica.status().applied);
+    expect(c.app.sm.stateHash()).toBe(leader.app.sm.stateHash());
+    expect((c.app.sm.allocations('overlay', { nodeId: 'host-195' }) ?? []).filter((a) => a.owner?.startsWith('late-')).length).toBe(5);
     for (const node of cluster.nodes.values()) expect(node.fatal).toEqual([]);
   }, 120_000);
 });
