@@ -56,8 +56,25 @@ export function registerServeCommand(program: Command): void {
   });
 }
 
+/**
+ * RAFT_IPAM_UNSAFE_FAULT=stale-reads starts a deliberately broken node (IpamNodeOptions.unsafeFault): the
+ * chaos suite's proof that its checker catches a real bug. Read from the environment only, never from a
+ * flag or a config file, so no operator turns it on by accident.
+ */
+function unsafeFault(): 'stale-reads' | undefined {
+  const v = process.env.RAFT_IPAM_UNSAFE_FAULT;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'stale-reads') {
+    console.error(`error [InvalidConfig]: RAFT_IPAM_UNSAFE_FAULT must be stale-reads (or unset), got ${JSON.stringify(v)}`);
+    process.exit(2);
+  }
+  return v;
+}
+
 export async function serve(config: ServeConfig): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { node: config.name } });
+  const fault = unsafeFault();
+  if (fault) logger.warn({ fault }, 'UNSAFE FAULT INJECTED: this node is deliberately broken (RAFT_IPAM_UNSAFE_FAULT); never use it for real data');
   const metrics = createMetrics();
   let node: IpamNode | undefined;
   // The gauges read the node at scrape time; before it has started there is nothing to report.
@@ -82,6 +99,7 @@ export async function serve(config: ServeConfig): Promise<void> {
       readMode: config.readMode,
       snapshotEntries: config.snapshotEntries,
       requestTimeoutMs: config.requestTimeoutMs,
+      ...(fault ? { unsafeFault: fault } : {}),
       observer: {
         ...observer,
         softState(s, term) {

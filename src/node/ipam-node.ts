@@ -67,6 +67,13 @@ export interface IpamNodeOptions {
   observer?: ReplicaObserver<ClusterOut>;
   /** Called when the node stopped on its own (storage or apply failure). */
   onFatal?: (error: unknown) => void;
+  /**
+   * Deliberately broken behaviour, for proving that the chaos suite's checker catches it (as etcd's
+   * robustness tests inject failpoints). `stale-reads`: linearizable reads skip ReadIndex and answer from
+   * this node's state, on any node — a deposed leader or a lagging follower then serves stale data.
+   * Never set it on a real cluster; the node logs a warning at start.
+   */
+  unsafeFault?: 'stale-reads';
 }
 
 export class IpamNode implements NodeService {
@@ -164,7 +171,7 @@ export class IpamNode implements NodeService {
   }
 
   async query<T>(consistency: Consistency, read: (sm: IpamStateMachine) => T): Promise<T> {
-    if (consistency === 'linearizable') await this.withTimeout(this.replica.readIndex(), 'read');
+    if (consistency === 'linearizable' && this.options.unsafeFault !== 'stale-reads') await this.withTimeout(this.replica.readIndex(), 'read');
     else if (this.replica.isStopped) throw new NodeError('Stopped', `${this.id} is stopped`);
     return read(this.app.ipam.sm);
   }

@@ -133,4 +133,16 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     expect(await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'after-change' })).toMatchObject({ ok: true });
     await expect(leader.removeMember('nobody')).rejects.toMatchObject({ code: 'InvalidMembership' });
   });
+
+  it('the stale-reads fault (for the chaos checker) makes a follower answer a linearizable read from its own state; a correct follower refuses', async () => {
+    const broken = await startCluster(['a', 'b', 'c'], { unsafeFault: 'stale-reads' });
+    const leader = await until('a leader', () => leaderOf(broken));
+    const follower = [...broken.nodes.values()].find((n) => n !== leader) as IpamNode;
+    expect(await follower.query('linearizable', (sm) => sm.networks())).toEqual([]);
+    const correct = await startCluster(['a', 'b', 'c']);
+    const correctLeader = await until('a leader', () => leaderOf(correct));
+    const correctFollower = [...correct.nodes.values()].find((n) => n !== correctLeader) as IpamNode;
+    await until('leader known', () => (correctFollower.status().leader ? true : undefined));
+    await expect(correctFollower.query('linearizable', (sm) => sm.networks())).rejects.toMatchObject({ code: 'NotLeader' });
+  });
 });
