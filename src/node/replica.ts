@@ -471,25 +471,25 @@ export class Replica<Out> {
 
   private restoreStep(install: NonNullable<Replica<Out>['install']>): void {
     if (this.stopped || this.install !== install) return;
-    let done: boolean;
     try {
-      done = install.task.step();
+      const done = install.task.step();
       install.steps++;
       this.observer.restoreStep?.(install.index, install.steps);
-      if (done) install.task.finish();
+      if (!done) {
+        this.scheduler.soon(() => this.restoreStep(install));
+        return;
+      }
+      install.task.finish();
+      this.install = undefined;
+      this.installed(install.index, install.bytes);
+      for (const e of install.held) this.applyEntry(e);
     } catch (e) {
       // The bytes were durable and acknowledged before decoding began: a snapshot this node cannot read
-      // leaves it with no state to serve from, so it stops (and refuses the same bytes at restart).
+      // leaves it with no state to serve from, so it stops (and refuses the same bytes at restart). An
+      // apply failure of a held entry is fatal exactly as it is in afterDurable.
       this.fatal(e);
       return;
     }
-    if (!done) {
-      this.scheduler.soon(() => this.restoreStep(install));
-      return;
-    }
-    this.install = undefined;
-    this.installed(install.index, install.bytes);
-    for (const e of install.held) this.applyEntry(e);
     this.serveReads();
     // The core cannot be touched while a Ready is out; afterDurable looks at the policy again then.
     if (!this.busy) this.maybeSnapshot();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../../src/ipam/log-entry.js';
+import { IpamApp } from '../../src/node/ipam-app.js';
 import { NodeError } from '../../src/node/service.js';
 import { MemoryDisk } from '../../src/storage/memory-storage.js';
 import { LocalCluster } from './local-cluster.js';
@@ -101,6 +102,33 @@ describe('replica driver: the production Ready loop', () => {
     await c.ticks(30);
     expect(joiner.replica.status().snapshotIndex).toBeGreaterThan(0);
     expect(joiner.app.sm.stateHash()).toBe(leader.app.sm.stateHash());
+  });
+
+  it('a received snapshot that fails to decode half-way stops the joining replica; its old state is never replaced and nothing after the snapshot is applied', async () => {
+    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 } });
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
+    await c.ticks(3);
+    // The joiner's application decodes one address per step; after two steps it finds the bytes bad (as a
+    // corrupt snapshot would be).
+    const real = new IpamApp(undefined, 1);
+    const applied: number[] = [];
+    let steps = 0;
+    const app = Object.assign(Object.create(real) as IpamApp, {
+      beginRestore: (data: Uint8Array) => {
+        const task = real.beginRestore(data);
+        return { step: () => (++steps > 2 ? (() => { throw new Error('bad block in snapshot'); })() : task.step()), finish: () => task.finish() };
+      },
+    });
+    const joiner = await c.boot('n4', new MemoryDisk(), undefined, { app, observer: { applied: (e) => applied.push(e.index) } });
+    await c.drive(leader.replica.proposeConfChange({ op: 'addLearner', node: 'n4' }));
+    await c.ticks(30);
+    expect(steps).toBe(3);
+    expect(joiner.replica.isStopped).toBe(true);
+    expect(String(joiner.fatal[0])).toMatch(/bad block in snapshot/);
+    expect(applied).toEqual([]);
+    expect(real.sm.networks()).toEqual([]);
   });
 
   it('a failed write stops the replica: waiters are rejected with Stopped and onFatal hears why', async () => {
