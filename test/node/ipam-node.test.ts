@@ -133,4 +133,18 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     expect(await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'after-change' })).toMatchObject({ ok: true });
     await expect(leader.removeMember('nobody')).rejects.toMatchObject({ code: 'InvalidMembership' });
   });
+
+  it('publishes its advertised peer address, not its listener, so members dial what the operator put in front of it', async () => {
+    const [advertised, listener] = await freePorts(2);
+    const dir = await tempDir();
+    const base: IpamNodeOptions = { name: 'a', dataDir: join(dir, 'a'), initialCluster: { a: `127.0.0.1:${advertised}` }, listenPeer: `127.0.0.1:${listener}`, clientUrl: 'http://127.0.0.1:9200', insecure: true, tickMs: 20 };
+    await expect(IpamNode.start({ ...base, advertisePeer: '127.0.0.1:1' })).rejects.toMatchObject({ code: 'InvalidRequest', message: expect.stringMatching(/differs from this node's initialCluster entry/) });
+    await expect(IpamNode.start({ ...base, advertisePeer: 'nowhere' })).rejects.toMatchObject({ code: 'InvalidRequest' });
+    const a = await IpamNode.start(base);
+    cleanups.push(() => a.stop());
+    expect(a.peerAddress()?.port).toBe(listener);
+    // The leader's own member record goes through the log; wait until it is applied.
+    const member = await until('a published member record', () => (a.status().role === 'leader' && a.status().leader?.clientUrl ? a.status().members[0] : undefined));
+    expect(member).toMatchObject({ id: 'a', peerUrl: `127.0.0.1:${advertised}` });
+  });
 });
