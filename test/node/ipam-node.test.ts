@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IpamNode, type IpamNodeOptions } from '../../src/node/ipam-node.js';
 import { NodeError } from '../../src/node/service.js';
 import { createClusterCerts, writeClusterCerts } from '../../src/transport/certs.js';
-import { freePorts } from '../../cluster/process-cluster.js';
+import { freePorts } from '../../cluster/addresses.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
