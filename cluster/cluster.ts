@@ -192,6 +192,11 @@ export class Cluster {
 
   // --- observing ----------------------------------------------------------------------------------
 
+  /** The backend's handle of the node's current run (undefined before its first launch). */
+  handle(id: string): NodeHandle | undefined {
+    return this.slot(id).handle;
+  }
+
   isRunning(id: string): boolean {
     return this.slot(id).handle?.isRunning() ?? false;
   }
