@@ -24,7 +24,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('Cluster', () => {
+describe('Cluster', { timeout: 120_000 }, () => {
   it('lays a node out on its own loopback address behind a relay, keeps its log, copies logs for a report, and destroy leaves nothing', async () => {
     const c = await Cluster.start({ nodes: ['solo'] });
     cleanups.push(() => c.destroy());

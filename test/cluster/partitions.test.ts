@@ -34,7 +34,8 @@ async function slicesAt(c: Cluster, id: string): Promise<string[]> {
   return view.slices.map((s) => s.nodeId).sort();
 }
 
-describe('partitions at the network level', () => {
+// A bound for slow, shared machines (a cluster start alone takes seconds under load); nothing measures it.
+describe('partitions at the network level', { timeout: 180_000 }, () => {
   it('an isolated leader: the majority elects a new one, the old one commits nothing and steps down; heal converges on one state', async () => {
     const c = await cluster();
     const old = await c.waitForLeader();

@@ -31,7 +31,7 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-describe('a cluster of real processes', () => {
+describe('a cluster of real processes', { timeout: 120_000 }, () => {
   it('the demo: load through sessions, leader SIGKILL, every acknowledged allocation kept, none twice, restart converges', async () => {
     const lines: string[] = [];
     const { ok } = await runClusterDemo({ clients: 4, perClient: 25, print: (l) => lines.push(l) });
