@@ -100,6 +100,30 @@ interface ProposalWaiter<Out> {
   reject: (error: Error) => void;
 }
 
+/** A snapshot of the application exported at an applied index (a backup), with the term of that index. */
+export interface ExportedState {
+  index: number;
+  term: number;
+  data: Uint8Array;
+}
+
+interface ExportWaiter {
+  begin: () => SnapshotTask;
+  resolve: (state: ExportedState) => void;
+  reject: (error: Error) => void;
+}
+
+/** The one snapshot being encoded between inputs: for the policy (recorded, compacts the log) or an export. */
+interface Capture {
+  /** The applied index, and its term, when the capture began: the state it holds. */
+  index: number;
+  term: number;
+  task: SnapshotTask;
+  steps: number;
+  done: boolean;
+  export: ExportWaiter | undefined;
+}
+
 interface ReadWaiter {
   /** Known once the core released the read (ReadState); serve when applied ≥ index. */
   index: number | undefined;
@@ -138,8 +162,15 @@ export class Replica<Out> {
   private readonly reads = new Map<string, ReadWaiter>();
   private nextReadId = 1;
   private lastSoft: SoftState = { lead: null, role: 'follower' };
-  /** The snapshot being encoded between inputs: of the state at applied index `index`. */
-  private capture: { index: number; task: SnapshotTask; steps: number; done: boolean } | undefined;
+  /**
+   * The snapshot being encoded between inputs: of the state at applied index `index`. One at a time,
+   * because the application's copy-on-write hooks serve one capture (AllocationBlock.watch); exports wait
+   * in `exports` for the slot, and the policy waits while an export holds it.
+   */
+  private capture: Capture | undefined;
+  private readonly exports: ExportWaiter[] = [];
+  /** Term of the entry at the applied index (of the snapshot's last entry after a restore). */
+  private appliedTerm = 0;
 
   private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
     this.core = core;
@@ -164,6 +195,7 @@ export class Replica<Out> {
     const core = new RaftCore(options.raft, { ...boot, ...(fresh && options.initialConf ? { initialConf: options.initialConf } : {}) });
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
     const replica = new Replica(options, core);
+    replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
     options.transport.onMessage((m) => replica.receive(m));
     options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
     replica.kick();
@@ -255,6 +287,25 @@ export class Replica<Out> {
     });
   }
 
+  /**
+   * The application's state for a backup: captured through `begin` (the application's own stepwise
+   * capture, e.g. only part of its state) when the capture slot is free, encoded a step at a time between
+   * inputs like a policy snapshot, so a large state never holds off heartbeats. The state is the one at
+   * the applied index when the capture begins, which is at or after every index applied before this call:
+   * after readIndex() resolved, it holds every write acknowledged before the read. A snapshot received
+   * from the leader meanwhile restarts the capture on the newer state. Rejects with Stopped.
+   */
+  exportSnapshot(begin: () => SnapshotTask): Promise<ExportedState> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) {
+        reject(this.stopped);
+        return;
+      }
+      this.exports.push({ begin, resolve, reject });
+      this.startExport();
+    });
+  }
+
   transferLeadership(to: NodeId): Promise<void> {
     return new Promise((resolve, reject) => {
       this.enqueue(() => {
@@ -341,7 +392,7 @@ export class Replica<Out> {
       // 2. Send: votes and acknowledgements now describe durable state (§5.2, §5.3).
       for (const m of rd.messages) this.transport.send(m.to, m);
       // 3. Apply: a received snapshot replaces the state, then committed entries in log order.
-      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.data);
+      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.meta.term, rd.snapshot.data);
       for (const e of rd.committedEntries) this.applyEntry(e);
       this.policy.applied(rd.committedEntries);
       for (const rs of rd.readStates) {
@@ -358,6 +409,7 @@ export class Replica<Out> {
     this.serveReads();
     if (this.capture?.done) this.finishCapture();
     this.maybeSnapshot();
+    this.startExport();
     this.drainInbox();
     this.kick();
   }
@@ -398,6 +450,7 @@ export class Replica<Out> {
   private applyEntry(e: Entry): void {
     let out: Out | undefined;
     if (e.type === 'normal' && e.data.length > 0) out = this.app.apply({ index: e.index, term: e.term, data: e.data });
+    this.appliedTerm = e.term;
     this.observer.applied?.(e, out);
     const waiter = this.proposals.get(e.index);
     if (!waiter) return;
@@ -407,10 +460,11 @@ export class Replica<Out> {
     else waiter.resolve({ index: e.index, term: e.term, result: out as Out });
   }
 
-  private installSnapshot(index: number, data: Uint8Array): void {
+  private installSnapshot(index: number, term: number, data: Uint8Array): void {
     // A capture of the state being replaced is of an index below this snapshot: the core would refuse it.
     this.dropCapture();
     this.app.restore(data);
+    this.appliedTerm = term;
     this.policy.reset();
     this.observer.snapshotInstalled?.(index, data.length);
     // Proposals at or below the snapshot were decided elsewhere; whether ours is among them is unknown.
@@ -457,31 +511,72 @@ export class Replica<Out> {
     const applied = this.core.status().applied;
     if (applied < 1) return;
     if (this.app.beginSnapshot) {
-      this.capture = { index: applied, task: this.app.beginSnapshot(), steps: 0, done: false };
-      this.scheduler.soon(() => this.captureStep());
+      const cap: Capture = { index: applied, term: this.appliedTerm, task: this.app.beginSnapshot(), steps: 0, done: false, export: undefined };
+      this.capture = cap;
+      this.scheduler.soon(() => this.captureStep(cap));
       return;
     }
     this.record(applied, this.app.snapshot());
   }
 
-  private captureStep(): void {
-    const cap = this.capture;
-    if (this.stopped || cap === undefined) return;
+  /** One step of `cap`; a step scheduled for a capture that was dropped meanwhile does nothing. */
+  private captureStep(cap: Capture): void {
+    if (this.stopped || this.capture !== cap) return;
     try {
       cap.done = cap.task.step();
     } catch (e) {
-      this.fatal(e);
+      if (cap.export) {
+        // The export's own capture failed: that caller gets the error, the replica goes on.
+        cap.task.abort();
+        this.capture = undefined;
+        cap.export.reject(e as Error);
+        this.startExport();
+      } else this.fatal(e);
       return;
     }
     cap.steps++;
-    this.observer.snapshotStep?.(cap.index, cap.steps);
-    if (!cap.done) this.scheduler.soon(() => this.captureStep());
+    if (!cap.export) this.observer.snapshotStep?.(cap.index, cap.steps);
+    if (!cap.done) this.scheduler.soon(() => this.captureStep(cap));
+    // An export never touches the core: it is handed over at once.
+    else if (cap.export) this.finishExport(cap, cap.export);
     // The core cannot be touched while a Ready is out: afterDurable finishes it then.
     else if (!this.busy) this.finishCapture();
   }
 
+  /** Take the capture slot for the next waiting export, if the slot is free. */
+  private startExport(): void {
+    if (this.stopped || this.capture || this.exports.length === 0) return;
+    const waiter = this.exports.shift() as ExportWaiter;
+    let task: SnapshotTask;
+    try {
+      task = waiter.begin();
+    } catch (e) {
+      // The application refused to capture (a defect of the caller's begin, not of this replica).
+      waiter.reject(e as Error);
+      this.startExport();
+      return;
+    }
+    // Between inputs the application holds exactly the applied index (entries are applied, and the core
+    // advanced, in one turn of afterDurable), so this is the index of the state captured.
+    const cap: Capture = { index: this.core.status().applied, term: this.appliedTerm, task, steps: 0, done: false, export: waiter };
+    this.capture = cap;
+    this.scheduler.soon(() => this.captureStep(cap));
+  }
+
+  private finishExport(cap: Capture, waiter: ExportWaiter): void {
+    this.capture = undefined;
+    try {
+      waiter.resolve({ index: cap.index, term: cap.term, data: cap.task.result() });
+    } catch (e) {
+      waiter.reject(e as Error);
+    }
+    // The policy may have become due while the export held the slot.
+    if (!this.busy) this.maybeSnapshot();
+    this.startExport();
+  }
+
   private finishCapture(): void {
-    const cap = this.capture as { index: number; task: SnapshotTask };
+    const cap = this.capture as Capture;
     this.capture = undefined;
     try {
       this.record(cap.index, cap.task.result());
@@ -506,8 +601,14 @@ export class Replica<Out> {
   }
 
   private dropCapture(): void {
-    this.capture?.task.abort();
+    const cap = this.capture;
+    if (!cap) return;
+    cap.task.abort();
     this.capture = undefined;
+    // The state it was capturing is being replaced by a newer one: capture that instead (still at or
+    // after every index applied when the export was asked for). Halt rejects it instead.
+    if (cap.export && !this.stopped) this.exports.unshift(cap.export);
+    else cap.export?.reject(this.stopped ?? new NodeError('Stopped', 'the replica stopped'));
   }
 
   private fatal(error: unknown): void {
@@ -524,6 +625,7 @@ export class Replica<Out> {
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(reason);
     this.reads.clear();
+    for (const waiter of this.exports.splice(0)) waiter.reject(reason);
     for (const item of this.inbox.splice(0)) {
       if (item.kind === 'work') item.reject?.(reason);
       else if (item.kind === 'proposal') item.waiter.reject(reason);
