@@ -35,6 +35,8 @@ export interface ProcessClusterOptions {
   snapshotEntries?: number;
   extraArgs?: string[];
   token?: string;
+  /** --cluster-id of every node (default: serve's own default). */
+  clusterId?: string;
 }
 
 export interface StatusBody {
@@ -79,14 +81,27 @@ export async function freePorts(n: number): Promise<number[]> {
 export class ProcessCluster {
   readonly nodes = new Map<string, ProcessNode>();
   private ownsRoot = false;
+  private clusterId: string | undefined;
 
   private constructor(
     readonly root: string,
     private readonly options: ProcessClusterOptions,
-  ) {}
+  ) {
+    this.clusterId = options.clusterId;
+  }
 
   /** Lay out the nodes (ports, data dirs, log files) and start them all. */
   static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
+    const c = await ProcessCluster.layout(options);
+    await c.startAll();
+    return c;
+  }
+
+  /**
+   * Lay out the nodes (ports, data dirs, log files) without starting them, so their data directories can
+   * be prepared first (a snapshot restore); then startAll().
+   */
+  static async layout(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
     const root = options.root ?? (await mkdtemp(join(tmpdir(), 'raft-ipam-cluster-')));
     const c = new ProcessCluster(root, options);
     c.ownsRoot = options.root === undefined;
@@ -97,8 +112,17 @@ export class ProcessCluster {
       const client = `127.0.0.1:${ports[2 * i + 1]}`;
       c.nodes.set(id, { id, peer, client, url: `http://${client}`, dataDir: join(root, id, 'data'), logFile: join(root, id, 'node.log'), child: undefined, paused: false });
     });
-    for (const id of ids) await c.spawnNode(id, 'new');
     return c;
+  }
+
+  /** The --cluster-id of nodes started from now on (a restore derives it after the layout is made). */
+  setClusterId(id: string): void {
+    this.clusterId = id;
+  }
+
+  /** Start every laid-out node that is not running, as founding members (--initial-cluster-state new). */
+  async startAll(): Promise<void> {
+    for (const id of this.nodes.keys()) if (!this.isRunning(id)) await this.spawnNode(id, 'new');
   }
 
   get endpoints(): string[] {
@@ -141,6 +165,7 @@ export class ProcessCluster {
       '--heartbeat-ticks', String(o.heartbeatTicks ?? 2),
       ...(o.snapshotEntries ? ['--snapshot-entries', String(o.snapshotEntries)] : []),
       ...(o.token ? ['--token', o.token] : []),
+      ...(this.clusterId ? ['--cluster-id', this.clusterId] : []),
       ...(o.extraArgs ?? []),
     ];
     const log = createWriteStream(node.logFile, { flags: 'a' });

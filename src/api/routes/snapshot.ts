@@ -17,15 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { encodeSnapshotHeader, sha256Stepwise } from '../../backup/snapshot-file.js';
 import type { NodeService } from '../../node/service.js';
 import { noQuery } from '../schemas.js';
-
-export const SNAPSHOT_CONTENT_TYPE = 'application/vnd.raft-ipam.snapshot';
-export const SNAPSHOT_HEADERS = {
-  index: 'x-raft-ipam-snapshot-index',
-  term: 'x-raft-ipam-snapshot-term',
-  clusterId: 'x-raft-ipam-cluster-id',
-  stateHash: 'x-raft-ipam-state-hash',
-  takenAt: 'x-raft-ipam-taken-at',
-} as const;
+import { SNAPSHOT_CONTENT_TYPE, SNAPSHOT_HEADERS } from '../wire.js';
 
 const PIECE_BYTES = 64 * 1024;
 
