@@ -77,14 +77,15 @@ export function defaultRestoredClusterId(source: { clusterId: string; index: num
 
 export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreResult> {
   const o = checkOptions(options);
+  const target = resolve(o.dataDir);
+  // The cheap refusal first: a directory in use is never a target, whatever the file holds.
+  await checkTarget(target);
   const file = await readSnapshotFile(o.file, o.sourceClusterId !== undefined ? { sourceClusterId: o.sourceClusterId } : {});
   const meta = file.meta;
   const clusterId = o.clusterId ?? defaultRestoredClusterId(meta, o.initialCluster);
   if (clusterId === meta.clusterId) {
     throw new BackupError('InvalidArgument', `--cluster-id ${clusterId} is the id of the cluster the snapshot was taken from; a restored cluster needs a new id, or a still-running member of the old cluster could take part in its elections (omit --cluster-id for a derived one)`);
   }
-  const target = resolve(o.dataDir);
-  await checkTarget(target);
 
   const voters = Object.keys(o.initialCluster).sort();
   const members: MemberAttributes[] = voters.map((id) => ({ id, peerUrl: o.initialCluster[id] as string }));
