@@ -203,6 +203,12 @@ describe('snapshot restore', () => {
       expect(held.has((r.value as { address: string }).address)).toBe(false);
       held.add((r.value as { address: string }).address);
     }
+    // The restored cluster saves its own snapshots: leader only (a linearizable point), of its own id.
+    const follower = nodes.find((n) => n !== leader) as IpamNode;
+    await expect(follower.exportSnapshot()).rejects.toMatchObject({ code: 'NotLeader' });
+    const exported = await leader.exportSnapshot();
+    expect(exported).toMatchObject({ clusterId, index: leader.status().applied, term: leader.status().term });
+    expect(createHash('sha256').update(exported.data).digest('hex')).toBe(leader.status().stateHash);
     // An owner from before the snapshot still holds its address: allocating for it again returns it.
     const again = await leader.submit({ type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'w1-ctr-0' });
     expect(again).toMatchObject({ ok: true, value: { existing: true, address: sm.addressesOf('w1-ctr-0')[0]?.address } });
