@@ -590,6 +590,8 @@ export class Replica<Out> {
       this.observer.snapshotDiscarded?.(cap.index, e.message);
       this.maybeSnapshot();
     }
+    // An export that waited for the slot goes now (when the policy did not take the slot again).
+    this.startExport();
   }
 
   private record(index: number, data: Uint8Array): void {
