@@ -170,7 +170,8 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
     check('members agree', clusterIds.size === 1 && identical && clusterId !== SOURCE_CLUSTER, `${snapFiles.length} identical snapshot files of ${snapFiles[0]?.length ?? 0} bytes, one new cluster id (${[...clusterIds].join(', ')})`);
 
     const bootStart = performance.now();
-    restored = await withClusterId(restored, clusterId);
+    restored.setClusterId(clusterId);
+    await restored.startAll();
     const restoredLeader = await restored.waitForLeader(60_000);
     const electionMs = performance.now() - bootStart;
     const converged = await restored.waitForConvergence(60_000);
@@ -230,13 +231,6 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
       print(`${at()} stopped every process and removed ${root}`);
     }
   }
-}
-
-/** Start the laid-out cluster with the restored cluster id (the layout was made before it was known). */
-async function withClusterId(laidOut: ProcessCluster, clusterId: string): Promise<ProcessCluster> {
-  laidOut.setClusterId(clusterId);
-  await laidOut.startAll();
-  return laidOut;
 }
 
 /** The one snapshot data file a restored directory holds (src/storage: <dir>/snap/*.snap). */

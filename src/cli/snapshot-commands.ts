@@ -51,8 +51,13 @@ export function registerSnapshotCommands(program: Command, io: SnapshotCommandIo
       const client = new IpamClient({ endpoints, ...(g.token !== undefined ? { token: g.token } : {}), ...(g.timeout !== undefined ? { timeoutMs: g.timeout } : {}) });
       const show = io.progress.isTTY || o.progress === true;
       const progress = show ? progressPrinter(io.progress, file) : undefined;
-      const r = await saveSnapshot({ client, file, ...(progress ? { onProgress: progress.update } : {}), ...(o.stallTimeout !== undefined ? { stallTimeoutMs: o.stallTimeout } : {}) });
-      progress?.finish();
+      let r: Awaited<ReturnType<typeof saveSnapshot>>;
+      try {
+        r = await saveSnapshot({ client, file, ...(progress ? { onProgress: progress.update } : {}), ...(o.stallTimeout !== undefined ? { stallTimeoutMs: o.stallTimeout } : {}) });
+      } finally {
+        // End the redrawn line, so an error or the result starts on a line of its own.
+        progress?.finish();
+      }
       emit(g.json === true, io.print, r, () => {
         io.print(`saved ${r.file}: ${r.bytes} bytes from ${r.endpoint}, cluster ${r.clusterId} index ${r.index} term ${r.term}`);
         printSummary(io.print, r);
