@@ -1,5 +1,5 @@
 /**
- * npm run bench:backup [-- --addresses=N] [-- --owners] — what a backup of a large state costs: restore a
+ * npm run bench:backup -- [--addresses=N] [--owners] — what a backup of a large state costs: restore a
  * saved snapshot of N addresses (default 1,000,000) into three data directories, boot a 3-node cluster of
  * `raft-ipam serve` processes on them, then `snapshot save` it again from the live leader while a probe
  * asks the leader's /healthz every 20 ms (the longest answer shows how long the leader's loop was held:
