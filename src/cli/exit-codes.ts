@@ -6,8 +6,10 @@
  */
 import { CommanderError } from 'commander';
 import { IpamClientError } from '../api/client.js';
+import { BackupError } from '../backup/errors.js';
 import { OverlayError } from '../ipam/errors.js';
 import { TransportError } from '../transport/errors.js';
+import { ConfigError } from './serve-config.js';
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
@@ -30,7 +32,8 @@ export function failureOf(e: unknown): Failure {
     const exitCode = e.kind === 'refused' ? EXIT_REFUSED : e.kind === 'unavailable' || e.kind === 'outcome-unknown' ? EXIT_UNAVAILABLE : EXIT_USAGE;
     return { exitCode, line: `error [${e.code}]: ${e.message}` };
   }
-  if (e instanceof OverlayError || e instanceof TransportError) return { exitCode: EXIT_USAGE, line: `error [${e.code}]: ${e.message}` };
+  // A refused snapshot file or restore target is a validation error of the command's input, like a bad flag.
+  if (e instanceof OverlayError || e instanceof TransportError || e instanceof BackupError || e instanceof ConfigError) return { exitCode: EXIT_USAGE, line: `error [${e.code}]: ${e.message}` };
   // A defect of the CLI itself: the stack helps whoever reports it.
   return { exitCode: EXIT_REFUSED, line: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
