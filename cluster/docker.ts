@@ -64,6 +64,21 @@ export async function requireDocker(): Promise<void> {
   }
 }
 
+/**
+ * Settings testcontainers 11 needs on this machine, applied to process.env unless already set. Call it
+ * before the first container starts (testcontainers reads them then, not at import).
+ * - TESTCONTAINERS_RYUK_DISABLED: the reaper (Ryuk) is an image from a registry, which cannot be pulled
+ *   here; whoever starts a container removes it (the tests' cleanups do).
+ * - TESTCONTAINERS_HOST_OVERRIDE: inside a container (/.dockerenv exists here) testcontainers looks for
+ *   the engine's host through the `bridge` network's gateway, which dockerd started with --bridge=none
+ *   does not have, and then by running an alpine image, which cannot be pulled either; every container
+ *   uses host networking on loopback, so the host is 127.0.0.1.
+ */
+export function configureTestcontainers(env: NodeJS.ProcessEnv = process.env): void {
+  env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+}
+
 const built = new Map<string, Promise<string>>();
 
 /**
@@ -142,6 +157,17 @@ export async function removeContainer(id: string): Promise<void> {
     await docker(['rm', '--force', '--volumes', id]);
   } catch (e) {
     if (!/No such container/i.test((e as Error).message)) throw e;
+  }
+}
+
+/** True when the engine no longer knows the container (removed). */
+export async function isContainerGone(id: string): Promise<boolean> {
+  try {
+    await docker(['inspect', '--format', '{{.Id}}', id]);
+    return false;
+  } catch (e) {
+    if (/No such (object|container)/i.test((e as Error).message)) return true;
+    throw e;
   }
 }
 
