@@ -57,28 +57,56 @@ fi
 command -v dockerd >/dev/null 2>&1 || die "dockerd not found after installing docker.io"
 command -v docker-compose >/dev/null 2>&1 || die "docker-compose not found after installing it"
 
-# A stale pid file from a daemon that died (a machine handed back as it was) makes dockerd refuse to start.
-if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+# Is this pid a live process (a killed daemon lingers as a zombie until reaped, and kill -0 and pgrep
+# both count zombies)?
+pid_alive() { [ -n "${1:-}" ] && [ -e "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+dockerd_alive() {
+  local p
+  for p in $(pgrep -x dockerd || true); do pid_alive "$p" && return 0; done
+  return 1
+}
+# Pid files left by a daemon that was killed (a machine handed back as it was, the end of a session):
+# dockerd refuses to start over its own, and waits for a containerd that is not there over containerd's
+# ("timeout waiting for containerd to start"), seen here when the old one was still a zombie.
+remove_stale_pidfiles() {
   rm -f /var/run/docker.pid
-fi
+  local f=/var/run/docker/containerd/containerd.pid
+  if [ -f "$f" ] && ! pid_alive "$(cat "$f" 2>/dev/null)"; then rm -f "$f"; fi
+}
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
-  t=$SECONDS
+log_from=1
+show_log() { tail -c "+$log_from" "$log_file" 2>/dev/null | tail -n 30 >&2 || true; }
+start_dockerd() {
+  remove_stale_pidfiles
   mkdir -p "$(dirname "$log_file")"
+  log_from=$(( $(stat -c %s "$log_file" 2>/dev/null || echo 0) + 1 ))
   # setsid + nohup: the daemon outlives this script and the CI step that ran it, and a terminal hangup.
-  # containerd is started by dockerd itself (docker.io's dockerd runs its own when none is configured).
+  # dockerd starts and supervises its own containerd.
   setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false >>"$log_file" 2>&1 </dev/null &
   say "started dockerd (pid $!), log $log_file"
+}
+
+if dockerd_alive; then
+  say "a dockerd is running but does not answer yet; waiting for it"
+else
+  start_dockerd
 fi
 
 t=$SECONDS
+attempt=1
 until engine_up; do
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
-    tail -n 30 "$log_file" >&2 || true
-    die "dockerd exited; see $log_file"
+  if ! dockerd_alive; then
+    show_log
+    # Once more: the first start can trip over what a killed daemon left behind (a containerd that was
+    # still exiting); a second failure is real.
+    [ "$attempt" -lt 2 ] || die "dockerd exited twice; see $log_file"
+    say "dockerd exited; starting it once more"
+    attempt=2
+    sleep 1
+    start_dockerd
   fi
   if [ $((SECONDS - t)) -ge "$wait_s" ]; then
-    tail -n 30 "$log_file" >&2 || true
+    show_log
     die "docker info did not answer within ${wait_s} s; see $log_file"
   fi
   sleep 0.5
