@@ -25,7 +25,8 @@ die() { say "FAILED: $*"; exit 1; }
 exec 9>/tmp/raft-ipam-docker-engine.lock
 flock -w 900 9 || die "could not take /tmp/raft-ipam-docker-engine.lock within 900 s"
 
-# Prefer the Debian client (/usr/bin/docker, same engine version) only when /usr/local/bin has none.
+# Whichever docker client comes first on PATH (this machine's /usr/local/bin one or Debian's) will do:
+# both negotiate the API version with the engine.
 engine_up() { docker info >/dev/null 2>&1; }
 
 if engine_up; then
