@@ -20,19 +20,22 @@ t_start=$SECONDS
 say() { echo "docker-engine: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
-# One runner at a time: two workers (or CI and a developer) racing to install and start dockerd would
-# fight over the dpkg lock and the daemon's pid file.
-exec 9>/tmp/raft-ipam-docker-engine.lock
-flock -w 900 9 || die "could not take /tmp/raft-ipam-docker-engine.lock within 900 s"
-
 # Whichever docker client comes first on PATH (this machine's /usr/local/bin one or Debian's) will do:
 # both negotiate the API version with the engine.
 engine_up() { docker info >/dev/null 2>&1; }
-
-if engine_up; then
+running() {
   say "engine already running ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))"
   exit 0
-fi
+}
+engine_up && running
+
+# One runner at a time: two workers (or CI and a developer) racing to install and start dockerd would
+# fight over the dpkg lock and the daemon's pid file. The daemon must not inherit this descriptor (see
+# start_dockerd), or it would hold the lock for as long as it runs.
+exec 9>/tmp/raft-ipam-docker-engine.lock
+flock -w 900 9 || die "could not take /tmp/raft-ipam-docker-engine.lock within 900 s"
+# Someone else may have started it while we waited.
+engine_up && running
 
 apt_updated=0
 apt_install() {
@@ -83,7 +86,7 @@ start_dockerd() {
   log_from=$(( $(stat -c %s "$log_file" 2>/dev/null || echo 0) + 1 ))
   # setsid + nohup: the daemon outlives this script and the CI step that ran it, and a terminal hangup.
   # dockerd starts and supervises its own containerd.
-  setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false >>"$log_file" 2>&1 </dev/null &
+  setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false >>"$log_file" 2>&1 </dev/null 9>&- &
   say "started dockerd (pid $!), log $log_file"
 }
 
