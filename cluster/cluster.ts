@@ -5,10 +5,12 @@
  * file, optionally with mutual TLS. Unless `relays: false`, every node's peer listener sits behind a
  * harness relay (network.ts), so any set of links can be cut at the network level.
  *
- * Operations: find or wait for the leader, SIGKILL, SIGTERM, pause/resume, restart on the same data,
- * wipe a node and rejoin it as a new member, add/remove/promote members and transfer leadership through
- * the HTTP API, partition/cut/heal links, wait for convergence, keep every log (harness.log records what
- * the harness did and when), copy the logs for a failure report, and destroy everything.
+ * Operations: lay a cluster out without launching it (so a snapshot restore can fill its data
+ * directories first) and start it later, find or wait for the leader, SIGKILL, SIGTERM, pause/resume,
+ * restart on the same data, wipe a node and rejoin it as a new member, add/remove/promote members and
+ * transfer leadership through the HTTP API, partition/cut/heal links, wait for convergence, keep every
+ * log (harness.log records what the harness did and when), copy the logs for a failure report, and
+ * destroy everything.
  *
  * Polling waits take a timeout that only bounds the wait; nothing here measures time.
  */
@@ -19,6 +21,7 @@ import { isAbsolute, join } from 'node:path';
 import { IpamClient, type IpamClientOptions } from '../src/api/client.js';
 import type { NodeStatusView } from '../src/node/service.js';
 import { certFiles, createClusterCa, createNodeCert, type ClusterCa } from '../src/transport/certs.js';
+import { validateClusterId } from '../src/transport/errors.js';
 import { freePorts, isLoopbackHost, pickLoopbackHosts } from './addresses.js';
 import type { NodeBackend, NodeHandle } from './backend.js';
 import { Network, type Cut, type CutMode, type FlapOptions, type Flapper } from './network.js';
@@ -44,6 +47,8 @@ export interface ClusterOptions {
   electionTicks?: number;
   heartbeatTicks?: number;
   snapshotEntries?: number;
+  /** --cluster-id of every node (default: serve's own). startAll() can still set it after Cluster.layout(). */
+  clusterId?: string;
   /** Bearer token for the HTTP API (passed to every node and used by the harness's own requests). */
   token?: string;
   /** Node log level (default RAFT_IPAM_LOG_LEVEL or info); a --log-level in extraArgs wins. */
@@ -92,6 +97,15 @@ function checkId(id: unknown): string {
   return id;
 }
 
+/** The spelling serve accepts (src/transport), reported as the harness's other option errors are. */
+function checkClusterId(id: unknown): string {
+  try {
+    return validateClusterId(id);
+  } catch (e) {
+    throw new TypeError(`clusterId: ${(e as Error).message}`);
+  }
+}
+
 function checkOptions(o: ClusterOptions): { ids: string[] } {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const n = o.nodes ?? 3;
@@ -109,6 +123,7 @@ function checkOptions(o: ClusterOptions): { ids: string[] } {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new TypeError(`${k} must be a positive integer, got ${String(v)}`);
   }
   if (o.extraArgs !== undefined && !o.extraArgs.every((a) => typeof a === 'string')) throw new TypeError('extraArgs must be strings');
+  if (o.clusterId !== undefined) checkClusterId(o.clusterId);
   return { ids };
 }
 
@@ -122,6 +137,9 @@ export class Cluster {
   /** Members removed from the cluster: their logs stay available for reports. */
   private readonly retired = new Map<string, Slot>();
   private ca: ClusterCa | undefined;
+  /** Passed as --cluster-id at every launch; fixed once the founding nodes start. */
+  private clusterId: string | undefined;
+  private started = false;
   private destroyed: Promise<void> | undefined;
 
   private constructor(
@@ -134,10 +152,27 @@ export class Cluster {
     this.backend = options.backend ?? new ProcessBackend();
     this.network = options.relays === false ? undefined : new Network();
     this.tlsDir = options.tls ? join(root, 'tls') : undefined;
+    this.clusterId = options.clusterId;
   }
 
   /** Lay out the founding nodes, launch them all, and resolve once every one answers HTTP (not necessarily with a leader yet). */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const c = await Cluster.layout(options);
+    try {
+      await c.startAll();
+    } catch (e) {
+      await c.destroy();
+      throw e;
+    }
+    return c;
+  }
+
+  /**
+   * Lay out the founding nodes (addresses, ports, relays, certificates, empty data directories) without
+   * launching any, so their data directories can be prepared first (`snapshot restore` needs the final
+   * initialCluster() to derive the new cluster id); then startAll(). The caller destroy()s the result.
+   */
+  static async layout(options: ClusterOptions = {}): Promise<Cluster> {
     const { ids } = checkOptions(options);
     const root = options.root ?? (await mkdtemp(join(tmpdir(), 'raft-ipam-cluster-')));
     const c = new Cluster(root, options, options.root === undefined, options.backend === undefined);
@@ -150,16 +185,36 @@ export class Cluster {
         await writeFile(join(c.tlsDir, 'ca.pem'), c.ca.cert, { mode: 0o644 });
       }
       const hosts = options.hosts ?? pickLoopbackHosts(ids.length);
-      for (const [i, id] of ids.entries()) await c.layout(id, hosts[i] as string);
-      c.note(`start ${ids.length} nodes (${options.tls ? 'mutual TLS' : 'plaintext'}, ${c.network ? 'relays' : 'no relays'}, backend ${c.backend.name}): ${ids.map((id) => `${id}@${c.node(id).host}`).join(' ')}`);
-      await Promise.all(ids.map((id) => c.launch(id, 'new')));
-      await Promise.all(ids.map((id) => c.waitForServing(id)));
+      for (const [i, id] of ids.entries()) await c.layoutNode(id, hosts[i] as string);
+      c.note(`lay out ${ids.length} nodes (${options.tls ? 'mutual TLS' : 'plaintext'}, ${c.network ? 'relays' : 'no relays'}, backend ${c.backend.name}): ${c.hostList()}`);
     } catch (e) {
-      const tails = await Promise.all(ids.filter((id) => c.slots.has(id)).map(async (id) => `--- ${id} ---\n${(await c.readLog(id)).split('\n').slice(-15).join('\n')}`));
       await c.destroy();
-      throw new Error(`cluster did not start: ${(e as Error).message}\n${tails.join('\n')}`, { cause: e });
+      throw new Error(`cluster could not be laid out: ${(e as Error).message}`, { cause: e });
     }
     return c;
+  }
+
+  /**
+   * Launch the laid-out founding nodes (--initial-cluster-state new) and resolve once every one answers
+   * HTTP. `clusterId`, when given, replaces the option for every launch from now on: the id a restore
+   * derived after the layout. Only once per cluster; a node that fails to start is left for destroy(),
+   * with its log.
+   */
+  async startAll(options: { clusterId?: string } = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    if (this.started) throw new Error('startAll: this cluster was started already');
+    if (this.destroyed) throw new Error('startAll: this cluster was destroyed');
+    if (options.clusterId !== undefined) this.clusterId = checkClusterId(options.clusterId);
+    this.started = true;
+    const ids = this.ids();
+    try {
+      this.note(`start ${ids.length} nodes (cluster id ${this.clusterId ?? "serve's default"}): ${this.hostList()}`);
+      await Promise.all(ids.map((id) => this.launch(id, 'new')));
+      await Promise.all(ids.map((id) => this.waitForServing(id)));
+    } catch (e) {
+      const tails = await Promise.all(ids.map(async (id) => `--- ${id} ---\n${(await this.readLog(id)).split('\n').slice(-15).join('\n')}`));
+      throw new Error(`cluster did not start: ${(e as Error).message}\n${tails.join('\n')}`, { cause: e });
+    }
   }
 
   // --- where things are ---------------------------------------------------------------------------
@@ -173,6 +228,11 @@ export class Cluster {
     const s = this.slots.get(id);
     if (!s) throw new TypeError(`unknown node ${JSON.stringify(id)} (nodes: ${this.ids().join(', ')})`);
     return s;
+  }
+
+  /** Where every node lives, in ids() order. */
+  nodes(): ClusterNode[] {
+    return [...this.slots.values()];
   }
 
   /** Client URLs of the given nodes (default: all). */
@@ -321,7 +381,7 @@ export class Cluster {
     const host = options.host ?? (pickLoopbackHosts(1, used)[0] as string);
     if (!isLoopbackHost(host)) throw new TypeError(`host must be a 127.0.0.0/8 address, got ${JSON.stringify(host)}`);
     if (used.includes(host)) throw new TypeError(`${host} is already in use by another node of this cluster`);
-    await this.layout(id, host);
+    await this.layoutNode(id, host);
     return this.node(id);
   }
 
@@ -510,6 +570,11 @@ export class Cluster {
     return ids.filter((id) => !options.exclude?.includes(id));
   }
 
+  /** `id@host …` of the current nodes, for harness.log. */
+  private hostList(): string {
+    return [...this.slots.values()].map((s) => `${s.id}@${s.host}`).join(' ');
+  }
+
   private nextIdFor(id: string): string {
     const base = id.replace(/\.\d+$/, '');
     for (let k = 1; ; k++) {
@@ -527,7 +592,7 @@ export class Cluster {
     }
   }
 
-  private async layout(id: string, host: string): Promise<void> {
+  private async layoutNode(id: string, host: string): Promise<void> {
     const [peerPort, clientPort] = await freePorts(2, host);
     const peerListen = `${host}:${peerPort}`;
     let peerAdvertised = peerListen;
@@ -567,6 +632,7 @@ export class Cluster {
       '--heartbeat-ticks', String(o.heartbeatTicks ?? 2),
       ...(o.snapshotEntries ? ['--snapshot-entries', String(o.snapshotEntries)] : []),
       ...(o.token ? ['--token', o.token] : []),
+      ...(this.clusterId !== undefined ? ['--cluster-id', this.clusterId] : []),
       ...(o.extraArgs ?? []),
     ];
     // The level goes in the environment so that a --log-level in extraArgs (a flag) overrides it.

@@ -10,7 +10,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessCluster } from '../cluster/process-cluster.js';
+import { Cluster } from '../cluster/cluster.js';
 import { IpamClient } from '../src/api/client.js';
 import { restoreSnapshot } from '../src/backup/restore.js';
 import { saveSnapshot } from '../src/backup/save.js';
@@ -24,28 +24,30 @@ const round = (x: number): number => Math.round(x);
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'raft-ipam-bench-backup-'));
-  let cluster: ProcessCluster | undefined;
+  let cluster: Cluster | undefined;
   try {
     const sm = buildState(TOTAL, OWNERS);
     const seed = join(root, 'seed.snap');
     await writeFile(seed, encodeSnapshotFile({ clusterId: 'bench-source', index: 1, term: 1, takenAt: Date.now() }, sm.snapshot()));
     const fileBytes = (await stat(seed)).size;
 
-    cluster = await ProcessCluster.layout({ root: join(root, 'cluster') });
-    const initialCluster = Object.fromEntries([...cluster.nodes.values()].map((n) => [n.id, n.peer]));
+    // No relays: peers dial each other directly, so the numbers are the nodes' own, not the harness's.
+    // A million-address snapshot takes a while to load before a node answers HTTP: the start may take as
+    // long as the leader wait below.
+    cluster = await Cluster.layout({ root: join(root, 'cluster'), relays: false, startTimeoutMs: 120_000 });
+    const initialCluster = Object.fromEntries(cluster.nodes().map((n) => [n.id, n.peerAdvertised]));
     const restoreMs: number[] = [];
     let clusterId = '';
-    for (const n of cluster.nodes.values()) {
+    for (const n of cluster.nodes()) {
       const t = performance.now();
       clusterId = (await restoreSnapshot({ file: seed, dataDir: n.dataDir, name: n.id, initialCluster })).clusterId;
       restoreMs.push(performance.now() - t);
     }
-    cluster.setClusterId(clusterId);
     const bootStart = performance.now();
-    await cluster.startAll();
-    const leader = await cluster.waitForLeader(120_000);
+    await cluster.startAll({ clusterId });
+    const leader = await cluster.waitForLeader({ timeoutMs: 120_000 });
     const bootMs = performance.now() - bootStart;
-    const leaderUrl = cluster.node(leader).url;
+    const leaderUrl = cluster.node(leader).clientUrl;
 
     // The probe: one /healthz at a time, every 20 ms; the slowest answer during a phase.
     const probe = async (untilDone: Promise<unknown>): Promise<{ max: number; count: number }> => {
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     };
     const idle = await probe(new Promise((r) => setTimeout(r, 2000)));
     const out = join(root, 'saved.snap');
-    const client = new IpamClient({ endpoints: cluster.endpoints, timeoutMs: 120_000 });
+    const client = new IpamClient({ endpoints: cluster.endpoints(), timeoutMs: 120_000 });
     const saveStart = performance.now();
     const saving = saveSnapshot({ client, file: out });
     const during = await probe(saving);

@@ -4,7 +4,7 @@
  * token, data in a temporary directory, frequent policy snapshots so the save shares the node with them),
  * runs concurrent allocation load through exactly-once sessions, saves a snapshot while the load goes on
  * (`snapshot save`'s code path: streamed, verified, atomic), restores it into a fresh N-node cluster (new
- * data directories, new ports, a new cluster id; `snapshot restore` once per member) and checks:
+ * data directories, addresses and ports, a new cluster id; `snapshot restore` once per member) and checks:
  *
  *  1. every member's restored snapshot is byte-identical (same index, term, membership, data);
  *  2. the restored cluster reports exactly the state hash the file names;
@@ -20,13 +20,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ProcessCluster } from '../../cluster/process-cluster.js';
+import { Cluster } from '../../cluster/cluster.js';
 import { IpamClient, IpamClientError } from '../api/client.js';
 import { BackupError } from '../backup/errors.js';
 import { restoreSnapshot } from '../backup/restore.js';
 import { saveSnapshot } from '../backup/save.js';
 import { readSnapshotFile } from '../backup/snapshot-file.js';
-import { createClusterCerts, writeClusterCerts } from '../transport/certs.js';
 
 export interface DrillOptions {
   /** Members of the source cluster and of the restored one (default 3). */
@@ -89,8 +88,8 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
   const root = await mkdtemp(join(tmpdir(), 'raft-ipam-drill-'));
   const token = randomBytes(16).toString('hex');
   const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-  let source: ProcessCluster | undefined;
-  let restored: ProcessCluster | undefined;
+  let source: Cluster | undefined;
+  let restored: Cluster | undefined;
   const checks: DrillCheck[] = [];
   const check = (name: string, ok: boolean, detail: string): void => {
     checks.push({ name, ok, detail });
@@ -98,14 +97,11 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
   };
   try {
     // --- the source cluster under load ------------------------------------------------------------
-    const tlsDir = join(root, 'tls');
-    // One CA and the same node names for both clusters, as after a real restore onto the same hosts:
-    // only the cluster id keeps them apart (restore.ts).
-    await writeClusterCerts(tlsDir, await createClusterCerts({ nodes: ids }));
-    source = await ProcessCluster.start({ root: join(root, 'source'), ids, tlsDir, token, clusterId: SOURCE_CLUSTER, snapshotEntries: 300 });
+    // No partitions in the drill, so no relays: peers dial each other directly, as in production.
+    source = await Cluster.start({ root: join(root, 'source'), nodes: ids, tls: true, relays: false, token, clusterId: SOURCE_CLUSTER, snapshotEntries: 300 });
     const sourceLeader = await source.waitForLeader();
     print(`${at()} source cluster ${SOURCE_CLUSTER}: ${ids.length} serve processes (mutual TLS, token), ${sourceLeader} leads; files in ${root}`);
-    const admin = new IpamClient({ endpoints: source.endpoints, token, session: true, timeoutMs: 30_000 });
+    const admin = new IpamClient({ endpoints: source.endpoints(), token, session: true, timeoutMs: 30_000 });
     await admin.configureNetwork({ name: NETWORK, cidr: '10.0.0.0/16', slicePrefix: 22 });
     await admin.configureNetwork({ name: NETWORK_V6, cidr: 'fd00:d::/56', slicePrefix: 64, pair: NETWORK });
     const workers = Array.from({ length: 16 }, (_, i) => `worker-${i + 1}`);
@@ -118,7 +114,7 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
     const loadEnds = performance.now() + seconds * 1000;
     print(`${at()} ${loadClients} clients allocate with owners through exactly-once sessions for ${seconds} s; the save starts halfway`);
     const load = Array.from({ length: loadClients }, async (_, c) => {
-      const client = new IpamClient({ endpoints: source?.endpoints ?? [], token, session: true, timeoutMs: 30_000 });
+      const client = new IpamClient({ endpoints: source?.endpoints() ?? [], token, session: true, timeoutMs: 30_000 });
       for (let i = 0; performance.now() < loadEnds && !poolFull; i++) {
         const owner = `ctr-${c}-${i}`;
         const node = workers[(c * 7 + i) % workers.length] as string;
@@ -140,7 +136,7 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
       // order their answers arrived, so a prefix of it is exactly that set.
       const began = performance.now();
       const ackedBefore = grants.length;
-      const saver = new IpamClient({ endpoints: source?.endpoints ?? [], token, timeoutMs: 60_000 });
+      const saver = new IpamClient({ endpoints: source?.endpoints() ?? [], token, timeoutMs: 60_000 });
       const saved = await saveSnapshot({ client: saver, file });
       const ms = performance.now() - began;
       const during = grants.filter((g) => g.at >= began && g.at <= began + ms).length;
@@ -156,29 +152,30 @@ export async function runDrill(options: DrillOptions = {}): Promise<DrillReport>
     source = undefined;
 
     // --- restore into a fresh cluster -------------------------------------------------------------
-    restored = await ProcessCluster.layout({ root: join(root, 'restored'), ids, tlsDir, token });
-    const initialCluster = Object.fromEntries([...restored.nodes.values()].map((n) => [n.id, n.peer]));
+    // Laid out, not started: each member's data directory is built by the restore first.
+    restored = await Cluster.layout({ root: join(root, 'restored'), nodes: ids, tls: true, relays: false, token });
+    const members = restored.nodes();
+    const initialCluster = Object.fromEntries(members.map((n) => [n.id, n.peerAdvertised]));
     const restoreStart = performance.now();
     const results = [];
-    for (const n of restored.nodes.values()) results.push(await restoreSnapshot({ file, dataDir: n.dataDir, name: n.id, initialCluster, sourceClusterId: SOURCE_CLUSTER }));
+    for (const n of members) results.push(await restoreSnapshot({ file, dataDir: n.dataDir, name: n.id, initialCluster, sourceClusterId: SOURCE_CLUSTER }));
     const restoreMs = performance.now() - restoreStart;
     const clusterIds = new Set(results.map((r) => r.clusterId));
     const clusterId = results[0]?.clusterId ?? '';
-    print(`${at()} restored ${results.length} data directories in ${Math.round(restoreMs)} ms (new ports, new cluster id ${clusterId})`);
-    const snapFiles = await Promise.all([...restored.nodes.values()].map((n) => snapFileOf(n.dataDir)));
+    print(`${at()} restored ${results.length} data directories in ${Math.round(restoreMs)} ms (new addresses and ports, new cluster id ${clusterId})`);
+    const snapFiles = await Promise.all(members.map((n) => snapFileOf(n.dataDir)));
     const identical = snapFiles.every((b) => b.equals(snapFiles[0] as Buffer));
     check('members agree', clusterIds.size === 1 && identical && clusterId !== SOURCE_CLUSTER, `${snapFiles.length} identical snapshot files of ${snapFiles[0]?.length ?? 0} bytes, one new cluster id (${[...clusterIds].join(', ')})`);
 
     const bootStart = performance.now();
-    restored.setClusterId(clusterId);
-    await restored.startAll();
-    const restoredLeader = await restored.waitForLeader(60_000);
+    await restored.startAll({ clusterId });
+    const restoredLeader = await restored.waitForLeader({ timeoutMs: 60_000 });
     const electionMs = performance.now() - bootStart;
-    const converged = await restored.waitForConvergence(60_000);
+    const converged = await restored.waitForConvergence({ timeoutMs: 60_000 });
     print(`${at()} restored cluster ${clusterId}: ${restoredLeader} leads ${Math.round(electionMs)} ms after the start; all ${ids.length} at applied index ${converged.applied}`);
     check('state hash', converged.stateHash === saved.stateHash, `restored ${converged.stateHash.slice(0, 16)}…, file ${saved.stateHash.slice(0, 16)}…`);
 
-    const client = new IpamClient({ endpoints: restored.endpoints, token, session: true, timeoutMs: 30_000 });
+    const client = new IpamClient({ endpoints: restored.endpoints(), token, session: true, timeoutMs: 30_000 });
     const listed = await client.allocations(NETWORK, { consistency: 'linearizable', limit: 100_000 });
     const held = new Map(listed.allocations.map((a) => [a.address, a]));
     const before = grants.slice(0, ackedBefore);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePorts } from '../../cluster/process-cluster.js';
+import { freePorts } from '../../cluster/addresses.js';
 import { defaultRestoredClusterId, restoreSnapshot, type RestoreOptions } from '../../src/backup/restore.js';
 import { encodeSnapshotFile } from '../../src/backup/snapshot-file.js';
 import { IpamStateMachine } from '../../src/ipam/state-machine.js';

@@ -66,6 +66,32 @@ describe('Cluster', { timeout: 120_000 }, () => {
     await c.destroy(); // idempotent
   });
 
+  it('layout() lays nodes out without launching them; startAll({ clusterId }) starts them under that id, once', async () => {
+    const c = await Cluster.layout({ nodes: ['a'], relays: false, clusterId: 'not-this-one' });
+    cleanups.push(() => c.destroy());
+    const a = c.node('a');
+    expect(c.nodes()).toEqual([a]);
+    expect(a.peerAdvertised).toBe(a.peerListen);
+    expect(existsSync(a.dataDir)).toBe(true);
+    expect(c.handle('a')).toBeUndefined();
+    expect(c.isRunning('a')).toBe(false);
+    expect(await c.status('a')).toBeUndefined();
+    await expect(c.startAll({ clusterId: 'bad id' })).rejects.toThrow(/clusterId: cluster id must match/);
+    // The id given to startAll (known only after the layout, as after a restore) wins over the option.
+    await c.startAll({ clusterId: 'restored-1' });
+    expect(await c.waitForLeader()).toBe('a');
+    expect((await c.status('a'))?.clusterId).toBe('restored-1');
+    await expect(c.startAll()).rejects.toThrow(/started already/);
+    // A restart keeps the id: the data directory would refuse any other (StorageForeign).
+    await c.kill('a');
+    await c.restart('a');
+    expect((await c.status('a'))?.clusterId).toBe('restored-1');
+    const harness = await readFile(join(c.root, 'harness.log'), 'utf8');
+    expect(harness).toMatch(/lay out 1 nodes \(plaintext, no relays, backend process\): a@127\.0\.0\.\d+\n.*start 1 nodes \(cluster id restored-1\)/);
+    await c.destroy();
+    expect(existsSync(c.root)).toBe(false);
+  });
+
   it('refuses bad options before starting anything', async () => {
     const bad: Array<[Parameters<typeof Cluster.start>[0], RegExp]> = [
       [{ nodes: 0 }, /nodes must be 1..50/],
@@ -76,8 +102,12 @@ describe('Cluster', { timeout: 120_000 }, () => {
       [{ nodes: ['a', 'b'], hosts: ['127.0.0.2', '127.0.0.2'] }, /distinct/],
       [{ root: 'relative' }, /absolute/],
       [{ tickMs: 0 }, /tickMs/],
+      [{ clusterId: '-x' }, /clusterId: cluster id must match/],
     ];
-    for (const [options, message] of bad) await expect(Cluster.start(options), JSON.stringify(options)).rejects.toThrow(message);
+    for (const [options, message] of bad) {
+      await expect(Cluster.start(options), JSON.stringify(options)).rejects.toThrow(message);
+      await expect(Cluster.layout(options), JSON.stringify(options)).rejects.toThrow(message);
+    }
   });
 });
 

@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePorts, ProcessCluster } from '../../cluster/process-cluster.js';
+import { freePorts } from '../../cluster/addresses.js';
+import { Cluster } from '../../cluster/cluster.js';
 import { IpamClient } from '../../src/api/client.js';
 import { runDrill } from '../../src/cli/drill.js';
 
@@ -32,10 +33,10 @@ describe('snapshot save and restore with real processes', () => {
     const root = await mkdtemp(join(tmpdir(), 'raft-ipam-restore-proc-'));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     const token = 'drill-token';
-    const source = await ProcessCluster.start({ root: join(root, 'source'), token, clusterId: 'prod-a' });
+    const source = await Cluster.start({ root: join(root, 'source'), relays: false, token, clusterId: 'prod-a' });
     cleanups.push(() => source.destroy());
     await source.waitForLeader();
-    const client = new IpamClient({ endpoints: source.endpoints, token, session: true, timeoutMs: 30_000 });
+    const client = new IpamClient({ endpoints: source.endpoints(), token, session: true, timeoutMs: 30_000 });
     await client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
     const granted = new Map<string, string>();
     for (let i = 0; i < 30; i++) {
@@ -44,7 +45,7 @@ describe('snapshot save and restore with real processes', () => {
       granted.set((await client.allocate({ network: 'pods', nodeId: node, owner: `ctr-${i}` })).address, `ctr-${i}`);
     }
     const file = join(root, 'backup.snap');
-    const saved = await cli(['snapshot', 'save', file, '--endpoints', source.endpoints.join(','), '--token', token, '--json']);
+    const saved = await cli(['snapshot', 'save', file, '--endpoints', source.endpoints().join(','), '--token', token, '--json']);
     expect(saved.stderr).toBe('');
     expect(saved.code).toBe(0);
     const report = JSON.parse(saved.stdout) as { index: number; term: number; bytes: number; stateHash: string; clusterId: string; addresses: number };
@@ -52,10 +53,11 @@ describe('snapshot save and restore with real processes', () => {
     // The source is gone (as in a disaster); its node names are reused by the new cluster.
     await source.destroy();
 
-    const restored = await ProcessCluster.layout({ root: join(root, 'restored'), token });
+    // Laid out, not started: `snapshot restore` builds each data directory first.
+    const restored = await Cluster.layout({ root: join(root, 'restored'), relays: false, token });
     cleanups.push(() => restored.destroy());
     let clusterId = '';
-    for (const n of restored.nodes.values()) {
+    for (const n of restored.nodes()) {
       const r = await cli(['snapshot', 'restore', file, '--data-dir', n.dataDir, '--name', n.id, '--initial-cluster', restored.initialCluster(), '--source-cluster-id', 'prod-a', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as { clusterId: string; index: number };
@@ -67,19 +69,18 @@ describe('snapshot save and restore with real processes', () => {
 
     // serve without the new cluster id refuses the directory (exit 2, StorageForeign) and changes nothing.
     const n1 = restored.node('n1');
-    const [p1, p2] = await freePorts(2);
-    const wrong = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--name', 'n1', '--data-dir', n1.dataDir, '--listen-peer', `127.0.0.1:${p1}`, '--listen-client', `127.0.0.1:${p2}`, '--initial-cluster', restored.initialCluster(), '--insecure'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [p1, p2] = await freePorts(2, n1.host);
+    const wrong = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--name', 'n1', '--data-dir', n1.dataDir, '--listen-peer', `${n1.host}:${p1}`, '--listen-client', `${n1.host}:${p2}`, '--initial-cluster', restored.initialCluster(), '--insecure'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     wrong.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     expect(await new Promise<number | null>((r) => wrong.once('exit', r))).toBe(2);
     expect(err).toMatch(/StorageForeign.*belongs to cluster "restored-/);
 
-    restored.setClusterId(clusterId);
-    await restored.startAll();
+    await restored.startAll({ clusterId });
     await restored.waitForLeader();
-    const converged = await restored.waitForConvergence(60_000);
+    const converged = await restored.waitForConvergence({ timeoutMs: 60_000 });
     expect(converged.stateHash).toBe(report.stateHash);
-    const after = new IpamClient({ endpoints: restored.endpoints, token, session: true, timeoutMs: 30_000 });
+    const after = new IpamClient({ endpoints: restored.endpoints(), token, session: true, timeoutMs: 30_000 });
     const listed = await after.allocations('pods', { limit: 1000 });
     expect(new Map(listed.allocations.map((a) => [a.address, a.owner]))).toEqual(granted);
     const fresh = await after.allocate({ network: 'pods', nodeId: 'w1', owner: 'after-restore' });
