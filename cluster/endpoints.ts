@@ -3,7 +3,7 @@
  * for clusters the harness does not hold as child processes (containers, compose projects). Each answer
  * is the node's own /readyz or /v1/status; a node that does not answer in time counts as down.
  */
-import type { StatusBody } from './process-cluster.js';
+import type { NodeStatusView as StatusBody } from '../src/node/service.js';
 
 export type { StatusBody };
 
