@@ -43,6 +43,7 @@ import { compare } from '../ipam/state.js';
 import { isRead, type ReadQuery, type RecordedCommand, type Operation } from './operations.js';
 import { emptyTrie, trieEntries, trieEqual, trieFirstAbsent, trieGet, trieSet, trieSize, type Trie } from './persistent-trie.js';
 import { canonicalJson } from './values.js';
+import { describeOutcome } from './describe.js';
 
 /** A generation, or null: given by an operation whose answer nobody saw. */
 export type Gen = number | null;
@@ -121,6 +122,11 @@ const OWNER_KEY_BITS = 32;
 
 function ownerAt(net: ModelNetwork, owner: string): { nodeId: string; offset: Offset } | undefined {
   return trieGet(net.owners, hashText(owner))?.find((o) => o.owner === owner);
+}
+
+/** The node holding `owner`'s address in `net`, if any. */
+export function ownerNode(net: ModelNetwork, owner: string): string | undefined {
+  return ownerAt(net, owner)?.nodeId;
 }
 
 function withOwner(owners: Trie<OwnerBucket>, owner: string, at: { nodeId: string; offset: Offset } | undefined): Trie<OwnerBucket> {
@@ -648,27 +654,27 @@ function matchAllocations(state: ModelState, answer: Extract<ReadAnswer, { kind:
 
 // --- explanations ------------------------------------------------------------------------------------------
 
-const short = (s: string, max = 400): string => (s.length > max ? `${s.slice(0, max)}…` : s);
-
-/** What the model would answer to `op` in `state`: for failure reports ("expected …, recorded …"). */
+/** What the model would answer to `op` in `state`, as the timeline writes answers: for failure reports. */
 export function expectation(state: ModelState, op: Operation): string {
+  const refused = (code: string, message: string): string => `fail ${code} (${message})`;
   if (isRead(op)) {
     const a = query(state, op);
-    if (a.kind === 'refused') return `refused ${a.code} (${a.message})`;
-    if (a.kind === 'view') return `ok ${short(canonicalJson(a.value))}`;
-    return `ok ${short(canonicalJson({ network: a.network, allocations: a.allocations.map(allocationView), truncated: a.truncated }))}`;
+    if (a.kind === 'refused') return refused(a.code, a.message);
+    if (a.kind === 'view') return describeOutcome(op, { type: 'ok', value: a.value });
+    const value = { network: a.network, allocations: a.allocations.map((x) => ({ ...allocationView(x), generation: x.gen ?? '?' })), truncated: a.truncated };
+    return describeOutcome(op, { type: 'ok', value });
   }
   return execute(state, op)
     .map((b) => {
       switch (b.kind) {
         case 'refused':
-          return `refused ${b.code} (${b.message})`;
+          return refused(b.code, b.message);
         case 'done':
-          return `ok ${short(canonicalJson(b.value))}`;
+          return describeOutcome(op, { type: 'ok', value: b.value });
         case 'grant':
-          return `ok ${short(canonicalJson(b.value))} with a new generation > ${state.genFloor}`;
+          return `ok ${b.value.address} gen > ${state.genFloor}${b.value.owner !== undefined ? ` owner=${b.value.owner}` : ''} (new)`;
         case 'held':
-          return `ok ${short(canonicalJson(b.value))} with generation ${b.gen ?? '(unknown until seen)'}`;
+          return `ok ${b.value.address} gen ${b.gen ?? '?'}${b.value.owner !== undefined ? ` owner=${b.value.owner}` : ''} (existing)`;
       }
     })
     .join(' or ');

@@ -93,35 +93,3 @@ function parseRead(record: Record<string, unknown>, type: ReadType): ReadQuery {
   }
   return out as unknown as ReadQuery;
 }
-
-/** One line for people: `allocate pods/n1 owner=c1`. */
-export function describeOperation(op: Operation): string {
-  switch (op.type) {
-    case 'configureNetwork':
-      return `configureNetwork ${op.name} ${op.cidr} /${op.slicePrefix}${op.pair !== undefined ? ` pair=${op.pair}` : ''}`;
-    case 'assignSlice':
-    case 'releaseSlice':
-      return `${op.type} ${op.network}/${op.nodeId}`;
-    case 'assignSpecificSlice':
-      return `assignSpecificSlice ${op.network}/${op.nodeId} ${op.slice}`;
-    case 'allocate':
-    case 'allocateFirst':
-      return `${op.type} ${op.network}/${op.nodeId}${op.owner !== undefined ? ` owner=${op.owner}` : ''}`;
-    case 'allocateSpecific':
-      return `allocateSpecific ${op.network}/${op.nodeId} ${op.address}${op.owner !== undefined ? ` owner=${op.owner}` : ''}`;
-    case 'mark':
-      return `mark ${op.network}/${op.nodeId} ${op.address}`;
-    case 'release':
-      return `release ${op.network} ${op.address}${op.generation !== undefined ? ` gen=${op.generation}` : ''}`;
-    case 'releaseOwner':
-      return `releaseOwner ${op.owner}${op.network !== undefined ? ` network=${op.network}` : ''}`;
-    case 'listNetworks':
-      return 'read networks';
-    case 'listSlices':
-      return `read ${op.network} slices`;
-    case 'listAllocations': {
-      const filters = [op.node !== undefined ? `node=${op.node}` : '', op.owner !== undefined ? `owner=${op.owner}` : '', op.limit !== undefined ? `limit=${op.limit}` : ''].filter((s) => s !== '');
-      return `read ${op.network} allocations${filters.length > 0 ? ` ${filters.join(' ')}` : ''}`;
-    }
-  }
-}
