@@ -77,12 +77,13 @@ function zobrist(n: number): Uint32Array {
 }
 
 /** A linearized set as stored in the cache: leading all-ones words and trailing zero words dropped. */
-interface StoredBits {
+export interface StoredBits {
   readonly ones: number;
   readonly words: Uint32Array;
 }
 
-function store(bits: Uint32Array): StoredBits {
+/** @internal exported for tests. */
+export function storeBits(bits: Uint32Array): StoredBits {
   let lo = 0;
   while (lo < bits.length && bits[lo] === 0xffffffff) lo++;
   let hi = bits.length;
@@ -90,7 +91,8 @@ function store(bits: Uint32Array): StoredBits {
   return { ones: lo, words: bits.slice(lo, hi) };
 }
 
-function sameBits(bits: Uint32Array, s: StoredBits): boolean {
+/** @internal exported for tests: `bits` equals the stored set, word for word. */
+export function sameBits(bits: Uint32Array, s: StoredBits): boolean {
   for (let i = 0; i < s.ones; i++) if (bits[i] !== 0xffffffff) return false;
   const n = s.words.length;
   for (let i = 0; i < n; i++) if (bits[s.ones + i] !== s.words[i]) return false;
@@ -213,7 +215,7 @@ class Search<S> {
     } else {
       this.cache.set(key, (bucket = []));
     }
-    bucket.push({ bits: store(this.bits), state });
+    bucket.push({ bits: storeBits(this.bits), state });
     this.budget.explored++;
     return true;
   }

@@ -182,3 +182,68 @@ describe('checkLinearizability: hand-written histories', () => {
     expect(r.droppedOps).toBe(1);
   });
 });
+
+describe('checkLinearizability: what only the search structure catches', () => {
+  it('two timed-out allocations whose order only a later read reveals (the cache compares states, not just the set placed)', async () => {
+    const b = new HistoryBuilder().setup();
+    // Applied b first, then a: b has the lower address. Both timed out; the read is the only witness.
+    b.info('c1', [0, 10], alloc('n1', 'a'), false);
+    b.info('c2', [0, 10], alloc('n1', 'b'), true);
+    b.sm.apply(alloc('n1', 'a'));
+    const read = await b.read('c3', [20, 30], listNode('n1'));
+    expect(addressesIn(read)).toHaveLength(2);
+    expect(checkLinearizability(b.ops).status).toBe('linearizable');
+  });
+
+  it('k identical timeouts cost about k states, not 2^k subsets', async () => {
+    const b = new HistoryBuilder().setup();
+    for (let k = 0; k < 14; k++) b.info(`t${k}`, [k, k + 1], alloc('n1'), k % 3 === 0);
+    await b.read('r', [100, 110], listNode('n1'));
+    const r = checkLinearizability(b.ops, { maxStates: 2_000 });
+    expect(r.status).toBe('linearizable');
+    expect(r.explored).toBeLessThan(200);
+  });
+
+  it('answered operations are placed before pending timeouts are tried', async () => {
+    const b = new HistoryBuilder().setup(['n1']);
+    // 12 distinct timeouts that never took effect, then 20 answered allocations and a read.
+    for (let k = 0; k < 12; k++) b.info(`t${k}`, [k, k + 1], alloc('n1', `lost-${k}`), false);
+    for (let k = 0; k < 12; k++) b.allocate(`c${k}`, [20 + 10 * k, 25 + 10 * k], alloc('n1', `real-${k}`));
+    await b.read('r', [200, 210], listNode('n1'));
+    const r = checkLinearizability(b.ops, { maxStates: 5_000 });
+    expect(r.status).toBe('linearizable');
+    expect(r.explored).toBeLessThan(100);
+  });
+
+  it('generation order across networks: a read that saw an allocation before a lower generation was even requested', async () => {
+    const b = new HistoryBuilder().setup(['n1']);
+    b.apply('setup', [-50, -49], { type: 'configureNetwork', name: 'other', cidr: '10.201.0.0/24', slicePrefix: 28 });
+    b.apply('setup', [-48, -47], { type: 'assignSlice', network: 'other', nodeId: 'n1' });
+    // The log applied R (other, lower generation), then Q (pods), then the read P saw Q — but P
+    // completed before R was invoked. Each network alone is fine; the counter says otherwise.
+    const r = b.allocate('c1', [30, 40], { type: 'allocate', network: 'other', nodeId: 'n1' });
+    const q = b.allocate('c2', [0, 100], alloc('n1', 'q'));
+    const p = await b.read('c3', [10, 20], listNode('n1'));
+    expect(q.generation).toBeGreaterThan(r.generation);
+    const f = failure(checkLinearizability(b.ops));
+    expect(f.part).toMatch(/^pods/);
+    expect([p.id, q.id]).toContain(f.blocked);
+    // The same three with the read after R was invoked are linearizable.
+    (b.ops.find((o) => o.id === p.id) as HistoryOp).invoke = 35;
+    (b.ops.find((o) => o.id === p.id) as HistoryOp).complete = 45;
+    expect(checkLinearizability(b.ops).status).toBe('linearizable');
+  });
+
+  it('an owner that moves from one node to another after the cut ties the two nodes into one part', async () => {
+    const b = new HistoryBuilder().setup(['n1', 'n2']);
+    const held = b.allocate('setup', [-10, -9], alloc('n1', 'mover'));
+    // A whole-network read puts the cut after the allocation: only the state at the cut links mover to n1.
+    await b.read('setup', [-8, -7], { type: 'listSlices', network: 'pods' });
+    // After the cut: released on n1 (routed there by its address), then allocated on n2.
+    b.apply('c1', [0, 10], { type: 'release', network: 'pods', address: held.address });
+    b.allocate('c2', [20, 30], alloc('n2', 'mover'));
+    const r = checkLinearizability(b.ops);
+    expect(r.status).toBe('linearizable');
+    expect(r.parts.map((p) => p.key)).toContain('pods / nodes n1,n2');
+  });
+});
