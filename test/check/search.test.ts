@@ -209,5 +209,7 @@ describe('the cache\'s stored sets of placed operations', () => {
     expect(storeBits(bitsOf(128, [...range(0, 64), 100]))).toMatchObject({ ones: 2 });
     expect(storeBits(bitsOf(128, [...range(0, 64), 100])).words).toHaveLength(2);
     expect(storeBits(bitsOf(128, range(0, 128))).words).toHaveLength(0);
+    expect(storeBits(bitsOf(128, [5])).words).toHaveLength(1);
+    expect(storeBits(bitsOf(128, [])).words).toHaveLength(0);
   });
 });
