@@ -19,7 +19,7 @@ describe('histories of a correct cluster', () => {
   it('random concurrent histories over every command and read, with timeouts, are linearizable', async () => {
     await fc.assert(
       fc.asyncProperty(planArb(operationArb, { maxSteps: 80, infoRate: 0.1 }), async (plan) => {
-        const history = await buildHistory(setupCommands, plan);
+        const history = await buildHistory(setupCommands as RecordedCommand[], plan);
         const r = checkLinearizability(history);
         expect(r.status, JSON.stringify(r.status === 'not-linearizable' ? r.failure : r.status)).toBe('linearizable');
       }),
