@@ -8,6 +8,7 @@ import { registerServeCommand } from './serve.js';
 import { runTour } from './tour.js';
 import { registerCertsCommand } from './certs.js';
 import { addGlobalClientOptions, registerClientCommands } from './client-commands.js';
+import { registerCheckHistoryCommand } from './check-history.js';
 import { failureOf } from './exit-codes.js';
 import { runSeeds } from '../sim/run-seeds.js';
 import { simulate } from '../sim/simulator.js';
@@ -115,6 +116,7 @@ program
 
 registerCertsCommand(program);
 registerClientCommands(program);
+registerCheckHistoryCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const { exitCode, line } = failureOf(e);
