@@ -57,7 +57,7 @@ for (let r = 0; r < runs; r++) {
   totals.checkedOps += result.checkedOps;
   totals.failoverMs.push(...result.nemesis.failoverMs);
   for (const [k, n] of Object.entries(result.nemesis.runs)) totals.nemeses[k] = (totals.nemeses[k] ?? 0) + n;
-  console.log(JSON.stringify({ seed: result.seed, ok: result.ok, linearizability: result.linearizability, ops: result.ops, checkedOps: result.checkedOps, kills: result.nemesis.leaderKills, durationMs: result.durationMs, ...(result.ok ? {} : { violations: result.violations, report: result.reportDir }) }));
+  console.log(JSON.stringify({ seed: result.seed, ok: result.ok, verdict: result.verdict, linearizability: result.linearizability, ops: result.ops, checkedOps: result.checkedOps, kills: result.nemesis.leaderKills, durationMs: result.durationMs, ...(result.ok ? {} : { violations: result.violations, report: result.reportDir }) }));
 }
 const sorted = [...totals.failoverMs].sort((a, b) => a - b);
 const pct = (p: number): number | undefined => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -135,7 +135,7 @@ export class Nemesis {
         // Grow by one voter, then retire one of the old followers: the size stays, the members change.
         const id = `m${this.nextMember++}`;
         await this.cluster.addNode(id, { voter: true, timeoutMs: this.recoverMs });
-        await this.cluster.retire(this.pick(followers));
+        await this.cluster.removeMember(this.pick(followers));
         break;
       }
       case 'transfer-leader':

@@ -8,10 +8,12 @@
  * part, the verdict, the harness's fault log and every node's log; the seed to replay the fault sequence
  * is in the verdict and the first line of the timeline.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkLinearizability, type LinearizabilityResult } from '../../src/check/linearizability.js';
-import { HistoryRecorder, toJsonLines, type HistoryOp } from '../../src/check/history.js';
+import { checkHistory, type CheckReport } from '../../src/check/check-history.js';
+import type { FinalState, NodeState } from '../../src/check/direct-checks.js';
+import { HistoryRecorder, type HistoryOp, type Outcome } from '../../src/check/history.js';
+import { writeFailureReport } from '../../src/check/timeline.js';
 import { createRng } from '../../src/raft/rng.js';
 import { Cluster, type ClusterOptions } from '../cluster.js';
 import type { NodeBackend } from '../backend.js';
@@ -46,7 +48,9 @@ export interface ChaosResult {
   violations: string[];
   nemesis: NemesisStats;
   ops: WorkloadCounts;
-  linearizability: LinearizabilityResult['status'];
+  /** The checker's verdict: pass, fail, or unknown (the search ran out of budget: not known to be fine). */
+  verdict: CheckReport['verdict'] | 'not checked';
+  linearizability: CheckReport['linearizability']['status'] | 'not checked';
   checkedOps: number;
   converged?: { applied: number; stateHash: string };
   durationMs: number;
@@ -84,7 +88,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const violations: string[] = [];
   let history: HistoryOp[] = [];
   let converged: { applied: number; stateHash: string } | undefined;
-  let result: LinearizabilityResult | undefined;
+  let report: CheckReport | undefined;
   try {
     await cluster.waitForLeader();
     await workload.setup();
@@ -104,13 +108,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     try {
       converged = await cluster.waitForConvergence({ timeoutMs: 60_000 });
     } catch (e) {
-      violations.push(`members did not converge to one applied index and state hash: ${(e as Error).message}`);
+      violations.push(`members did not converge: ${(e as Error).message}`);
     }
-    await workload.finalReads();
+    const nodes = await nodeStates(cluster);
+    const final = finalState(await workload.finalReads());
     history = recorder.close();
-    result = checkLinearizability(history, { maxStates: o.maxStates ?? 5_000_000 });
-    if (result.status === 'not-linearizable') violations.push(`not linearizable: ${result.failure.message}`);
-    if (result.status === 'unknown') violations.push(`linearizability unknown (search budget exhausted): ${result.reason}`);
+    report = checkHistory(history, { maxStates: o.maxStates ?? 5_000_000, nodes, ...(final ? { final } : {}) });
+    if (!final) violations.push('the final read of the allocations did not succeed: acknowledged allocations could not be checked');
+    for (const v of report.violations) violations.push(`${v.check}: ${v.message}`);
+    if (report.linearizability.status === 'not-linearizable') violations.push(`not linearizable: ${report.linearizability.failure.message}`);
+    if (report.linearizability.status === 'unknown') violations.push(`linearizability unknown (search budget exhausted): ${report.linearizability.reason}`);
   } catch (e) {
     violations.push(`run aborted: ${(e as Error).stack ?? String(e)}`);
     history = recorder.close('the run aborted');
@@ -121,24 +128,45 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     violations,
     nemesis: nemesis.stats,
     ops: workload.counts,
-    linearizability: result?.status ?? 'unknown',
-    checkedOps: result?.checkedOps ?? 0,
+    verdict: report?.verdict ?? 'not checked',
+    linearizability: report?.linearizability.status ?? 'not checked',
+    checkedOps: report?.linearizability.checkedOps ?? 0,
     ...(converged ? { converged } : {}),
     durationMs: Math.round(performance.now() - started),
   };
   try {
-    if (!out.ok) out.reportDir = await writeReport(o.reportDir ?? join(process.cwd(), 'chaos-reports', `seed-${o.seed}-${Date.now()}`), cluster, history, timeline, out, result);
+    if (!out.ok) out.reportDir = await writeReport(o.reportDir ?? join(process.cwd(), 'chaos-reports', `seed-${o.seed}-${Date.now()}`), cluster, history, timeline, out, report);
   } finally {
     await cluster.destroy();
   }
   return out;
 }
 
-async function writeReport(dir: string, cluster: Cluster, history: readonly HistoryOp[], timeline: readonly string[], result: ChaosResult, lin: LinearizabilityResult | undefined): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'history.jsonl'), toJsonLines(history));
+/** Every member's applied index and state hash, as it answers now. */
+async function nodeStates(cluster: Cluster): Promise<NodeState[]> {
+  const out: NodeState[] = [];
+  for (const [id, st] of await cluster.statuses()) if (st) out.push({ id, applied: st.applied, stateHash: st.stateHash });
+  return out;
+}
+
+/** The allocations the final linearizable reads saw, or undefined when any of them failed or was cut short. */
+function finalState(reads: readonly Outcome[]): FinalState | undefined {
+  const allocations: FinalState['allocations'] = [];
+  for (const r of reads) {
+    if (r.type !== 'ok') return undefined;
+    const v = r.value as { allocations?: FinalState['allocations']; truncated?: boolean };
+    if (v.allocations === undefined) continue; // a slices read
+    if (v.truncated) return undefined;
+    allocations.push(...v.allocations);
+  }
+  return { allocations };
+}
+
+async function writeReport(dir: string, cluster: Cluster, history: readonly HistoryOp[], timeline: readonly string[], result: ChaosResult, report: CheckReport | undefined): Promise<string> {
+  if (report) await writeFailureReport(dir, history, report);
+  else await writeFailureReport(dir, history, { verdict: 'unknown', violations: [], linearizability: { status: 'unknown', reason: 'the run aborted before the check', parts: [], explored: 0, checkedOps: 0, droppedOps: 0 }, ops: history.length });
   await writeFile(join(dir, 'faults.txt'), `${timeline.join('\n')}\n`);
-  await writeFile(join(dir, 'verdict.json'), `${JSON.stringify({ ...result, linearizabilityDetail: lin }, null, 2)}\n`);
+  await writeFile(join(dir, 'run.json'), `${JSON.stringify(result, null, 2)}\n`);
   await cluster.copyLogs(join(dir, 'logs'));
   return dir;
 }

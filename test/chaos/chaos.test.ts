@@ -30,6 +30,7 @@ describe('chaos: real processes', () => {
     const result = await runChaos({ seed: 20261126, clients: 4, leaderKills: 30, log: (l) => lines.push(l) });
     expect(result.violations, `${result.reportDir ?? ''}\n${lines.join('\n')}`).toEqual([]);
     expect(result.ok).toBe(true);
+    expect(result.verdict).toBe('pass');
     expect(result.linearizability).toBe('linearizable');
     expect(result.nemesis.leaderKills).toBeGreaterThanOrEqual(30);
     for (const kind of NEMESES) expect(result.nemesis.runs[kind], kind).toBeGreaterThanOrEqual(1);
