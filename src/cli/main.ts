@@ -11,6 +11,7 @@ import { runTour } from './tour.js';
 import { registerCertsCommand } from './certs.js';
 import { addGlobalClientOptions, registerClientCommands } from './client-commands.js';
 import { registerSnapshotCommands } from './snapshot-commands.js';
+import { registerCheckHistoryCommand } from './check-history.js';
 import { failureOf } from './exit-codes.js';
 import { runSeeds } from '../sim/run-seeds.js';
 import { simulate } from '../sim/simulator.js';
@@ -141,6 +142,7 @@ program
 registerCertsCommand(program);
 registerClientCommands(program);
 registerSnapshotCommands(program);
+registerCheckHistoryCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const { exitCode, line } = failureOf(e);
