@@ -200,7 +200,8 @@ export class ContainerBackend implements NodeBackend {
     const log = createWriteStream(spec.logFile, { flags: 'a' });
     const logClosed = new Promise<void>((resolve) => {
       log.once('close', resolve);
-      log.once('error', () => resolve());
+      // A log that cannot be written must not crash the harness (nor a late chunk after a forced end).
+      log.on('error', () => resolve());
     });
     // One JSON line like the node's own (pino) lines, so a log reader sees where each run starts and in what.
     log.write(`${JSON.stringify({ harness: 'launch', backend: this.name, id: spec.id, time: new Date().toISOString(), container: name, image: this.image, argv: spec.argv })}\n`);
