@@ -101,6 +101,8 @@ describe('a 3-node cluster on the container backend', { timeout: 300_000 }, () =
     await c.restart(first);
     const restarted = handle(c, first);
     expect(restarted.containerId).not.toBe(killed.containerId);
+    // (Polled: a restarted node may apply its committed entries after it starts answering.)
+    await until(`${first} to hold what it had on disk`, async () => JSON.stringify(await slicesAt(c, first).catch(() => [])) === '["before"]');
     expect(await slicesAt(c, first)).toEqual(['before']);
     c.heal();
     await c.waitForConvergence(WAIT);
