@@ -4,13 +4,13 @@
  * directories, certificates, relays — and passes it in as plain argv, env and paths, so a backend knows
  * nothing about Raft or the cluster.
  *
- * Two backends are meant to implement it:
+ * Two backends implement it (backends.ts picks one by name):
  * - `process` (process-backend.ts): a child process of the test; signals are POSIX signals.
- * - `container` (to come): one container per node with host networking (so the node can bind its own
- *   127.0.0.x address and the harness's relays are reachable), `dataDir` and `readOnlyDirs` bind-mounted
- *   at the same paths, stdout/stderr streamed into `logFile`; kill = `docker kill -s KILL`, stop =
- *   `docker stop -t`, pause/resume = `docker pause`/`unpause` (the cgroup freezer: like SIGSTOP, the
- *   process cannot tell).
+ * - `container` (container-backend.ts): one container per run with host networking (so the node can bind
+ *   its own 127.0.0.x address and the harness's relays are reachable), `dataDir` and `readOnlyDirs`
+ *   bind-mounted at the same paths, stdout/stderr streamed into `logFile`; kill = `docker kill` (SIGKILL),
+ *   stop = `docker kill --signal TERM` then SIGKILL after the grace, pause/resume = `docker pause`/`unpause`
+ *   (the cgroup freezer: like SIGSTOP, the process cannot tell).
  *
  * Every path is a host path and the node must see it at the same path: the harness puts those paths in
  * argv (`--data-dir`, `--tls-dir`), and a backend that translated them would have to rewrite argv.

@@ -7,9 +7,9 @@
  * Only peer traffic passes the relays. Clients (the harness itself, tests) reach every node's HTTP API
  * directly, as a client on that node's side of any partition would.
  */
-import { CUT_MODES, Relay, type CutMode, type HostPort } from './relay.js';
+import { CUT_MODES, Relay, type CutMode, type HostPort, type RelayConnectionView } from './relay.js';
 
-export type { CutMode } from './relay.js';
+export type { CutMode, RelayConnectionView } from './relay.js';
 
 export interface Cut {
   from: string;
@@ -68,6 +68,14 @@ export class Network {
   /** The address peers dial to reach `id`. */
   relayAddress(id: string): HostPort {
     return this.relay(id).address();
+  }
+
+  /**
+   * The connections through `id`'s relay now, each with the member its source IP identified (null: a
+   * stranger, which no cut can block): how a test checks that a backend's nodes dial from their own IP.
+   */
+  connections(id: string): RelayConnectionView[] {
+    return this.relay(id).connections();
   }
 
   /** Cut the link from → to: `from`'s messages stop reaching `to` ('drop': silently; 'reset': refused). */
