@@ -1,12 +1,13 @@
 /**
  * npm run chaos -- [--minutes N | --leader-kills K] [--seed S] [--clients C] [--nodes N] [--tls]
- *                  [--nemeses kill-leader,pause-leader,…] [--runs R] [--report DIR]
+ *                  [--backend process|container] [--nemeses kill-leader,pause-leader,…] [--runs R] [--report DIR]
  *
- * The long chaos run: repeated runs of cluster/chaos/run.ts (a fresh 3-node cluster of real processes
- * each), every nemesis mixed at random from the seed, each run's history checked. Prints one line per
+ * The long chaos run: repeated runs of cluster/chaos/run.ts (a fresh 3-node cluster each, of child
+ * processes or of containers), every nemesis mixed at random from the seed, each run's history checked. Prints one line per
  * run and a JSON total; exits 1 on any violation, with the report directory of the failing run.
  */
 import { parseArgs } from 'node:util';
+import { backendFromName } from '../cluster/backends.js';
 import { isNemesis, NEMESES, type NemesisKind } from '../cluster/chaos/nemesis.js';
 import { runChaos } from '../cluster/chaos/run.js';
 
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '4' },
     nodes: { type: 'string', default: '3' },
     tls: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'process' },
     nemeses: { type: 'string', default: NEMESES.join(',') },
     runs: { type: 'string', default: '1' },
     report: { type: 'string' },
@@ -37,8 +39,10 @@ const minutes = values.minutes !== undefined ? Number(values.minutes) : undefine
 if (minutes !== undefined && !(minutes > 0)) throw new Error(`--minutes must be positive, got ${values.minutes}`);
 
 const totals = { runs: 0, failed: 0, leaderKills: 0, pauses: 0, partitions: 0, ops: 0, checkedOps: 0, nemeses: {} as Record<string, number>, failoverMs: [] as number[] };
+const backend = await backendFromName(values.backend ?? 'process');
 for (let r = 0; r < runs; r++) {
   const result = await runChaos({
+    backend,
     seed: seed + r,
     nodes: int('nodes', values.nodes, 1),
     clients: int('clients', values.clients, 1),
@@ -59,6 +63,7 @@ for (let r = 0; r < runs; r++) {
   for (const [k, n] of Object.entries(result.nemesis.runs)) totals.nemeses[k] = (totals.nemeses[k] ?? 0) + n;
   console.log(JSON.stringify({ seed: result.seed, ok: result.ok, verdict: result.verdict, linearizability: result.linearizability, ops: result.ops, checkedOps: result.checkedOps, kills: result.nemesis.leaderKills, durationMs: result.durationMs, ...(result.ok ? {} : { violations: result.violations, report: result.reportDir }) }));
 }
+await backend.close();
 const sorted = [...totals.failoverMs].sort((a, b) => a - b);
 const pct = (p: number): number | undefined => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 console.log(JSON.stringify({ ...totals, failoverMs: undefined, failoverP50Ms: pct(50), failoverP99Ms: pct(99), violations: totals.failed }));

@@ -1,5 +1,5 @@
 /**
- * The chaos suite against real processes (issue 8): a 3-node cluster under four concurrent clients while
+ * The chaos suite against real processes and containers (issue 8): a 3-node cluster under four concurrent clients while
  * leaders are killed, paused, partitioned away, links cut one way and flapping, nodes restarted in turn,
  * wiped and rejoined, members changed and leadership moved — at least 30 leader kills and every nemesis
  * once, from a fixed seed — and the recorded history must be linearizable, with every member at one
@@ -15,8 +15,9 @@ import { perform } from '../../src/check/client-ops.js';
 import { HistoryRecorder } from '../../src/check/history.js';
 import { checkLinearizability } from '../../src/check/linearizability.js';
 import type { Operation } from '../../src/check/operations.js';
+import { ContainerBackend } from '../../cluster/container-backend.js';
 import { NEMESES } from '../../cluster/chaos/nemesis.js';
-import { runChaos } from '../../cluster/chaos/run.js';
+import { runChaos, type ChaosOptions } from '../../cluster/chaos/run.js';
 import { Cluster } from '../../cluster/cluster.js';
 
 const clusters: Cluster[] = [];
@@ -24,21 +25,26 @@ afterEach(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.destroy()));
 });
 
+/** At least 30 leader kills and every nemesis once, from a fixed seed; the verdict comes from the history. */
+async function budgetRun(options: Partial<ChaosOptions>): Promise<void> {
+  const lines: string[] = [];
+  const result = await runChaos({ seed: 20261126, clients: 4, leaderKills: 30, log: (l) => lines.push(l), ...options });
+  expect(result.violations, `${result.reportDir ?? ''}\n${lines.join('\n')}`).toEqual([]);
+  expect(result.ok).toBe(true);
+  expect(result.verdict).toBe('pass');
+  expect(result.linearizability).toBe('linearizable');
+  expect(result.nemesis.leaderKills).toBeGreaterThanOrEqual(30);
+  for (const kind of NEMESES) expect(result.nemesis.runs[kind], kind).toBeGreaterThanOrEqual(1);
+  expect(result.nemesis.failoverMs.length).toBe(result.nemesis.leaderKills);
+  // The history is substantial: acknowledged writes and refusals and unknown outcomes all checked.
+  expect(result.ops.ok).toBeGreaterThan(200);
+  expect(result.checkedOps).toBeGreaterThan(200);
+  expect(result.converged?.stateHash).toMatch(/^[0-9a-f]{64}$/);
+}
+
 describe('chaos: real processes', () => {
   it('30 leader kills and every nemesis under concurrent load: the history is linearizable and the members converge', async () => {
-    const lines: string[] = [];
-    const result = await runChaos({ seed: 20261126, clients: 4, leaderKills: 30, log: (l) => lines.push(l) });
-    expect(result.violations, `${result.reportDir ?? ''}\n${lines.join('\n')}`).toEqual([]);
-    expect(result.ok).toBe(true);
-    expect(result.verdict).toBe('pass');
-    expect(result.linearizability).toBe('linearizable');
-    expect(result.nemesis.leaderKills).toBeGreaterThanOrEqual(30);
-    for (const kind of NEMESES) expect(result.nemesis.runs[kind], kind).toBeGreaterThanOrEqual(1);
-    expect(result.nemesis.failoverMs.length).toBe(result.nemesis.leaderKills);
-    // The history is substantial: acknowledged writes and refusals and unknown outcomes all checked.
-    expect(result.ops.ok).toBeGreaterThan(200);
-    expect(result.checkedOps).toBeGreaterThan(200);
-    expect(result.converged?.stateHash).toMatch(/^[0-9a-f]{64}$/);
+    await budgetRun({});
   }, 1_500_000);
 
   /**
@@ -70,4 +76,15 @@ describe('chaos: real processes', () => {
     const correct = await partitionedFollowerRead({});
     expect(correct.status).toBe('linearizable');
   }, 300_000);
+});
+
+describe('chaos: containers', () => {
+  it('the same budget with every node in its own container (docker kill, docker pause, relays on the host network)', async () => {
+    const backend = new ContainerBackend();
+    try {
+      await budgetRun({ backend, seed: 20261127 });
+    } finally {
+      await backend.close();
+    }
+  }, 1_500_000);
 });
