@@ -79,15 +79,38 @@ function specOf(ops: readonly CheckedOp[]): SearchSpec<ModelState> {
   return { step: (state, i) => step(state, (ops[i] as CheckedOp).op, (ops[i] as CheckedOp).outcome), hash: (s) => s.hash, equal: statesEqual };
 }
 
-/** Search ops with twins: identical info operations (search.ts tries only the first one not yet placed). */
+/** Every owner name an operation or its answer mentions. */
+function ownersIn(c: CheckedOp): string[] {
+  const out: string[] = [];
+  const op = c.op as { owner?: string };
+  if (op.owner !== undefined) out.push(op.owner);
+  if (c.outcome.type !== 'ok') return out;
+  const v = c.outcome.value as { owner?: string; allocations?: Array<{ owner?: string }> } | null;
+  if (v !== null && typeof v === 'object') {
+    if (typeof v.owner === 'string') out.push(v.owner);
+    if (Array.isArray(v.allocations)) for (const a of v.allocations) if (a.owner !== undefined) out.push(a.owner);
+  }
+  return out;
+}
+
+/**
+ * Search ops with twins: identical info operations (search.ts tries only the first one not yet placed).
+ * Identical up to the owner's name, when that name appears nowhere else in the part: nothing can tell
+ * two such owners apart (the model only compares owner names for equality and never orders by them), so
+ * swapping two of these timeouts maps every linearization onto another with the same answers. Without
+ * this, k timed-out allocations for k fresh pods would be tried in all k! orders.
+ */
 function searchOps(ops: readonly CheckedOp[]): SearchOp[] {
+  const mentions = new Map<string, number>();
+  for (const c of ops) for (const o of ownersIn(c)) mentions.set(o, (mentions.get(o) ?? 0) + 1);
   const lastInfo = new Map<string, number>();
   const byCall = ops.map((_, i) => i).sort((a, b) => (ops[a] as CheckedOp).invoke - (ops[b] as CheckedOp).invoke || a - b);
   const twins = new Map<number, number>();
   for (const i of byCall) {
     const c = ops[i] as CheckedOp;
     if (c.outcome.type !== 'info') continue;
-    const key = canonicalJson(c.op);
+    const owner = (c.op as { owner?: string }).owner;
+    const key = canonicalJson(owner !== undefined && mentions.get(owner) === 1 && c.op.type !== 'releaseOwner' ? { ...c.op, owner: { fresh: true } } : c.op);
     const twin = lastInfo.get(key);
     if (twin !== undefined) twins.set(i, twin);
     lastInfo.set(key, i);
