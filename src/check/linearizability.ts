@@ -12,7 +12,7 @@
  */
 import { describeOperation, describeOutcome } from './describe.js';
 import type { HistoryOp } from './history.js';
-import { EMPTY_STATE, expectation, statesEqual, step, type ModelState } from './model.js';
+import { EMPTY_STATE, expectation, freedBy, newlyTaken, shownAllocations, statesEqual, step, takenBy, type ModelState } from './model.js';
 import { findCut, groupByNetwork, splitByNode, type Part } from './partition.js';
 import { prepare, type CheckedOp } from './prepare.js';
 import { searchEndStates, searchLinearization, type Budget, type SearchOp, type SearchResult, type SearchSpec } from './search.js';
@@ -75,8 +75,40 @@ interface Planned {
   initial: ModelState;
 }
 
-function specOf(ops: readonly CheckedOp[]): SearchSpec<ModelState> {
-  return { step: (state, i) => step(state, (ops[i] as CheckedOp).op, (ops[i] as CheckedOp).outcome), hash: (s) => s.hash, equal: statesEqual };
+/**
+ * The model as the search sees it, with two pruning rules. Each drops a next state from which some
+ * answered operation still to be placed can never be placed, whatever follows — the search would learn
+ * it only after trying every way to place the pending timeouts in between:
+ * - a step that frees an allocation (address, generation) such an operation shows: a generation names
+ *   one allocation ever, so what is freed is never shown again;
+ * - a timed-out allocation that nothing in the history could free (`permanent`, prepare.ts) taking an
+ *   address that such an operation allocates afresh: that address is never free again.
+ */
+function specOf(ops: readonly CheckedOp[], permanent: ReadonlySet<number> = new Set()): SearchSpec<ModelState> {
+  const shownBy = new Map<string, number[]>();
+  const takenLater = new Map<string, number[]>();
+  ops.forEach((c, j) => {
+    for (const key of shownAllocations(c.op, c.outcome)) (shownBy.get(key) ?? shownBy.set(key, []).get(key))?.push(j);
+    const taken = newlyTaken(c.op, c.outcome);
+    if (taken !== undefined) (takenLater.get(taken) ?? takenLater.set(taken, []).get(taken))?.push(j);
+  });
+  const waiting = (list: number[] | undefined, i: number, placed: (j: number) => boolean): boolean => list?.some((j) => j !== i && !placed(j)) === true;
+  return {
+    step: (state, i, placed) => {
+      const c = ops[i] as CheckedOp;
+      let next = step(state, c.op, c.outcome);
+      if (shownBy.size > 0) next = next.filter((s) => !freedBy(state, s, c.op).some((key) => waiting(shownBy.get(key), i, placed)));
+      if (permanent.has(c.id)) {
+        next = next.filter((s) => {
+          const taken = takenBy(state, s, c.op);
+          return taken === undefined || !waiting(takenLater.get(taken), i, placed);
+        });
+      }
+      return next;
+    },
+    hash: (s) => s.hash,
+    equal: statesEqual,
+  };
 }
 
 /** Every owner name an operation or its answer mentions. */
@@ -167,7 +199,7 @@ export function checkLinearizability(history: readonly HistoryOp[], options: Lin
       continue;
     }
     const before = budget.explored;
-    const r = searchLinearization(searchOps(p.ops), isInfo(p.ops), specOf(p.ops), p.initial, budget);
+    const r = searchLinearization(searchOps(p.ops), isInfo(p.ops), specOf(p.ops, prepared.permanent), p.initial, budget);
     reports.push({ key: p.key, ops: p.ops.length, status: r.status, explored: budget.explored - before });
     if (r.status === 'not-linearizable') failures.push({ planned: p, result: r });
     if (r.status === 'unknown') cutShort = r.reason === 'states' ? `explored ${budget.maxStates} states` : 'the deadline passed';
