@@ -84,29 +84,62 @@ function pairsOf(history: readonly HistoryOp[]): Map<string, Set<string>> {
   return pairs;
 }
 
-/** Whether `f` could have freed `g`'s address (released it, its owner, or its node's slice). */
-function mayFreeAddress(f: HistoryOp, g: AddressGrant, pairs: Map<string, Set<string>>): boolean {
-  const op = f.op;
-  const v = ok(f);
-  const unknown = f.outcome.type === 'info';
-  switch (op.type) {
-    case 'release':
-      return op.network === g.network && canonical(op.address) === g.address && (unknown || (v as { released?: boolean } | undefined)?.released === true);
-    case 'releaseOwner':
-      if (g.owner === undefined || op.owner !== g.owner || (op.network !== undefined && op.network !== g.network)) return false;
-      return unknown || ((v as OwnerReleased | undefined)?.released ?? []).some((r) => r.network === g.network && r.address === g.address);
-    case 'releaseSlice':
-      if (op.nodeId !== g.nodeId || (op.network !== g.network && !pairs.get(g.network)?.has(op.network))) return false;
-      return unknown || (v as SlicesReleased | undefined)?.released[g.network] !== undefined;
-    default:
-      return false;
-  }
-}
+/**
+ * The operations that could free an address or a slice, indexed so each grant looks only at its own:
+ * releases by (network, canonical address), releaseOwner by owner, releaseSlice by node.
+ */
+class Freers {
+  private readonly byAddress = new Map<string, HistoryOp[]>();
+  private readonly byOwner = new Map<string, HistoryOp[]>();
+  private readonly byNode = new Map<string, HistoryOp[]>();
 
-function mayFreeSlice(f: HistoryOp, g: SliceGrant, pairs: Map<string, Set<string>>): boolean {
-  const op = f.op;
-  if (op.type !== 'releaseSlice' || op.nodeId !== g.nodeId || (op.network !== g.network && !pairs.get(g.network)?.has(op.network))) return false;
-  return f.outcome.type === 'info' || (ok(f) as SlicesReleased | undefined)?.released[g.network] === g.slice;
+  constructor(
+    history: readonly HistoryOp[],
+    private readonly pairs: Map<string, Set<string>>,
+  ) {
+    const add = (m: Map<string, HistoryOp[]>, k: string, h: HistoryOp): void => void (m.get(k) ?? m.set(k, []).get(k))?.push(h);
+    for (const h of history) {
+      if (h.outcome.type === 'fail') continue; // a definite refusal freed nothing
+      const op = h.op;
+      if (op.type === 'release') {
+        const address = canonical(op.address);
+        if (address !== undefined) add(this.byAddress, `${op.network}\u0000${address}`, h);
+      } else if (op.type === 'releaseOwner') {
+        add(this.byOwner, op.owner, h);
+      } else if (op.type === 'releaseSlice') {
+        add(this.byNode, op.nodeId, h);
+      }
+    }
+  }
+
+  private inNetwork(network: string, named: string): boolean {
+    return named === network || this.pairs.get(network)?.has(named) === true;
+  }
+
+  /** The operations that could have freed `g`'s address: released it, its owner, or its node's slice. */
+  ofAddress(g: AddressGrant): HistoryOp[] {
+    const out: HistoryOp[] = [];
+    for (const f of this.byAddress.get(`${g.network}\u0000${g.address}`) ?? []) {
+      if (f.outcome.type === 'info' || (ok(f) as { released?: boolean }).released === true) out.push(f);
+    }
+    if (g.owner !== undefined) {
+      for (const f of this.byOwner.get(g.owner) ?? []) {
+        const op = f.op as { network?: string };
+        if (op.network !== undefined && op.network !== g.network) continue;
+        if (f.outcome.type === 'info' || (ok(f) as OwnerReleased).released.some((r) => r.network === g.network && r.address === g.address)) out.push(f);
+      }
+    }
+    for (const f of this.byNode.get(g.nodeId) ?? []) {
+      if (!this.inNetwork(g.network, (f.op as { network: string }).network)) continue;
+      if (f.outcome.type === 'info' || (ok(f) as SlicesReleased).released[g.network] !== undefined) out.push(f);
+    }
+    return out;
+  }
+
+  /** The operations that could have removed slice grant `g`. */
+  ofSlice(g: SliceGrant): HistoryOp[] {
+    return (this.byNode.get(g.nodeId) ?? []).filter((f) => this.inNetwork(g.network, (f.op as { network: string }).network) && (f.outcome.type === 'info' || (ok(f) as SlicesReleased).released[g.network] === g.slice));
+  }
 }
 
 /** Some freeing operation could lie between `first` (taking effect first) and `second`. */
@@ -122,13 +155,16 @@ function grantedTwice<G extends { op: HistoryOp }>(grants: readonly G[], key: (g
   const byKey = new Map<string, G[]>();
   for (const g of grants) (byKey.get(key(g)) ?? byKey.set(key(g), []).get(key(g)))?.push(g);
   const out: Violation[] = [];
+  const cache = new Map<G, HistoryOp[]>();
+  const freesOf = (g: G): HistoryOp[] => cache.get(g) ?? (cache.set(g, frees(g)).get(g) as HistoryOp[]);
   for (const list of byKey.values()) {
+    if (list.length < 2) continue;
     for (let i = 0; i < list.length; i++) {
       for (let j = i + 1; j < list.length; j++) {
         const a = list[i] as G;
         const b = list[j] as G;
         if (sameHolder(a, b)) continue;
-        const between = (x: G, y: G): boolean => canPrecede(x.op, y.op) && freedBetween(x.op, y.op, frees(x));
+        const between = (x: G, y: G): boolean => canPrecede(x.op, y.op) && freedBetween(x.op, y.op, freesOf(x));
         if (between(a, b) || between(b, a)) continue;
         out.push({
           check: 'exclusive-grant',
@@ -147,14 +183,13 @@ function grantedTwice<G extends { op: HistoryOp }>(grants: readonly G[], key: (g
  * or a node twice.
  */
 export function exclusiveHolding(history: readonly HistoryOp[]): Violation[] {
-  const pairs = pairsOf(history);
-  const releasing = history.filter((h) => h.op.type === 'release' || h.op.type === 'releaseOwner' || h.op.type === 'releaseSlice');
+  const freers = new Freers(history, pairsOf(history));
   const out = grantedTwice(
     addressGrants(history),
     (g) => `${g.network}\u0000${g.address}`,
     // Every new allocation of an address is a grant of its own (an owner's existing one is not counted).
     () => false,
-    (g) => releasing.filter((f) => mayFreeAddress(f, g, pairs)),
+    (g) => freers.ofAddress(g),
     (g) => `${g.network}/${g.address} granted with generation ${g.generation}${g.owner !== undefined ? ` to owner ${g.owner}` : ''}`,
   );
   out.push(
@@ -163,7 +198,7 @@ export function exclusiveHolding(history: readonly HistoryOp[]): Violation[] {
       (g) => `${g.network}\u0000${g.slice}`,
       // assignSlice is idempotent: the same node told its slice again holds it once.
       (a, b) => a.nodeId === b.nodeId,
-      (g) => releasing.filter((f) => mayFreeSlice(f, g, pairs)),
+      (g) => freers.ofSlice(g),
       (g) => `slice ${g.network}/${g.slice} assigned to node ${g.nodeId}`,
     ),
   );
@@ -263,13 +298,13 @@ export function parseFinalState(input: unknown): FinalState {
  */
 export function finalStateViolations(history: readonly HistoryOp[], final: FinalState): Violation[] {
   const pairs = pairsOf(history);
+  const freers = new Freers(history, pairs);
   const out: Violation[] = [];
-  const releasing = history.filter((h) => h.op.type === 'release' || h.op.type === 'releaseOwner' || h.op.type === 'releaseSlice');
   const held = new Set(final.allocations.map((a) => `${a.network}\u0000${a.address}\u0000${a.generation}`));
   const grants = addressGrants(history);
   for (const g of grants) {
     if (held.has(`${g.network}\u0000${g.address}\u0000${g.generation}`)) continue;
-    if (releasing.some((f) => END(f) > g.op.invoke && mayFreeAddress(f, g, pairs))) continue;
+    if (freers.ofAddress(g).some((f) => END(f) > g.op.invoke)) continue;
     out.push({ check: 'lost-write', message: `${g.network}/${g.address} (generation ${g.generation}, op ${g.op.id}) was acknowledged, nothing could have freed it, and the final state does not hold it`, opIds: [g.op.id] });
   }
   const granted = new Set(grants.map((g) => `${g.network}\u0000${g.address}\u0000${g.generation}`));
@@ -287,7 +322,7 @@ export function finalStateViolations(history: readonly HistoryOp[], final: Final
   const sliceGranted = sliceGrants(history);
   for (const g of sliceGranted) {
     if (assigned.has(`${g.network}\u0000${g.nodeId}\u0000${g.slice}`)) continue;
-    if (releasing.some((f) => END(f) > g.op.invoke && mayFreeSlice(f, g, pairs))) continue;
+    if (freers.ofSlice(g).some((f) => END(f) > g.op.invoke)) continue;
     out.push({ check: 'lost-write', message: `slice ${g.network}/${g.slice} of node ${g.nodeId} (op ${g.op.id}) was acknowledged, no releaseSlice could have removed it, and the final state does not hold it`, opIds: [g.op.id] });
   }
   const sliceKeys = new Set(sliceGranted.map((g) => `${g.network}\u0000${g.nodeId}\u0000${g.slice}`));

@@ -12,7 +12,7 @@
  */
 import { describeOperation, describeOutcome } from './describe.js';
 import type { HistoryOp } from './history.js';
-import { EMPTY_STATE, expectation, statesEqual, step, type ModelState } from './model.js';
+import { EMPTY_STATE, expectation, freedBy, newlyTaken, shownAllocations, statesEqual, step, takenBy, type ModelState } from './model.js';
 import { findCut, groupByNetwork, splitByNode, type Part } from './partition.js';
 import { prepare, type CheckedOp } from './prepare.js';
 import { searchEndStates, searchLinearization, type Budget, type SearchOp, type SearchResult, type SearchSpec } from './search.js';
@@ -75,19 +75,74 @@ interface Planned {
   initial: ModelState;
 }
 
-function specOf(ops: readonly CheckedOp[]): SearchSpec<ModelState> {
-  return { step: (state, i) => step(state, (ops[i] as CheckedOp).op, (ops[i] as CheckedOp).outcome), hash: (s) => s.hash, equal: statesEqual };
+/**
+ * The model as the search sees it, with two pruning rules. Each drops a next state from which some
+ * answered operation still to be placed can never be placed, whatever follows — the search would learn
+ * it only after trying every way to place the pending timeouts in between:
+ * - a step that frees an allocation (address, generation) such an operation shows: a generation names
+ *   one allocation ever, so what is freed is never shown again;
+ * - a timed-out allocation that nothing in the history could free (`permanent`, prepare.ts) taking an
+ *   address that such an operation allocates afresh: that address is never free again.
+ */
+function specOf(ops: readonly CheckedOp[], permanent: ReadonlySet<number> = new Set()): SearchSpec<ModelState> {
+  const shownBy = new Map<string, number[]>();
+  const takenLater = new Map<string, number[]>();
+  ops.forEach((c, j) => {
+    for (const key of shownAllocations(c.op, c.outcome)) (shownBy.get(key) ?? shownBy.set(key, []).get(key))?.push(j);
+    const taken = newlyTaken(c.op, c.outcome);
+    if (taken !== undefined) (takenLater.get(taken) ?? takenLater.set(taken, []).get(taken))?.push(j);
+  });
+  const waiting = (list: number[] | undefined, i: number, placed: (j: number) => boolean): boolean => list?.some((j) => j !== i && !placed(j)) === true;
+  return {
+    step: (state, i, placed) => {
+      const c = ops[i] as CheckedOp;
+      let next = step(state, c.op, c.outcome);
+      if (shownBy.size > 0) next = next.filter((s) => !freedBy(state, s, c.op).some((key) => waiting(shownBy.get(key), i, placed)));
+      if (permanent.has(c.id)) {
+        next = next.filter((s) => {
+          const taken = takenBy(state, s, c.op);
+          return taken === undefined || !waiting(takenLater.get(taken), i, placed);
+        });
+      }
+      return next;
+    },
+    hash: (s) => s.hash,
+    equal: statesEqual,
+  };
 }
 
-/** Search ops with twins: identical info operations (search.ts tries only the first one not yet placed). */
+/** Every owner name an operation or its answer mentions. */
+function ownersIn(c: CheckedOp): string[] {
+  const out: string[] = [];
+  const op = c.op as { owner?: string };
+  if (op.owner !== undefined) out.push(op.owner);
+  if (c.outcome.type !== 'ok') return out;
+  const v = c.outcome.value as { owner?: string; allocations?: Array<{ owner?: string }> } | null;
+  if (v !== null && typeof v === 'object') {
+    if (typeof v.owner === 'string') out.push(v.owner);
+    if (Array.isArray(v.allocations)) for (const a of v.allocations) if (a.owner !== undefined) out.push(a.owner);
+  }
+  return out;
+}
+
+/**
+ * Search ops with twins: identical info operations (search.ts tries only the first one not yet placed).
+ * Identical up to the owner's name, when that name appears nowhere else in the part: nothing can tell
+ * two such owners apart (the model only compares owner names for equality and never orders by them), so
+ * swapping two of these timeouts maps every linearization onto another with the same answers. Without
+ * this, k timed-out allocations for k fresh pods would be tried in all k! orders.
+ */
 function searchOps(ops: readonly CheckedOp[]): SearchOp[] {
+  const mentions = new Map<string, number>();
+  for (const c of ops) for (const o of ownersIn(c)) mentions.set(o, (mentions.get(o) ?? 0) + 1);
   const lastInfo = new Map<string, number>();
   const byCall = ops.map((_, i) => i).sort((a, b) => (ops[a] as CheckedOp).invoke - (ops[b] as CheckedOp).invoke || a - b);
   const twins = new Map<number, number>();
   for (const i of byCall) {
     const c = ops[i] as CheckedOp;
     if (c.outcome.type !== 'info') continue;
-    const key = canonicalJson(c.op);
+    const owner = (c.op as { owner?: string }).owner;
+    const key = canonicalJson(owner !== undefined && mentions.get(owner) === 1 && c.op.type !== 'releaseOwner' ? { ...c.op, owner: { fresh: true } } : c.op);
     const twin = lastInfo.get(key);
     if (twin !== undefined) twins.set(i, twin);
     lastInfo.set(key, i);
@@ -144,7 +199,7 @@ export function checkLinearizability(history: readonly HistoryOp[], options: Lin
       continue;
     }
     const before = budget.explored;
-    const r = searchLinearization(searchOps(p.ops), isInfo(p.ops), specOf(p.ops), p.initial, budget);
+    const r = searchLinearization(searchOps(p.ops), isInfo(p.ops), specOf(p.ops, prepared.permanent), p.initial, budget);
     reports.push({ key: p.key, ops: p.ops.length, status: r.status, explored: budget.explored - before });
     if (r.status === 'not-linearizable') failures.push({ planned: p, result: r });
     if (r.status === 'unknown') cutShort = r.reason === 'states' ? `explored ${budget.maxStates} states` : 'the deadline passed';

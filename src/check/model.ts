@@ -652,6 +652,97 @@ function matchAllocations(state: ModelState, answer: Extract<ReadAnswer, { kind:
   return next;
 }
 
+// --- what a step freed ---------------------------------------------------------------------------------
+
+const allocationKey = (network: string, address: string, generation: number): string => `${network}\u0000${address}\u0000${generation}`;
+
+/**
+ * The allocations with a known generation that `op` freed going from `before` to `after`, as
+ * `network \0 address \0 generation` keys. A generation names one allocation ever, so a freed one can
+ * never be shown again: the search uses this to drop a step that would doom an answer still to come.
+ */
+export function freedBy(before: ModelState, after: ModelState, op: Operation): string[] {
+  if (before === after) return [];
+  const out: string[] = [];
+  const gone = (net: ModelNetwork, block: ModelBlock, offset: Offset, a: ModelAlloc): void => {
+    if (a.gen === null) return;
+    const now = after.nets.get(net.name)?.blocks.get(block.nodeId);
+    const still = now !== undefined && now.index === block.index ? trieGet(now.allocs, offset) : undefined;
+    if (still?.gen !== a.gen) out.push(allocationKey(net.name, block.range.format(offset), a.gen));
+  };
+  switch (op.type) {
+    case 'release': {
+      const net = before.nets.get(op.network);
+      if (net === undefined) return out;
+      let value: bigint;
+      try {
+        value = parseAddress(op.address).value;
+      } catch {
+        return out;
+      }
+      const found = locate(net, value);
+      const a = found ? trieGet(found.block.allocs, found.offset) : undefined;
+      if (found && a) gone(net, found.block, found.offset, a);
+      return out;
+    }
+    case 'releaseOwner':
+      for (const net of before.nets.values()) {
+        if (op.network !== undefined && net.name !== op.network) continue;
+        const at = ownerAt(net, op.owner);
+        if (at === undefined) continue;
+        const block = net.blocks.get(at.nodeId) as ModelBlock;
+        gone(net, block, at.offset, trieGet(block.allocs, at.offset) as ModelAlloc);
+      }
+      return out;
+    case 'releaseSlice':
+      for (const net of before.nets.values()) {
+        const block = net.blocks.get(op.nodeId);
+        if (block === undefined) continue;
+        for (const [offset, a] of trieEntries(block.allocs)) gone(net, block, offset as Offset, a);
+      }
+      return out;
+    default:
+      return out;
+  }
+}
+
+/** The address an allocating `op` took going from `before` to `after` (`network \0 address`), if it took one. */
+export function takenBy(before: ModelState, after: ModelState, op: Operation): string | undefined {
+  if (before === after || (op.type !== 'allocate' && op.type !== 'allocateFirst' && op.type !== 'allocateSpecific' && op.type !== 'mark')) return undefined;
+  const was = before.nets.get(op.network)?.blocks.get(op.nodeId);
+  const now = after.nets.get(op.network)?.blocks.get(op.nodeId);
+  if (was === undefined || now === undefined || trieSize(now.allocs) !== trieSize(was.allocs) + 1) return undefined;
+  for (const [offset] of trieEntries(now.allocs)) if (trieGet(was.allocs, offset) === undefined) return `${op.network}\u0000${now.range.format(offset as Offset)}`;
+  return undefined;
+}
+
+/** The address a new allocation's ok answer took (`network \0 address`): it was free just before. */
+export function newlyTaken(op: Operation, outcome: CheckedOutcome): string | undefined {
+  if (outcome.type !== 'ok' || (op.type !== 'allocate' && op.type !== 'allocateFirst' && op.type !== 'allocateSpecific' && op.type !== 'mark')) return undefined;
+  const v = outcome.value as AllocationResult;
+  return v.existing ? undefined : `${v.network}\u0000${v.address}`;
+}
+
+/** The allocations an ok answer shows as present when it took effect (same keys as freedBy). */
+export function shownAllocations(op: Operation, outcome: CheckedOutcome): string[] {
+  if (outcome.type !== 'ok') return [];
+  const v = outcome.value as { network?: string; address?: string; generation?: number; existing?: boolean; released?: boolean; allocations?: Array<{ network: string; address: string; generation: number }> };
+  switch (op.type) {
+    case 'listAllocations':
+      return (v.allocations ?? []).map((a) => allocationKey(a.network, a.address, a.generation));
+    case 'allocate':
+    case 'allocateFirst':
+    case 'allocateSpecific':
+    case 'mark':
+      // A new allocation creates what it shows; an existing one must still be there.
+      return v.existing === true ? [allocationKey(v.network as string, v.address as string, v.generation as number)] : [];
+    case 'release':
+      return v.released === true && op.generation !== undefined ? [allocationKey(op.network, v.address as string, op.generation)] : [];
+    default:
+      return [];
+  }
+}
+
 // --- explanations ------------------------------------------------------------------------------------------
 
 /** What the model would answer to `op` in `state`, as the timeline writes answers: for failure reports. */

@@ -7,7 +7,8 @@
  * The shape depends only on the set of keys, not on the order they were inserted in, so two equal maps
  * built along different search paths compare node by node and stop at shared subtrees. Each node keeps
  * its entry count and the XOR of its entries' hashes (the state hash is maintained, not recomputed).
- * Keys are numbers below 2^48 or bigints (IPv6 offsets beyond that), as HostRange's offsets are.
+ * Keys are numbers below 2^48 or bigints (IPv6 offsets beyond that), as HostRange's offsets are, and
+ * below 32^levels (emptyTrie(keyBits) sizes the trie for keys of that many bits; a wider key would alias).
  */
 
 export type TrieKey = number | bigint;

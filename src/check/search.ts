@@ -13,13 +13,22 @@
  * is dead. An `info` operation's return is at +∞: it may take effect at any point after its call, and
  * placing it after every other operation is the same as it never taking effect, since nothing observes it.
  *
- * Two departures from Porcupine, both for IPAM:
+ * Departures from Porcupine, for IPAM histories and their timeouts:
  * - the step may give several next states (a model that cannot know a generation may have to consider a
  *   release both succeeding and refused), and the search tries each;
  * - at each point, operations with a known outcome are tried before `info` ones. Any order is correct
  *   (the search is exhaustive); this one finds the usual truth first — most `info` operations of a
  *   chaos run either never took effect or did so long before anyone looked — instead of exploring the
- *   subsets of pending `info` operations first, which grow with every timeout.
+ *   subsets of pending `info` operations first, which grow with every timeout;
+ * - an `info` operation is never placed where it would change nothing (a release of a free address, a
+ *   releaseOwner of an owner holding nothing): a linearization that places it there is the same, state
+ *   for state, as one that places it after everything else, which its +∞ return allows. Without this
+ *   rule every subset of such no-op timeouts would re-run the search below it;
+ * - for the same reason the search is done as soon as only `info` operations are left: they can all go
+ *   last, in any order, with whatever answers they had (an info step always has a next state);
+ * - identical `info` operations are tried in call order only (twins, see frame()).
+ * The last three are switched off when collecting end states (searchEndStates), where the state after
+ * every operation matters.
  *
  * The search stops when it finds a complete linearization, when it has explored every reachable
  * (linearized set, state) pair without one (not linearizable), or when the caller's budget (states
@@ -36,8 +45,12 @@ export interface SearchOp {
 }
 
 export interface SearchSpec<S> {
-  /** The states that can follow operation `op` (an index into the ops) from `state`; empty when it cannot take effect there. */
-  step(state: S, op: number): readonly S[];
+  /**
+   * The states that can follow operation `op` (an index into the ops) from `state`; empty when it cannot
+   * take effect there. `placed(j)` says whether op j is already placed, for a spec that can tell that a
+   * next state dooms an operation still to come.
+   */
+  step(state: S, op: number, placed: (j: number) => boolean): readonly S[];
   hash(state: S): number;
   equal(a: S, b: S): boolean;
 }
@@ -126,6 +139,8 @@ class Search<S> {
   private blocked = NONE;
   private stateAtLongest: S;
   private iterations = 0;
+  /** Operations with a known outcome not yet placed: at 0 the rest are info and can all go last. */
+  private knownLeft: number;
 
   constructor(
     private readonly ops: readonly SearchOp[],
@@ -133,8 +148,11 @@ class Search<S> {
     private readonly spec: SearchSpec<S>,
     initial: S,
     private readonly budget: Budget,
+    /** Take the info shortcuts (false when every end state matters). */
+    private readonly shortcuts = true,
   ) {
     this.n = ops.length;
+    this.knownLeft = ops.filter((_, i) => !info(i)).length;
     this.head = 2 * this.n;
     this.next = new Int32Array(2 * this.n + 1).fill(NONE);
     this.prev = new Int32Array(2 * this.n + 1).fill(NONE);
@@ -192,14 +210,31 @@ class Search<S> {
       // linearization that places a later twin first has a mirror image that places the earlier one, with
       // the same states. k identical timeouts cost k+1 orders instead of 2^k subsets.
       const twin = this.ops[op]?.twin;
-      if (twin !== undefined && !this.linearized(twin)) continue;
+      if (this.shortcuts && twin !== undefined && !this.linearized(twin)) continue;
       unknown.push(op);
     }
-    return { state, via, candidates: known.concat(unknown), next: 0, successors: undefined, nextSuccessor: 0 };
+    // Info operations newest first: when an answered operation cannot be placed because a timed-out one
+    // took effect just before it, the culprit is almost always the latest one still pending (older ones
+    // mostly never took effect — they would have been needed earlier).
+    return { state, via, candidates: known.concat(unknown.reverse()), next: 0, successors: undefined, nextSuccessor: 0 };
   }
 
   private get complete(): boolean {
-    return this.next[this.head] === NONE;
+    return this.shortcuts ? this.knownLeft === 0 : this.next[this.head] === NONE;
+  }
+
+  /** The first return event left in the list (calls of pending operations may come before it). */
+  private firstReturn(): number {
+    let e = this.next[this.head] as number;
+    while (e !== NONE && (e & 1) === 0) e = this.next[e] as number;
+    return e;
+  }
+
+  /** The operations not yet placed (all info when the search completes early): they go last. */
+  private unplaced(): number[] {
+    const out: number[] = [];
+    for (let e = this.next[this.head] as number; e !== NONE; e = this.next[e] as number) if ((e & 1) === 0) out.push(e >> 1);
+    return out;
   }
 
   private cacheKey(state: S): number {
@@ -234,12 +269,15 @@ class Search<S> {
   private advance(frame: Frame<S>): boolean {
     while (frame.next < frame.candidates.length) {
       const op = frame.candidates[frame.next] as number;
-      frame.successors ??= this.spec.step(frame.state, op);
+      frame.successors ??= this.spec.step(frame.state, op, this.isPlaced);
       while (frame.nextSuccessor < frame.successors.length) {
         const state = frame.successors[frame.nextSuccessor++] as S;
+        // An info operation that would change nothing here can as well go last (see the module comment).
+        if (this.shortcuts && this.info(op) && this.spec.equal(state, frame.state)) continue;
         this.toggle(op);
         if (this.remember(state)) {
           this.lift(op);
+          if (!this.info(op)) this.knownLeft--;
           this.stack.push(this.frame(state, op));
           return true;
         }
@@ -262,12 +300,14 @@ class Search<S> {
     return (((this.bits[op >>> 5] as number) >>> (op & 31)) & 1) === 1;
   }
 
+  private readonly isPlaced = (op: number): boolean => this.linearized(op);
+
   /** Dead end at the top frame: remember it if it is the deepest so far, then pop it. */
   private backtrack(): void {
     const frame = this.stack[this.stack.length - 1] as Frame<S>;
-    // The first event left is the return of an operation that could not be placed before it (the list is
-    // empty only after a complete linearization, in ends mode).
-    const first = this.next[this.head] as number;
+    // The first return left belongs to an operation that could not be placed before it (there is none only
+    // after a complete linearization, in ends mode).
+    const first = this.firstReturn();
     if (first !== NONE && (this.blocked === NONE || this.stack.length - 1 > this.longest.length)) {
       this.longest = this.path();
       this.blocked = first >> 1;
@@ -277,6 +317,7 @@ class Search<S> {
     if (frame.via !== NONE) {
       this.unlift(frame.via);
       this.toggle(frame.via);
+      if (!this.info(frame.via)) this.knownLeft++;
     }
   }
 
@@ -284,7 +325,7 @@ class Search<S> {
   run(): SearchResult<S> {
     for (;;) {
       const top = this.stack[this.stack.length - 1] as Frame<S>;
-      if (this.complete) return { status: 'linearizable', order: this.path(), end: top.state };
+      if (this.complete) return { status: 'linearizable', order: [...this.path(), ...this.unplaced()], end: top.state };
       const cut = this.outOfBudget();
       if (cut !== undefined) return { status: 'unknown', reason: cut, longest: this.longest.length >= this.stack.length - 1 ? this.longest : this.path() };
       if (this.advance(top)) continue;
@@ -331,5 +372,5 @@ export function searchLinearization<S>(ops: readonly SearchOp[], info: (op: numb
 
 /** Every distinct end state of the linearizations of `ops` from `initial` (at most limit + 1 collected). */
 export function searchEndStates<S>(ops: readonly SearchOp[], info: (op: number) => boolean, spec: SearchSpec<S>, initial: S, budget: Budget, limit: number): EndsResult<S> {
-  return new Search(ops, info, spec, initial, budget).ends(limit);
+  return new Search(ops, info, spec, initial, budget, false).ends(limit);
 }

@@ -206,13 +206,29 @@ describe('checkLinearizability: what only the search structure catches', () => {
 
   it('answered operations are placed before pending timeouts are tried', async () => {
     const b = new HistoryBuilder().setup(['n1']);
-    // 12 distinct timeouts that never took effect, then 20 answered allocations and a read.
+    // 12 distinct timeouts that never took effect, then 12 answered allocations and a read.
     for (let k = 0; k < 12; k++) b.info(`t${k}`, [k, k + 1], alloc('n1', `lost-${k}`), false);
     for (let k = 0; k < 12; k++) b.allocate(`c${k}`, [20 + 10 * k, 25 + 10 * k], alloc('n1', `real-${k}`));
     await b.read('r', [200, 210], listNode('n1'));
+    // Each lost owner is asked about once more, so the timeouts are not interchangeable (fresh owners are).
+    for (let k = 0; k < 12; k++) await b.read(`q${k}`, [220 + k, 221 + k], { type: 'listAllocations', network: 'pods', owner: `lost-${k}` });
     const r = checkLinearizability(b.ops, { maxStates: 5_000 });
     expect(r.status).toBe('linearizable');
     expect(r.explored).toBeLessThan(100);
+  });
+
+  it('timeouts for owners mentioned nowhere else are interchangeable: about k states, not k! orders', async () => {
+    const b = new HistoryBuilder().setup(['n1']);
+    for (let k = 0; k < 9; k++) b.info(`t${k}`, [0, 5], alloc('n1', `pod-${k}`), false);
+    // A read that shows an address without an owner: no timeout explains it, so every placement is tried.
+    const bad = await b.view(listNode('n1'));
+    b.sm.apply(alloc('n1'));
+    const shown = await b.view(listNode('n1'));
+    b.record('r', [10, 20], listNode('n1'), shown);
+    const r = checkLinearizability(b.ops, { maxStates: 5_000 });
+    expect(r.status).toBe('not-linearizable');
+    expect(r.explored).toBeLessThan(100);
+    expect(bad).not.toEqual(shown);
   });
 
   it('generation order across networks: a read that saw an allocation before a lower generation was even requested', async () => {
