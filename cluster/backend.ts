@@ -66,3 +66,12 @@ export interface NodeBackend {
   /** Release what the backend holds for all nodes (a Docker client, a built image); nodes are gone by then. */
   close(): Promise<void>;
 }
+
+/** The tail of every backend's stop(): wait up to `graceMs` for the node to exit after SIGTERM, then kill it. */
+export async function exitWithin(exited: Promise<NodeExit>, graceMs: number, kill: () => Promise<NodeExit>): Promise<NodeExit> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
+  const first = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  return first === 'late' ? kill() : first;
+}

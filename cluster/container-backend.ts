@@ -25,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
-import type { NodeBackend, NodeExit, NodeHandle, NodeLaunchSpec } from './backend.js';
+import { exitWithin, type NodeBackend, type NodeExit, type NodeHandle, type NodeLaunchSpec } from './backend.js';
 import { configureTestcontainers, DEFAULT_IMAGE, ensureImage, killContainer, pauseContainer, unpauseContainer } from './docker.js';
 import { checkLaunchSpec } from './process-backend.js';
 
@@ -117,12 +117,7 @@ export class ContainerHandle implements NodeHandle {
     if (this.paused) await this.resume();
     // Not `docker stop -t`: its grace is in whole seconds, and this keeps kill and stop on one path.
     await this.signal('TERM');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
-    const first = await Promise.race([this.exited, late]);
-    clearTimeout(timer);
-    if (first === 'late') return this.kill();
-    return first;
+    return exitWithin(this.exited, graceMs, () => this.kill());
   }
 
   async pause(): Promise<void> {

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NodeBackend, NodeExit, NodeHandle, NodeLaunchSpec } from './backend.js';
+import { exitWithin, type NodeBackend, type NodeExit, type NodeHandle, type NodeLaunchSpec } from './backend.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -107,12 +107,7 @@ class ProcessHandle implements NodeHandle {
     if (!this.isRunning()) return this.exited;
     if (this.paused) await this.resume();
     this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
-    const first = await Promise.race([this.exited, late]);
-    clearTimeout(timer);
-    if (first === 'late') return this.kill();
-    return first;
+    return exitWithin(this.exited, graceMs, () => this.kill());
   }
 
   async pause(): Promise<void> {
