@@ -95,8 +95,16 @@ describe('a cluster of real processes', { timeout: 120_000 }, () => {
     cleanups.push(async () => {
       impostor.kill('SIGKILL');
     });
+    // Wait until the impostor answers (a loaded machine starts a process slowly), then give it a few
+    // election timeouts to try to join.
+    const statusOf = (): Promise<{ value: { commit: number; leader: unknown; stateHash: string } }> => fetch(`http://127.0.0.1:${port}/v1/status`).then((r) => r.json() as Promise<{ value: { commit: number; leader: unknown; stateHash: string } }>);
+    for (let waited = 0; ; waited += 100) {
+      if (await statusOf().then(() => true, () => false)) break;
+      if (waited > 60_000) throw new Error('the impostor never started answering HTTP');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await new Promise((r) => setTimeout(r, 3000));
-    const seen = await fetch(`http://127.0.0.1:${port}/v1/status`).then((r) => r.json() as Promise<{ value: { commit: number; leader: unknown; stateHash: string } }>);
+    const seen = await statusOf();
     // It never joined: it has no leader and none of the cluster's data, while the real members go on.
     expect(seen.value.leader).toBeNull();
     expect(seen.value.stateHash).not.toBe((await c.status(leader))?.stateHash);
