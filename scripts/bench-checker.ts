@@ -115,7 +115,7 @@ for (const scenario of ['per-node', 'shared-nodes', 'one-part'] as const) {
   const history = build(scenario);
   const info = history.filter((h) => h.outcome.type === 'info').length;
   const t0 = performance.now();
-  const report = checkHistory(history, { maxStates: 20_000_000 });
+  const report = checkHistory(history, { maxStates: 300_000 });
   const ms = performance.now() - t0;
   const lin = report.linearizability;
   const biggest = Math.max(...lin.parts.map((p) => p.ops));
