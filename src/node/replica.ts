@@ -487,7 +487,7 @@ export class Replica<Out> {
     if (e.type === 'normal' && e.data.length > 0) out = this.app.apply({ index: e.index, term: e.term, data: e.data });
     this.appliedIndex = e.index;
     this.appliedTerm = e.term;
-    this.policy.applied([e]);
+    this.policy.appliedEntry(e);
     this.observer.applied?.(e, out);
     const waiter = this.proposals.get(e.index);
     if (!waiter) return;
