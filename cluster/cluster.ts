@@ -325,7 +325,7 @@ export class Cluster {
         const all = ss as NodeStatusView[];
         const first = all[0] as NodeStatusView;
         last = all.map((s) => `${s.id}@${s.applied}/${s.commit}:${s.stateHash.slice(0, 8)}`).join(' ');
-        const same = all.every((s) => s.stateHash === first.stateHash && s.applied === first.applied);
+        const same = all.every((s) => s.stateHash === first.stateHash && s.applied === first.applied && s.stateHashIndex === s.applied);
         if (same && Math.max(...all.map((s) => s.commit)) === first.applied) return { applied: first.applied, stateHash: first.stateHash };
       }
       if (Date.now() > deadline) throw new Error(`nodes did not converge within ${timeoutMs} ms (last: ${last || 'no answers'}); logs in ${this.root}`);

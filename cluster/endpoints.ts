@@ -78,7 +78,7 @@ export async function waitForConvergence(urls: readonly string[], timeoutMs = 60
       const all = ss as StatusBody[];
       const first = all[0] as StatusBody;
       last = JSON.stringify(all.map((s) => [s.id, s.role, s.commit, s.applied, s.stateHash.slice(0, 12)]));
-      const same = all.every((s) => s.stateHash === first.stateHash && s.applied === first.applied);
+      const same = all.every((s) => s.stateHash === first.stateHash && s.applied === first.applied && s.stateHashIndex === s.applied);
       if (same && Math.max(...all.map((s) => s.commit)) === first.applied) return { applied: first.applied, stateHash: first.stateHash, statuses: all };
     } else {
       last = `no answer from ${urls.filter((_, i) => ss[i] === undefined).join(', ')}`;

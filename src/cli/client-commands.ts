@@ -66,7 +66,7 @@ async function readJson(path: string): Promise<unknown> {
 export function registerClientCommands(program: Command, print: Print = (l) => console.log(l)): void {
   program
     .command('status')
-    .description('status of every endpoint (role, term, leader, commit, applied)')
+    .description('status of every endpoint (role, term, leader, commit, applied, state hash)')
     .action(async (_o: unknown, cmd: Command) => {
       const { client, json, endpoints } = clientOf(cmd);
       const rows = await Promise.all(
@@ -82,10 +82,10 @@ export function registerClientCommands(program: Command, print: Print = (l) => c
       emit(json, print, rows, (rs) =>
         table(
           print,
-          ['ENDPOINT', 'ID', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'MEMBERS', 'ERROR'],
+          ['ENDPOINT', 'ID', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'MEMBERS', 'STATE', 'ERROR'],
           rs.map((r) => {
             const s: NodeStatusView | undefined = 'status' in r ? r.status : undefined;
-            return [r.endpoint, s?.id, s?.role, s?.term, s?.leader?.id, s?.commit, s?.applied, s?.members.length, 'error' in r ? `[${r.error?.code}] ${r.error?.message}` : undefined];
+            return [r.endpoint, s?.id, s?.role, s?.term, s?.leader?.id, s?.commit, s?.applied, s?.members.length, s ? `${s.stateHash.slice(0, 12)}@${s.stateHashIndex}` : undefined, 'error' in r ? `[${r.error?.code}] ${r.error?.message}` : undefined];
           }),
         ),
       );

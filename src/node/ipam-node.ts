@@ -8,6 +8,7 @@
  * source, so an embedding host can make a node reproducible.
  */
 import { randomInt } from 'node:crypto';
+import { sha256Stepwise } from '../backup/snapshot-file.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { IpamCommand } from '../ipam/commands.js';
 import type { ApplyResult, IpamStateMachine } from '../ipam/state-machine.js';
@@ -21,7 +22,7 @@ import { specificAddress, TcpTransport, type PeerAddress } from '../transport/tc
 import { addressedAdapter, type Transport } from '../transport/types.js';
 import { ClusterApp, checkMember, encodeIpamEntry, encodeMemberEntry, parseHostPort, type ClusterOut, type MemberAttributes } from './cluster-app.js';
 import { Replica, type ReplicaObserver } from './replica.js';
-import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef, type SnapshotExport } from './service.js';
+import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type RaftStatusView, type SessionRef, type SnapshotExport } from './service.js';
 
 /** A transport the node can tell about members that join, move or leave (TcpTransport can). */
 export type NodeTransport = Transport<Message> & Partial<{ addPeer(id: NodeId, addr: PeerAddress): void; removePeer(id: NodeId): void }>;
@@ -90,6 +91,8 @@ export class IpamNode implements NodeService {
   private bootCommit = 0;
   private stopping: Promise<void> | undefined;
   private readonly clock: () => number;
+  private hashCache: { index: number; hash: string } | undefined;
+  private hashing: Promise<{ index: number; hash: string }> | undefined;
 
   private constructor(
     private readonly options: IpamNodeOptions,
@@ -182,7 +185,7 @@ export class IpamNode implements NodeService {
     return read(this.app.ipam.sm);
   }
 
-  status(): NodeStatusView {
+  raftStatus(): RaftStatusView {
     const s = this.replica.status();
     return {
       id: this.id,
@@ -195,8 +198,33 @@ export class IpamNode implements NodeService {
       lastIndex: s.lastIndex,
       snapshotIndex: s.snapshotIndex,
       members: this.memberViews(s.conf),
-      stateHash: this.app.ipam.sm.stateHash(),
     };
+  }
+
+  async status(): Promise<NodeStatusView> {
+    const { index, hash } = await this.stateHashNow();
+    return { ...this.raftStatus(), stateHash: hash, stateHashIndex: index };
+  }
+
+  /**
+   * The state hash at the applied index now: from the cache when nothing was applied since, else from a
+   * capture encoded a step at a time (Replica.exportSnapshot, the path of GET /v1/snapshot) and hashed a
+   * slice per turn. Callers that arrive while one is computed share it, so status polls cost at most one
+   * capture at a time.
+   */
+  private stateHashNow(): Promise<{ index: number; hash: string }> {
+    const cached = this.hashCache;
+    if (cached && cached.index === this.replica.status().applied) return Promise.resolve(cached);
+    this.hashing ??= (async () => {
+      try {
+        const s = await this.replica.exportSnapshot(() => this.app.ipam.beginSnapshot());
+        this.hashCache = { index: s.index, hash: await sha256Stepwise(s.data) };
+        return this.hashCache;
+      } finally {
+        this.hashing = undefined;
+      }
+    })();
+    return this.hashing;
   }
 
   async addMember(member: { id: NodeId; peerUrl: string; clientUrl?: string; learner?: boolean }): Promise<void> {

@@ -69,7 +69,8 @@ export interface MemberView {
   clientUrl?: string;
 }
 
-export interface NodeStatusView {
+/** Raft's view of this node: cheap, answered from memory. */
+export interface RaftStatusView {
   id: NodeId;
   clusterId: string;
   role: Role;
@@ -80,7 +81,17 @@ export interface NodeStatusView {
   lastIndex: number;
   snapshotIndex: number;
   members: MemberView[];
+}
+
+/** GET /v1/status: Raft's view plus the hash of the application state. */
+export interface NodeStatusView extends RaftStatusView {
+  /** SHA-256 (hex) of the canonical IPAM snapshot at `stateHashIndex`: equal on every replica at that index. */
   stateHash: string;
+  /**
+   * The applied index `stateHash` is of. It equals `applied` on a quiet node; under writes it may trail,
+   * since the hash is computed over a capture of the state a step at a time, not on one event-loop turn.
+   */
+  stateHashIndex: number;
 }
 
 /**
@@ -114,7 +125,13 @@ export interface NodeService {
    * everything committed before the call (ReadIndex, or the lease); 'stale' answers from local state now.
    */
   query<T>(consistency: Consistency, read: (sm: IpamStateMachine) => T): Promise<T>;
-  status(): NodeStatusView;
+  /** Role, term, leader, indexes and members, from memory. */
+  raftStatus(): RaftStatusView;
+  /**
+   * raftStatus() and the state hash. The hash of a large state is not computed on one event-loop turn (it
+   * would hold off heartbeats): the state is captured and hashed a step at a time, once per applied index.
+   */
+  status(): Promise<NodeStatusView>;
   addMember(member: { id: NodeId; peerUrl: string; clientUrl?: string; learner?: boolean }): Promise<void>;
   promoteMember(id: NodeId): Promise<void>;
   removeMember(id: NodeId): Promise<void>;

@@ -307,7 +307,7 @@ describe('status, membership, probes and metrics', () => {
     const node = new TestNodeService('n1', { clientUrl: 'http://127.0.0.1:1' });
     const app = createApiServer(node);
     const s = await get(app, '/v1/status');
-    expect(s.body).toEqual({ ok: true, value: node.status() });
+    expect(s.body).toEqual({ ok: true, value: await node.status() });
     expect((await get(app, '/v1/members')).body).toEqual({ ok: true, value: [{ id: 'n1', role: 'voter', clientUrl: 'http://127.0.0.1:1' }] });
   });
 

@@ -190,12 +190,12 @@ describe('snapshot restore', () => {
     stops.push(() => Promise.all(nodes.map((n) => n.stop())));
     let leader: IpamNode | undefined;
     for (let i = 0; i < 1000 && !leader; i++) {
-      leader = nodes.find((n) => n.status().role === 'leader');
+      leader = nodes.find((n) => n.raftStatus().role === 'leader');
       if (!leader) await new Promise((r) => setTimeout(r, 20));
     }
     if (!leader) throw new Error('no leader');
-    for (const n of nodes) expect(n.status()).toMatchObject({ clusterId, snapshotIndex: 500, stateHash: sm.stateHash() });
-    expect(leader.status().term).toBeGreaterThan(4);
+    for (const n of nodes) expect(await n.status()).toMatchObject({ clusterId, snapshotIndex: 500, stateHash: sm.stateHash() });
+    expect(leader.raftStatus().term).toBeGreaterThan(4);
     const held = new Set((sm.allocations('pods') ?? []).map((a) => a.address));
     for (let i = 0; i < 10; i++) {
       const r = await leader.submit({ type: 'allocate', network: 'pods', nodeId: i % 2 ? 'w1' : 'w2', owner: `new-${i}` });
@@ -207,8 +207,8 @@ describe('snapshot restore', () => {
     const follower = nodes.find((n) => n !== leader) as IpamNode;
     await expect(follower.exportSnapshot()).rejects.toMatchObject({ code: 'NotLeader' });
     const exported = await leader.exportSnapshot();
-    expect(exported).toMatchObject({ clusterId, index: leader.status().applied, term: leader.status().term });
-    expect(createHash('sha256').update(exported.data).digest('hex')).toBe(leader.status().stateHash);
+    expect(exported).toMatchObject({ clusterId, index: leader.raftStatus().applied, term: leader.raftStatus().term });
+    expect(createHash('sha256').update(exported.data).digest('hex')).toBe((await leader.status()).stateHash);
     // An owner from before the snapshot still holds its address: allocating for it again returns it.
     const again = await leader.submit({ type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'w1-ctr-0' });
     expect(again).toMatchObject({ ok: true, value: { existing: true, address: sm.addressesOf('w1-ctr-0')[0]?.address } });

@@ -18,10 +18,10 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -50,7 +50,7 @@ async function startCluster(ids: string[], extra: Partial<IpamNodeOptions> = {})
 }
 
 function leaderOf(c: Cluster): IpamNode | undefined {
-  return [...c.nodes.values()].find((n) => n.status().role === 'leader');
+  return [...c.nodes.values()].find((n) => n.raftStatus().role === 'leader');
 }
 
 describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
@@ -63,21 +63,21 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     expect(alloc.ok).toBe(true);
     const follower = [...c.nodes.values()].find((n) => n !== leader) as IpamNode;
     // The leader published its client URL through the log, so a follower can point clients at it.
-    const err = await until('leader URL known to the follower', () => (follower.status().leader?.clientUrl ? follower : undefined))
+    const err = await until('leader URL known to the follower', () => (follower.raftStatus().leader?.clientUrl ? follower : undefined))
       .then((f) => f.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w2' }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NodeError);
     expect(err).toMatchObject({ code: 'NotLeader', leader: { id: leader.id, clientUrl: c.opts.get(leader.id)?.clientUrl } });
     expect(await leader.query('linearizable', (sm) => sm.sliceOf('pods', 'w1'))).toBeDefined();
-    const hash = leader.status().stateHash;
-    await until('followers applied', () => ([...c.nodes.values()].every((n) => n.status().stateHash === hash) ? true : undefined));
+    const hash = (await leader.status()).stateHash;
+    await until('followers applied', async () => ((await Promise.all([...c.nodes.values()].map((n) => n.status()))).every((st) => st.stateHash === hash) ? true : undefined));
     expect(await follower.query('stale', (sm) => sm.allocationOf('pods', (alloc.ok && 'address' in alloc.value ? alloc.value.address : '')) !== undefined)).toBe(true);
 
     // Whole-cluster restart from the same data directories.
     await Promise.all([...c.nodes.values()].map((n) => n.stop()));
     for (const [id, o] of c.opts) c.nodes.set(id, await IpamNode.start(o));
     const again = await until('a leader after restart', () => leaderOf(c));
-    await until('restarted state', () => (again.status().stateHash === hash ? true : undefined));
+    await until('restarted state', async () => ((await again.status()).stateHash === hash ? true : undefined));
     expect(await again.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w3' })).toMatchObject({ ok: true });
   });
 
@@ -123,13 +123,13 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     const d = await IpamNode.start({ ...base, name: 'd', dataDir: join(await tempDir(), 'd'), initialCluster: { ...base.initialCluster, d: `127.0.0.1:${port}` }, initialClusterState: 'existing', clientUrl: 'http://127.0.0.1:9100' });
     c.nodes.set('d', d);
     await leader.addMember({ id: 'd', peerUrl: `127.0.0.1:${port}`, clientUrl: 'http://127.0.0.1:9100', learner: true });
-    expect(leader.status().members.find((m) => m.id === 'd')).toMatchObject({ role: 'learner', peerUrl: `127.0.0.1:${port}` });
-    await until('d caught up', () => (d.status().stateHash === leader.status().stateHash ? true : undefined));
+    expect(leader.raftStatus().members.find((m) => m.id === 'd')).toMatchObject({ role: 'learner', peerUrl: `127.0.0.1:${port}` });
+    await until('d caught up', async () => ((await d.status()).stateHash === (await leader.status()).stateHash ? true : undefined));
     await leader.promoteMember('d');
-    expect(leader.status().members.find((m) => m.id === 'd')?.role).toBe('voter');
+    expect(leader.raftStatus().members.find((m) => m.id === 'd')?.role).toBe('voter');
     const victim = [...c.nodes.keys()].find((id) => id !== leader.id && id !== 'd') as string;
     await leader.removeMember(victim);
-    expect(leader.status().members.map((m) => m.id)).not.toContain(victim);
+    expect(leader.raftStatus().members.map((m) => m.id)).not.toContain(victim);
     expect(await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'after-change' })).toMatchObject({ ok: true });
     await expect(leader.removeMember('nobody')).rejects.toMatchObject({ code: 'InvalidMembership' });
   });
@@ -142,7 +142,7 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     const correct = await startCluster(['a', 'b', 'c']);
     const correctLeader = await until('a leader', () => leaderOf(correct));
     const correctFollower = [...correct.nodes.values()].find((n) => n !== correctLeader) as IpamNode;
-    await until('leader known', () => (correctFollower.status().leader ? true : undefined));
+    await until('leader known', () => (correctFollower.raftStatus().leader ? true : undefined));
     await expect(correctFollower.query('linearizable', (sm) => sm.networks())).rejects.toMatchObject({ code: 'NotLeader' });
   });
 
@@ -156,7 +156,7 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     cleanups.push(() => a.stop());
     expect(a.peerAddress()?.port).toBe(listener);
     // The leader's own member record goes through the log; wait until it is applied.
-    const member = await until('a published member record', () => (a.status().role === 'leader' && a.status().leader?.clientUrl ? a.status().members[0] : undefined));
+    const member = await until('a published member record', () => (a.raftStatus().role === 'leader' && a.raftStatus().leader?.clientUrl ? a.raftStatus().members[0] : undefined));
     expect(member).toMatchObject({ id: 'a', peerUrl: `127.0.0.1:${advertised}` });
   });
 });

@@ -7,7 +7,7 @@
  */
 import { IpamStateMachine, type ApplyResult, type IpamCommand } from '../../src/index.js';
 import { encodeEntry } from '../../src/ipam/log-entry.js';
-import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef, type SnapshotExport } from '../../src/node/service.js';
+import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type RaftStatusView, type SessionRef, type SnapshotExport } from '../../src/node/service.js';
 
 export type Fault =
   | { code: 'NotLeader'; leader?: LeaderRef }
@@ -88,7 +88,7 @@ export class TestNodeService implements NodeService {
     return read(this.sm);
   }
 
-  status(): NodeStatusView {
+  raftStatus(): RaftStatusView {
     return {
       id: this.id,
       clusterId: 'test-cluster',
@@ -100,8 +100,11 @@ export class TestNodeService implements NodeService {
       lastIndex: this.applied,
       snapshotIndex: 0,
       members: this.members.map((m) => ({ ...m })),
-      stateHash: this.sm.stateHash(),
     };
+  }
+
+  async status(): Promise<NodeStatusView> {
+    return { ...this.raftStatus(), stateHash: this.sm.stateHash(), stateHashIndex: this.applied };
   }
 
   private member(id: string): MemberView {

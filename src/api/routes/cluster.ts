@@ -6,9 +6,9 @@ import { addMemberBody, memberParams, noQuery, transferLeaderBody } from '../sch
 import type { AddMemberRequest } from '../wire.js';
 
 export function registerClusterRoutes(app: FastifyInstance, service: NodeService): void {
-  app.get('/v1/status', { schema: { querystring: noQuery } }, async (_request, reply) => sendValue(reply, service.status()));
+  app.get('/v1/status', { schema: { querystring: noQuery } }, async (_request, reply) => sendValue(reply, await service.status()));
 
-  app.get('/v1/members', { schema: { querystring: noQuery } }, async (_request, reply) => sendValue(reply, service.status().members));
+  app.get('/v1/members', { schema: { querystring: noQuery } }, async (_request, reply) => sendValue(reply, service.raftStatus().members));
 
   app.post<{ Body: AddMemberRequest }>('/v1/members', { schema: { body: addMemberBody, querystring: noQuery } }, async (request, reply) => {
     const { id, peerUrl, clientUrl, learner } = request.body;
@@ -37,7 +37,7 @@ export function registerClusterRoutes(app: FastifyInstance, service: NodeService
     },
     async (request, reply) => {
       await service.transferLeader(request.body.to);
-      return sendValue(reply, { leader: service.status().leader });
+      return sendValue(reply, { leader: service.raftStatus().leader });
     },
   );
 }
