@@ -81,7 +81,15 @@ interface Request {
    * headers arrive, and the attempt timeout stops there (the caller bounds the body's reading).
    */
   stream?: boolean;
+  /**
+   * A command under a session: a SessionExpired or UnknownSession answer after an attempt whose outcome
+   * was unknown becomes OutcomeUnknown (that attempt may have been applied before the session went).
+   */
+  sessionBound?: boolean;
 }
+
+/** Refusals meaning the session no longer exists on the cluster: the command was not applied. */
+const SESSION_GONE: ReadonlySet<string> = new Set(['SessionExpired', 'UnknownSession']);
 
 /**
  * A snapshot being downloaded (GET /v1/snapshot): the file header's fields from the response headers,
@@ -165,19 +173,31 @@ export class IpamClient {
     const answer = await this.submitChecked<ResultOf<C>>(checked);
     if (answer.ok) return { ok: true, value: answer.value };
     if (BOUNDARY_CODES.has(answer.error.code) || answer.error.code === 'Unauthorized') this.unwrap(answer);
-    if (answer.error.code === 'SessionExpired' || answer.error.code === 'UnknownSession') this.session = undefined; // the next command opens a new one
     return { ok: false, error: answer.error as Extract<ApplyResult, { ok: false }>['error'] };
   }
 
+  /**
+   * Under a session: a command refused because the session is gone (expired, closed, or unknown after a
+   * restore) was not applied, so it is sent once more under a new session. Unless an earlier attempt of
+   * it had an unknown outcome: that attempt may have been applied under the old session, whose cached
+   * answer is gone, so re-sending could apply it twice; the caller gets OutcomeUnknown (request()).
+   */
   private async submitChecked<T>(command: IpamCommand): Promise<Answer<T>> {
     if (!this.useSession) return this.request<T>({ method: 'POST', path: '/v1/commands', body: command, idempotent: false, leaderOnly: true });
-    const tracker = await this.openedSession();
-    const seq = tracker.begin();
-    try {
-      // The body is rebuilt per attempt only for the ack; id and seq never change across retries.
-      return await this.request<T>({ method: 'POST', path: '/v1/commands', body: () => ({ ...command, session: tracker.ref(seq) }), idempotent: true, leaderOnly: true });
-    } finally {
-      tracker.end(seq);
+    for (let reopened = false; ; reopened = true) {
+      const opening = this.openedSession();
+      const tracker = await opening;
+      const seq = tracker.begin();
+      let answer: Answer<T>;
+      try {
+        // The body is rebuilt per attempt only for the ack; id and seq never change across retries.
+        answer = await this.request<T>({ method: 'POST', path: '/v1/commands', body: () => ({ ...command, session: tracker.ref(seq) }), idempotent: true, leaderOnly: true, sessionBound: true });
+      } finally {
+        tracker.end(seq);
+      }
+      if (answer.ok || !SESSION_GONE.has(answer.error.code)) return answer;
+      if (this.session === opening) this.session = undefined; // the next command opens a new one
+      if (reopened) return answer;
     }
   }
 
@@ -365,6 +385,7 @@ export class IpamClient {
     let failures = 0;
     let hops = 0;
     let last = 'no attempt made';
+    let ambiguous: string | undefined;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (attempt > 0 && (remaining <= 0 || attempt > this.retries || only !== undefined)) {
@@ -380,6 +401,9 @@ export class IpamClient {
           if (req.leaderOnly) this.preferred = target;
           return answer;
         }
+        if (ambiguous !== undefined && req.sessionBound && SESSION_GONE.has(answer.error.code)) {
+          throw new IpamClientError('OutcomeUnknown', `the command may or may not have been applied: an attempt failed with an unknown outcome (${ambiguous}), then its session was gone ([${answer.error.code}] ${answer.error.message}); re-read the state before retrying`, 'outcome-unknown');
+        }
         const rule = ruleForCode(answer.error.code);
         if (rule === 'never') return answer;
         failure = { rule, text: `[${answer.error.code}] ${answer.error.message}`, ...(answer.error.leader?.clientUrl !== undefined ? { leaderUrl: answer.error.leader.clientUrl } : {}) };
@@ -388,6 +412,7 @@ export class IpamClient {
       }
       // Keep the last real answer when the deadline cut the final attempt: it is what the operator needs.
       if (!(cutByDeadline && outcome.kind !== 'answer' && failure.text === 'attempt timed out' && last !== 'no attempt made')) last = `${target}: ${failure.text}`;
+      if (failure.rule === 'ifSafe') ambiguous ??= `${target}: ${failure.text}`;
       if (failure.rule === 'ifSafe' && !req.idempotent) {
         throw new IpamClientError('OutcomeUnknown', `the command may or may not have been applied (${target}: ${failure.text}); it was not retried because it carries no session`, 'outcome-unknown');
       }

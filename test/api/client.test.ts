@@ -148,6 +148,45 @@ describe('IpamClient exactly-once sessions', () => {
     expect(sent).toEqual([{ id: 1, seq: 1, ack: 1 }, { id: 1, seq: 2, ack: 1 }, { id: 1, seq: 3, ack: 1 }]);
   });
 
+  it('a command refused because its session is gone (expired, closed) was not applied: it is sent once more under a new session', async () => {
+    const leader = new TestNodeService('n1');
+    const client = new IpamClient({ endpoints: [await serve(leader)], session: true, ...fast });
+    await client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    leader.sm.apply({ type: 'closeSession', session: 1 }); // e.g. expired while the client was idle
+    const applied = leader.applied;
+    const r = await client.assignSlice({ network: 'pods', nodeId: 'w1' });
+    expect(r.slices).toHaveProperty('pods');
+    expect(leader.received.slice(2).map((x) => [(x.command as { type: string }).type, x.session])).toEqual([
+      ['assignSlice', { id: 1, seq: 2, ack: 2 }],
+      ['openSession', undefined],
+      ['assignSlice', { id: 2, seq: 1, ack: 1 }],
+    ]);
+    expect(leader.applied).toBe(applied + 2); // openSession and assignSlice, once
+    expect(await client.sessionId()).toBe(2);
+  });
+
+  it('a session gone after an attempt with an unknown outcome is OutcomeUnknown: that attempt may have been applied, so it is not re-sent', async () => {
+    const leader = new TestNodeService('n1');
+    const client = new IpamClient({ endpoints: [await serve(leader)], session: true, ...fast });
+    await client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    await client.assignSlice({ network: 'pods', nodeId: 'w1' });
+    // Applied, reply lost; the session is gone before the retry arrives (its cached answer with it).
+    leader.failNext({ code: 'Timeout', afterApply: true, then: () => leader.sm.apply({ type: 'closeSession', session: 1 }) });
+    const applied = leader.applied;
+    const e = await thrown(client.allocate({ network: 'pods', nodeId: 'w1' }));
+    expect({ code: e.code, kind: e.kind }).toEqual({ code: 'OutcomeUnknown', kind: 'outcome-unknown' });
+    expect(e.message).toMatch(/\[Timeout\].*\[SessionExpired\]/);
+    expect(leader.applied).toBe(applied + 1);
+    expect(leader.sm.networkUsage('pods')?.addressesAllocated).toBe(1);
+    // Nothing was sent after the refusal; the next command opens a new session.
+    expect(leader.received.slice(-2).map((x) => [(x.command as { type: string }).type, x.session?.id])).toEqual([
+      ['allocate', 1],
+      ['allocate', 1],
+    ]);
+    await client.allocate({ network: 'pods', nodeId: 'w1' });
+    expect(await client.sessionId()).toBe(2);
+  });
+
   it('without a session, an ambiguous failure is OutcomeUnknown and the command is not re-sent', async () => {
     const leader = new TestNodeService('n1');
     const client = new IpamClient({ endpoints: [await serve(leader)], ...fast });

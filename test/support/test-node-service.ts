@@ -12,8 +12,11 @@ import { NodeError, type Consistency, type LeaderRef, type MemberView, type Node
 export type Fault =
   | { code: 'NotLeader'; leader?: LeaderRef }
   | { code: 'NoLeader' | 'Overloaded' | 'Stopped' | 'InvalidMembership' }
-  /** afterApply: the command is applied (and cached) first — a reply lost after the commit. */
-  | { code: 'Timeout'; afterApply?: boolean }
+  /**
+   * afterApply: the command is applied (and cached) first — a reply lost after the commit; then `then`
+   * runs (whatever else happens to the cluster before the client's retry arrives).
+   */
+  | { code: 'Timeout'; afterApply?: boolean; then?: () => void }
   /** A defect: a plain Error whose message and stack must never reach a client. */
   | { code: 'Defect' };
 
@@ -70,6 +73,7 @@ export class TestNodeService implements NodeService {
     const f = this.fault();
     if (f && !(f.code === 'Timeout' && f.afterApply)) this.throwFault(f);
     const result = this.execute(command, session);
+    if (f?.code === 'Timeout') f.then?.();
     if (f) this.throwFault(f);
     return result;
   }
