@@ -86,7 +86,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     transfers: quick ? 2 : 20,
     bigAddresses: quick ? 20_000 : 1_000_000,
     tailEntries: quick ? 2_000 : 100_000,
-    rounds: quick ? 1 : 3,
+    rounds: quick ? 2 : 3,
     openLoopRate: 1000,
   };
 }

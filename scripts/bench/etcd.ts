@@ -177,7 +177,7 @@ export class EtcdCluster {
 }
 
 /** Plain durable puts: one new key per request, `/bench/put/<row>/<client>/<n>`. */
-export function etcdPutTarget(etcd: EtcdCluster, leader: () => Member): LoadTarget {
+export function etcdPutTarget(etcd: EtcdCluster): LoadTarget {
   return {
     key: 'etcd-put',
     system: 'etcd',
@@ -185,7 +185,7 @@ export function etcdPutTarget(etcd: EtcdCluster, leader: () => Member): LoadTarg
     limitedBy: 'CPU: gRPC gateway (HTTP/JSON → gRPC), Raft and bbolt for 3 members and the generator on 2 shared cores',
     async prepare(clients) {
       const prefix = `/bench/put/${clients}/`;
-      const m = leader();
+      const m = await etcd.leader();
       let acked = 0;
       return {
         async makeClient(i) {
@@ -217,7 +217,7 @@ const dotted = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255)
  * linearizable range read and a transaction), as in etcd-based allocators (flannel's lease list-then-
  * create, a Kubernetes-style allocator on etcd).
  */
-export function etcdTxnTarget(etcd: EtcdCluster, leader: () => Member): LoadTarget {
+export function etcdTxnTarget(etcd: EtcdCluster): LoadTarget {
   return {
     key: 'etcd-txn',
     system: 'etcd',
@@ -227,7 +227,7 @@ export function etcdTxnTarget(etcd: EtcdCluster, leader: () => Member): LoadTarg
       const net = shared ? `txn-shared-${clients}` : `txn-${clients}`;
       const prefix = `/ipam/${net}/`;
       const key = (addr: number): string => `${prefix}${hex8(addr)}`;
-      const m = leader();
+      const m = await etcd.leader();
       const acks = new Acks();
       let conflicts = 0;
       let failed = 0;

@@ -37,6 +37,11 @@ export class JsonHttp {
     return { status: r.statusCode, body: await r.body.json() };
   }
 
+  async delete(path: string, timeoutMs?: number): Promise<JsonAnswer> {
+    const r = await this.pool.request({ path, method: 'DELETE', ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
+    return { status: r.statusCode, body: await r.body.json() };
+  }
+
   async close(): Promise<void> {
     await this.forget();
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ProcessCluster, ProcessClusterOptions } from '../../cluster/process-cluster.js';
 import { onCleanup } from './cleanup.js';
 import type { Compiled } from './compiled.js';
-import { ipamValue, JsonHttp } from './http.js';
+import { ipamValue, type JsonHttp } from './http.js';
 import { sleep } from './proc.js';
 
 export interface IpamCluster {
@@ -18,7 +18,7 @@ export interface IpamCluster {
 
 export async function startIpamCluster(c: Compiled, root: string, name: string, options: Partial<ProcessClusterOptions> = {}): Promise<IpamCluster> {
   const { extraArgs, ...rest } = options;
-  const cluster = await c.ProcessCluster.start({ root: join(root, name), ...rest, extraArgs: ['--log-level', 'warn', ...(extraArgs ?? [])] });
+  const cluster = await c.ProcessCluster.start({ root: join(root, name), ...rest, extraArgs: ['--log-level', process.env.BENCH_NODE_LOG_LEVEL ?? 'warn', ...(extraArgs ?? [])] });
   const close = onCleanup(`raft-ipam cluster ${name}`, () => cluster.destroy());
   await cluster.waitForLeader(60_000);
   return { cluster, close };
@@ -34,7 +34,7 @@ export async function leaderUrl(cluster: ProcessCluster, exclude: string[] = [])
  * A network for one row, with one /16 slice per client (nodeId c<i>) or one shared /12 slice: each row
  * has its own network, so rows never compete for addresses and a row's allocations are its own.
  */
-export async function prepareNetwork(http: JsonHttp, network: string, clients: number, shared: boolean): Promise<void> {
+export async function prepareNetwork(http: Pick<JsonHttp, 'post'>, network: string, clients: number, shared: boolean): Promise<void> {
   ipamValue(await http.post('/v1/commands', { type: 'configureNetwork', name: network, cidr: '10.0.0.0/8', slicePrefix: shared ? 12 : 16 }));
   const ids = shared ? ['shared'] : Array.from({ length: clients }, (_, i) => `c${i}`);
   // Assign in waves of 32: 256 serial commits would take seconds on a busy machine.
@@ -44,14 +44,14 @@ export async function prepareNetwork(http: JsonHttp, network: string, clients: n
 }
 
 /** Retry an admin step through a leader change (a loaded machine can miss a heartbeat or two). */
-export async function retrying<T>(what: string, f: () => Promise<T>, attempts = 20): Promise<T> {
+export async function retrying<T>(what: string, f: () => Promise<T>, attempts = 20, delayMs = (i: number) => 100 * (i + 1)): Promise<T> {
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
     try {
       return await f();
     } catch (e) {
       last = e;
-      await sleep(100 * (i + 1));
+      await sleep(delayMs(i));
     }
   }
   throw new Error(`${what}: ${(last as Error).message}`);

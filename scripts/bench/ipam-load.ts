@@ -8,11 +8,14 @@
  *    followers are processes) and calls node.submit() with a session: no HTTP at all, consensus and disk
  *    only. The load generator shares the leader's event loop, as an embedding agent's own work would.
  */
+import type { ProcessCluster } from '../../cluster/process-cluster.js';
 import type { IpamNode } from '../../src/node/ipam-node.js';
 import type { IpamClient } from '../../src/api/client.js';
 import type { Compiled } from './compiled.js';
-import { ipamValue, JsonHttp } from './http.js';
-import { prepareNetwork } from './ipam-cluster.js';
+import { ipamValue, type JsonHttp } from './http.js';
+import { ensureLeader, type EmbeddedCluster } from './embedded.js';
+import { LeaderHttp } from './leader-http.js';
+import { leaderUrl, prepareNetwork } from './ipam-cluster.js';
 import { Acks, type LoadTarget, type PreparedRow } from './targets.js';
 
 interface AllocationValue {
@@ -21,7 +24,7 @@ interface AllocationValue {
 }
 
 /** Check the network holds exactly the acknowledged allocations (none lost, none given twice). */
-async function checkUsage(http: JsonHttp, network: string, acks: Acks, errors: () => number): Promise<Record<string, unknown>> {
+async function checkUsage(http: LeaderHttp | JsonHttp, network: string, acks: Acks, errors: () => number): Promise<Record<string, unknown>> {
   const usage = ipamValue<{ addressesAllocated: number }>(await http.get(`/v1/networks/${network}?consistency=linearizable`));
   if (acks.duplicates > 0) throw new Error(`${network}: ${acks.duplicates} addresses acknowledged twice`);
   // A request that failed after it was applied (a timeout) is allocated but not acknowledged; nothing else.
@@ -31,7 +34,7 @@ async function checkUsage(http: JsonHttp, network: string, acks: Acks, errors: (
   return { allocated: usage.addressesAllocated, acknowledged: acks.count, duplicates: 0 };
 }
 
-export function httpTarget(leaderUrl: () => string, rowTag = 'http'): LoadTarget {
+export function httpTarget(cluster: ProcessCluster, rowTag = 'http'): LoadTarget {
   return {
     key: `alloc-${rowTag}`,
     system: 'raft-ipam',
@@ -39,7 +42,7 @@ export function httpTarget(leaderUrl: () => string, rowTag = 'http'): LoadTarget
     limitedBy: 'CPU: HTTP + JSON + Raft + LevelDB for 3 nodes and the load generator on 2 shared cores; fsync only at 1 client',
     async prepare(clients, shared) {
       const network = `${rowTag}${shared ? '-shared' : ''}-${clients}`;
-      const http = new JsonHttp(leaderUrl(), Math.max(clients, 32));
+      const http = new LeaderHttp((await leaderUrl(cluster)).url, Math.max(clients, 32), (id) => cluster.nodes.get(id)?.url);
       await prepareNetwork(http, network, clients, shared);
       const acks = new Acks();
       let failed = 0;
@@ -60,7 +63,7 @@ export function httpTarget(leaderUrl: () => string, rowTag = 'http'): LoadTarget
             acks.add(ipamValue<AllocationValue>(a).address, owner);
           };
         },
-        verify: () => checkUsage(http, network, acks, () => failed),
+        verify: async () => ({ ...(await checkUsage(http, network, acks, () => failed)), leaderChanges: http.redirects }),
         close: () => http.close(),
       };
       return row;
@@ -68,7 +71,7 @@ export function httpTarget(leaderUrl: () => string, rowTag = 'http'): LoadTarget
   };
 }
 
-export function clientTarget(c: Compiled, endpoints: () => string[], leaderUrl: () => string): LoadTarget {
+export function clientTarget(c: Compiled, cluster: ProcessCluster): LoadTarget {
   return {
     key: 'alloc-client',
     system: 'raft-ipam',
@@ -76,14 +79,14 @@ export function clientTarget(c: Compiled, endpoints: () => string[], leaderUrl: 
     limitedBy: 'as HTTP, plus the client library: fetch (Node\'s bundled undici), AbortSignal timers, retry bookkeeping',
     async prepare(clients, shared) {
       const network = `client${shared ? '-shared' : ''}-${clients}`;
-      const admin = new JsonHttp(leaderUrl(), 32);
+      const admin = new LeaderHttp((await leaderUrl(cluster)).url, 32, (id) => cluster.nodes.get(id)?.url);
       await prepareNetwork(admin, network, clients, shared);
       const acks = new Acks();
       let failed = 0;
       const made: IpamClient[] = [];
       return {
         async makeClient(i) {
-          const client = new c.IpamClient({ endpoints: endpoints(), session: true, timeoutMs: 30_000 });
+          const client = new c.IpamClient({ endpoints: cluster.endpoints, session: true, timeoutMs: 30_000 });
           made.push(client);
           await client.openSession(); // also finds the leader, before the clock starts
           const nodeId = shared ? 'shared' : `c${i}`;
@@ -105,7 +108,8 @@ export function clientTarget(c: Compiled, endpoints: () => string[], leaderUrl: 
   };
 }
 
-export function embeddedTarget(node: () => IpamNode): LoadTarget {
+export function embeddedTarget(e: EmbeddedCluster): LoadTarget {
+  const node = (): IpamNode => e.node;
   return {
     key: 'alloc-embedded',
     system: 'raft-ipam',
@@ -113,6 +117,7 @@ export function embeddedTarget(node: () => IpamNode): LoadTarget {
     limitedBy: 'CPU of the leader process (Raft, state machine, LevelDB writes, peer frames) shared with the generator; followers on the other core',
     async prepare(clients, shared) {
       const network = `embedded${shared ? '-shared' : ''}-${clients}`;
+      await ensureLeader(e.ipam, e.node);
       const submit = async (command: Parameters<IpamNode['submit']>[0], session?: { id: number; seq: number; ack: number }): Promise<unknown> => {
         const r = await node().submit(command, session);
         if (!r.ok) throw new Error(`[${r.error.code}] ${r.error.message}`);

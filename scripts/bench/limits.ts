@@ -114,7 +114,7 @@ export async function startNoopServer(root: string): Promise<NoopServer> {
 /** A request body of the size of an allocate command with its session, so the parse cost is alike. */
 const NOOP_BODY = { type: 'allocate', network: 'bench-http', nodeId: 'c17', owner: 'c17-123456', session: { id: 17, seq: 123456, ack: 123456 } };
 
-export async function noopClosedRow(server: NoopServer, clients: number, o: BenchOptions): Promise<Row> {
+export async function noopClosedRow(server: NoopServer, clients: number, o: BenchOptions, method: 'POST' | 'GET' = 'POST'): Promise<Row> {
   const http = new JsonHttp(server.origin, clients);
   try {
     const r = await closedLoop({
@@ -122,15 +122,15 @@ export async function noopClosedRow(server: NoopServer, clients: number, o: Benc
       seconds: o.seconds,
       warmupSeconds: o.warmupSeconds,
       makeClient: async () => async () => {
-        const a = await http.post('/noop', NOOP_BODY);
+        const a = method === 'POST' ? await http.post('/noop', NOOP_BODY) : await http.get('/noop?consistency=stale');
         if (a.status !== 200) throw new Error(`HTTP ${a.status}`);
       },
     });
     return {
-      id: `limit-noop-http-${clients}`,
+      id: method === 'POST' ? `limit-noop-http-${clients}` : `limit-noop-get-${clients}`,
       group: 'limits',
       system: 'machine',
-      label: `no-op HTTP round trip (bare fastify), ${clients} clients`,
+      label: `no-op HTTP ${method} round trip (bare fastify), ${clients} clients`,
       value: r.perSecond,
       unit: 'req/s',
       higher: 'better',

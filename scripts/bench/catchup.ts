@@ -1,0 +1,117 @@
+/**
+ * Catch-up and memory. Every node boots from a snapshot of 1,000,000 owned addresses (no tail). Then,
+ * `rounds` times, a new member joins the way a replaced node does: it is added as a learner
+ * (POST /v1/members), started on an empty disk (--initial-cluster-state existing), and, being 1,000,000
+ * addresses behind a leader whose log starts after its snapshot, must receive and install the snapshot.
+ * Timed from the spawn to serving with all 1,000,000 addresses (untilServing); the learner is removed
+ * again before the next round. (Wiping a voter's disk in place would not do: a voter that forgets its
+ * log and vote breaks Raft's safety, and an idle leader never notices it needs a snapshot.)
+ * Compared with: an empty node's restart plus the in-process restore of the same snapshot bytes.
+ *
+ * Memory: the resident set of each node holding the 1,000,000 addresses, after the catch-ups (the three
+ * voters booted from disk; the last learner installed the state from the wire), beside an idle empty
+ * node's.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BenchOptions } from './args.js';
+import { dataDirOf, inProcessBoot, VOTERS, writeNodeData, type BigState } from './big-state.js';
+import type { Compiled } from './compiled.js';
+import { samplesSummary } from './histogram.js';
+import { ipamValue, JsonHttp } from './http.js';
+import { leaderUrl, retrying, startIpamCluster } from './ipam-cluster.js';
+import { rssMb } from './proc.js';
+import type { Row } from './rows.js';
+import { untilServing, type EmptyBaseline } from './serving.js';
+import { log } from './throughput.js';
+
+export async function catchupRows(c: Compiled, root: string, state: BigState, baseline: EmptyBaseline, o: BenchOptions, withCatchup: boolean): Promise<Row[]> {
+  for (const id of VOTERS) await writeNodeData(c, dataDirOf(root, 'catchup', id), id, state, []);
+  const { restoreMs } = inProcessBoot(state, []);
+  const check = { network: 'overlay', addresses: state.addresses };
+  const ipam = await startIpamCluster(c, root, 'catchup');
+  try {
+    const cluster = ipam.cluster;
+    const rows: Row[] = [];
+    const times: number[] = [];
+    const rounds = withCatchup ? o.rounds : 0;
+    let lastLearner: string | undefined;
+    const addLearner = (id: string): Promise<void> =>
+      retrying(`members add ${id}`, async () => {
+        const { url } = await leaderUrl(cluster);
+        const http = new JsonHttp(url, 1);
+        const n = cluster.node(id);
+        try {
+          ipamValue(await http.post('/v1/members', { id, peerUrl: n.peer, clientUrl: n.url, learner: true }, 10_000));
+        } finally {
+          await http.close();
+        }
+      });
+    for (let i = 0; i < rounds; i++) {
+      await cluster.waitForConvergence(120_000);
+      const id = `learner${i + 1}`;
+      await cluster.prepareNode(id);
+      await addLearner(id);
+      const t = performance.now();
+      await cluster.startJoining(id);
+      await untilServing(cluster, id, check);
+      times.push(performance.now() - t);
+      console.log(`  catch-up ${i + 1}/${rounds}: ${times.at(-1)?.toFixed(0)} ms`);
+      if (i < rounds - 1) {
+        await removeMember(cluster, id);
+        await cluster.kill(id);
+        cluster.nodes.delete(id);
+      } else lastLearner = id;
+    }
+    if (withCatchup) {
+      const s = samplesSummary(times);
+      const floorMs = baseline.restartMs + restoreMs;
+      rows.push({
+        id: 'catchup-snapshot',
+        group: 'catchup',
+        system: 'raft-ipam',
+        label: `new member ${state.addresses.toLocaleString('en-US')} addresses behind (empty disk) → snapshot installed, serving (median of ${rounds})`,
+        value: s.p50,
+        unit: 'ms',
+        higher: 'worse',
+        latency: s,
+        limit: { label: 'floor: empty-node restart + in-process restore of the snapshot', value: floorMs, unit: 'ms', ratio: s.p50 / floorMs },
+        limitedBy: 'the follower decoding the snapshot step by step between heartbeats (one thread), after the leader read it from disk and sent it',
+        extra: { samples: s.samples, emptyRestartMs: baseline.restartMs, inProcessRestoreMs: restoreMs, snapshotBytes: state.data.length },
+      });
+    }
+    await cluster.waitForConvergence(120_000);
+    const rss = await Promise.all([...cluster.nodes.values()].filter((n) => cluster.isRunning(n.id)).map(async (n) => [n.id, await rssMb(n.child?.pid)] as const));
+    const max = Math.max(...rss.map(([, v]) => v ?? 0));
+    rows.push({
+      id: 'rss-1m',
+      group: 'catchup',
+      system: 'raft-ipam',
+      label: `resident memory per node at ${state.addresses.toLocaleString('en-US')} allocated addresses (largest of ${rss.length})`,
+      value: max,
+      unit: 'MB',
+      higher: 'worse',
+      limit: { label: 'baseline: idle empty node', value: baseline.rssMb, unit: 'MB', ratio: max / baseline.rssMb },
+      limitedBy: 'the allocation state (bitmaps, owner maps, generations) on the V8 heap, plus the snapshot bytes held while one is taken or sent',
+      extra: { perNode: Object.fromEntries(rss), ...(lastLearner ? { installedFromTheWire: lastLearner } : {}) },
+    });
+    rows.forEach(log);
+    return rows;
+  } finally {
+    await ipam.close();
+    await rm(join(root, 'catchup'), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function removeMember(cluster: Parameters<typeof leaderUrl>[0], id: string): Promise<void> {
+  await retrying(`members remove ${id}`, async () => {
+    const { url } = await leaderUrl(cluster);
+    const http = new JsonHttp(url, 1);
+    try {
+      const r = await http.delete(`/v1/members/${id}`, 10_000);
+      ipamValue(r);
+    } finally {
+      await http.close();
+    }
+  });
+}
