@@ -11,18 +11,36 @@ import { ipamValue, JsonHttp } from './http.js';
 import { sleep, rssMb } from './proc.js';
 import { startIpamCluster } from './ipam-cluster.js';
 
-export async function untilServing(cluster: ProcessCluster, id: string, check: { network: string; addresses: number } | undefined, timeoutMs = 120_000): Promise<void> {
+export interface Milestones {
+  /** The node answered HTTP at all (process started, storage opened, state restored). */
+  httpMs: number;
+  /** The node knew a leader (a message from the leader reached it). */
+  leaderMs: number;
+  /** Ready and holding every address: the sample. */
+  servingMs: number;
+}
+
+/** Poll the node every 10 ms from `t0` (performance.now()) until it serves; the times are from t0. */
+export async function untilServing(cluster: ProcessCluster, id: string, check: { network: string; addresses: number } | undefined, t0: number, timeoutMs = 120_000): Promise<Milestones> {
   const http = new JsonHttp(cluster.node(id).url, 1);
-  const deadline = performance.now() + timeoutMs;
+  const deadline = t0 + timeoutMs;
   let last = 'not asked yet';
+  let httpMs: number | undefined;
+  let leaderMs: number | undefined;
   try {
     while (performance.now() < deadline) {
       try {
+        const status = await http.get('/v1/status', 1000);
+        httpMs ??= performance.now() - t0;
+        if ((status.body as { value?: { leader?: unknown } }).value?.leader) leaderMs ??= performance.now() - t0;
         const ready = await http.get('/readyz', 1000);
         if (ready.status === 200) {
           const path = check ? `/v1/networks/${check.network}?consistency=stale` : '/v1/networks?consistency=stale';
           const v = ipamValue<{ addressesAllocated?: number }>(await http.get(path, 5000));
-          if (!check || v.addressesAllocated === check.addresses) return;
+          if (!check || v.addressesAllocated === check.addresses) {
+            const servingMs = performance.now() - t0;
+            return { httpMs: httpMs ?? servingMs, leaderMs: leaderMs ?? servingMs, servingMs };
+          }
           last = `${v.addressesAllocated} addresses, expected ${check.addresses}`;
         } else last = `readyz ${ready.status}`;
       } catch (e) {
@@ -34,6 +52,15 @@ export async function untilServing(cluster: ProcessCluster, id: string, check: {
   } finally {
     await http.close();
   }
+}
+
+/** Medians of each milestone over the rounds, rounded to ms. */
+export function medianMilestones(ms: Milestones[]): Milestones {
+  const med = (k: keyof Milestones): number => {
+    const s = ms.map((m) => m[k]).sort((a, b) => a - b);
+    return Math.round(s[s.length >> 1] ?? 0);
+  };
+  return { httpMs: med('httpMs'), leaderMs: med('leaderMs'), servingMs: med('servingMs') };
 }
 
 /** A follower of the current leader (the node a restart or catch-up round takes down). */
@@ -62,8 +89,7 @@ export async function emptyBaseline(c: Compiled, root: string, rounds: number): 
       await cluster.kill(id);
       const t0 = performance.now();
       await cluster.restart(id);
-      await untilServing(cluster, id, undefined);
-      times.push(performance.now() - t0);
+      times.push((await untilServing(cluster, id, undefined, t0)).servingMs);
       await cluster.waitForConvergence(60_000);
     }
     times.sort((a, b) => a - b);
