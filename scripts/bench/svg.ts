@@ -82,10 +82,10 @@ function linePanel(rows: Row[], x0: number, title: string, yTitle: string, pick:
 /** Strips of samples (ms) per row, log scale, with the median as a bar and the targets as lines. */
 function stripPanel(rows: Row[], x0: number): string {
   const strips = [
-    { id: 'failover-kill', name: 'raft-ipam kill', color: '#1f77b4' },
-    { id: 'etcd-failover-kill', name: 'etcd kill', color: '#d62728' },
-    { id: 'transfer', name: 'raft-ipam transfer', color: '#1f77b4' },
-    { id: 'etcd-transfer', name: 'etcd transfer', color: '#d62728' },
+    { id: 'failover-kill', name: ['raft-ipam', 'kill'], color: '#1f77b4' },
+    { id: 'etcd-failover-kill', name: ['etcd', 'kill'], color: '#d62728' },
+    { id: 'transfer', name: ['raft-ipam', 'transfer'], color: '#1f77b4' },
+    { id: 'etcd-transfer', name: ['etcd', 'transfer'], color: '#d62728' },
   ].map((s) => ({ ...s, row: rows.find((r) => r.id === s.id) })).filter((s) => s.row !== undefined);
   if (strips.length === 0) return '';
   const samples = strips.flatMap((s) => (s.row?.extra?.samples as number[] | undefined) ?? []);
@@ -116,8 +116,9 @@ function stripPanel(rows: Row[], x0: number): string {
     ss.forEach((v, k) => out.push(`<circle cx="${num(xs - 12 + ((k * 7) % 25))}" cy="${num(y(v))}" r="3" fill="${s.color}" fill-opacity="0.55"/>`));
     const med = s.row?.latency?.p50 ?? 0;
     out.push(`<line x1="${num(xs - 18)}" x2="${num(xs + 18)}" y1="${num(y(med))}" y2="${num(y(med))}" stroke="#000" stroke-width="2"/>`);
-    out.push(`<text x="${num(xs)}" y="${top + plotH + 16}" text-anchor="middle" font-size="11">${esc(s.name)}</text>`);
-    out.push(`<text x="${num(xs)}" y="${top + plotH + 30}" text-anchor="middle" font-size="10">p50 ${Math.round(med)} · p99 ${Math.round(s.row?.latency?.p99 ?? 0)}</text>`);
+    s.name.forEach((line, k) => out.push(`<text x="${num(xs)}" y="${top + plotH + 14 + k * 12}" text-anchor="middle" font-size="10">${esc(line)}</text>`));
+    out.push(`<text x="${num(xs)}" y="${top + plotH + 40}" text-anchor="middle" font-size="9">p50 ${Math.round(med)}</text>`);
+    out.push(`<text x="${num(xs)}" y="${top + plotH + 51}" text-anchor="middle" font-size="9">p99 ${Math.round(s.row?.latency?.p99 ?? 0)}</text>`);
   });
   return out.join('\n');
 }
