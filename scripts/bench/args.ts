@@ -29,7 +29,7 @@ export interface BenchOptions {
   openLoopRate: number;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--peer etcd] [--only ${GROUPS.join(',')}] [--seconds N] [--out FILE] [--report] [--profile]`;
+const USAGE = `usage: npm run bench -- [--quick] [--peer etcd] [--only ${GROUPS.join(',')}] [--seconds N] [--clients 1,16,64,256] [--kills N] [--out FILE] [--report] [--profile]`;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string | true>();

@@ -8,13 +8,19 @@
  * the last of them, with term 2 and the three voters. An optional log tail of allocations (term 2,
  * committed) follows it. A node booting from this restores the snapshot and applies the tail.
  */
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { encodeIpamEntry, ClusterApp } from '../../src/node/cluster-app.js';
 import { IpamApp } from '../../src/node/ipam-app.js';
 import type { IpamCommand } from '../../src/ipam/commands.js';
 import type { Entry } from '../../src/raft/types.js';
 import { buildState } from '../support/big-state.js';
 import type { Compiled } from './compiled.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
 
 export const VOTERS = ['n1', 'n2', 'n3'];
 const TERM = 2;
@@ -75,18 +81,19 @@ export async function writeNodeData(c: Compiled, dataDir: string, nodeId: string
   }
 }
 
+export interface BootWork {
+  loadMs: number;
+  restoreMs: number;
+  replayMs: number;
+}
+
 /**
- * The same work a booting node does with this data, in this process and without any I/O: restore the
- * snapshot, apply the tail. The CPU floor of a restart on this machine at this moment.
+ * The same work a booting node does with the data in `dataDir`, in a fresh process on the build, before
+ * any node has opened it (boot-work.ts): the CPU floor of a restart on this machine at this moment.
  */
-export function inProcessBoot(state: BigState, tail: Entry[]): { restoreMs: number; replayMs: number } {
-  const app = new ClusterApp();
-  const t = performance.now();
-  app.restore(state.data);
-  const restoreMs = performance.now() - t;
-  const t2 = performance.now();
-  for (const e of tail) if (e.type === 'normal') app.apply(e);
-  return { restoreMs, replayMs: performance.now() - t2 };
+export async function bootWork(dataDir: string, nodeId: string): Promise<BootWork> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(here, 'boot-work.ts'), dataDir, nodeId], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as BootWork;
 }
 
 export const dataDirOf = (root: string, cluster: string, id: string): string => join(root, cluster, id, 'data');

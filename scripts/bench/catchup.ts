@@ -15,21 +15,22 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
-import { dataDirOf, inProcessBoot, VOTERS, writeNodeData, type BigState } from './big-state.js';
+import { bootWork, dataDirOf, VOTERS, writeNodeData, type BigState } from './big-state.js';
 import type { Compiled } from './compiled.js';
 import { samplesSummary } from './histogram.js';
 import { ipamValue, JsonHttp } from './http.js';
-import { leaderUrl, retrying, startIpamCluster } from './ipam-cluster.js';
+import { BIG_WAIT_MS, leaderUrl, retrying, startIpamCluster } from './ipam-cluster.js';
 import { rssMb } from './proc.js';
+import { waitForConvergence } from './probe.js';
 import type { Row } from './rows.js';
 import { medianMilestones, untilServing, type EmptyBaseline, type Milestones } from './serving.js';
 import { log } from './throughput.js';
 
 export async function catchupRows(c: Compiled, root: string, state: BigState, baseline: EmptyBaseline, o: BenchOptions, withCatchup: boolean): Promise<Row[]> {
   for (const id of VOTERS) await writeNodeData(c, dataDirOf(root, 'catchup', id), id, state, []);
-  const { restoreMs } = inProcessBoot(state, []);
+  const floor = await bootWork(dataDirOf(root, 'catchup', 'n1'), 'n1');
   const check = { network: 'overlay', addresses: state.addresses };
-  const ipam = await startIpamCluster(c, root, 'catchup');
+  const ipam = await startIpamCluster(c, root, 'catchup', { waitMs: BIG_WAIT_MS });
   try {
     const cluster = ipam.cluster;
     const rows: Row[] = [];
@@ -49,16 +50,16 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
         }
       });
     for (let i = 0; i < rounds; i++) {
-      await cluster.waitForConvergence(120_000);
+      await waitForConvergence(cluster, BIG_WAIT_MS);
       const id = `learner${i + 1}`;
       await cluster.prepareNode(id);
       await addLearner(id);
       const t = performance.now();
       await cluster.startJoining(id);
-      const m = await untilServing(cluster, id, check, t);
+      const m = await untilServing(cluster, id, check, t, BIG_WAIT_MS);
       milestones.push(m);
       times.push(m.servingMs);
-      console.log(`  catch-up ${i + 1}/${rounds}: ${m.servingMs.toFixed(0)} ms (answering HTTP at ${m.httpMs.toFixed(0)}, leader known at ${m.leaderMs.toFixed(0)})`);
+      console.log(`  catch-up ${i + 1}/${rounds}: ${m.servingMs.toFixed(0)} ms (answering HTTP at ${m.httpMs.toFixed(0)}, ready at ${m.readyMs.toFixed(0)})`);
       if (i < rounds - 1) {
         await removeMember(cluster, id);
         await cluster.kill(id);
@@ -67,7 +68,7 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
     }
     if (withCatchup) {
       const s = samplesSummary(times);
-      const floorMs = baseline.restartMs + restoreMs;
+      const floorMs = baseline.restartMs + floor.restoreMs;
       rows.push({
         id: 'catchup-snapshot',
         group: 'catchup',
@@ -77,12 +78,12 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
         unit: 'ms',
         higher: 'worse',
         latency: s,
-        limit: { label: 'floor: empty-node restart + in-process restore of the snapshot', value: floorMs, unit: 'ms', ratio: s.p50 / floorMs },
+        limit: { label: 'floor: empty-node restart + restoring the snapshot alone in a fresh process', value: floorMs, unit: 'ms', ratio: s.p50 / floorMs },
         limitedBy: 'process start; the leader\'s first successful dial (the member is added before its process listens, so the dial backs off, doubling from 50 ms); then sending the snapshot and decoding it step by step between heartbeats (milestones in the JSON)',
-        extra: { samples: s.samples, milestones: medianMilestones(milestones), emptyRestartMs: baseline.restartMs, inProcessRestoreMs: restoreMs, snapshotBytes: state.data.length },
+        extra: { samples: s.samples, milestones: medianMilestones(milestones), emptyRestartMs: baseline.restartMs, bootWork: floor, snapshotBytes: state.data.length },
       });
     }
-    await cluster.waitForConvergence(120_000);
+    await waitForConvergence(cluster, BIG_WAIT_MS);
     const rss = await Promise.all([...cluster.nodes.values()].filter((n) => cluster.isRunning(n.id)).map(async (n) => [n.id, await rssMb(n.child?.pid)] as const));
     const max = Math.max(...rss.map(([, v]) => v ?? 0));
     rows.push({

@@ -17,6 +17,7 @@ export interface Compiled {
   IpamNode: (typeof import('../../src/node/ipam-node.js'))['IpamNode'];
   IpamClient: (typeof import('../../src/api/client.js'))['IpamClient'];
   LevelStorage: (typeof import('../../src/storage/level-storage.js'))['LevelStorage'];
+  ClusterApp: (typeof import('../../src/node/cluster-app.js'))['ClusterApp'];
   /** The CLI entry the node processes run. */
   cliMain: string;
 }
@@ -39,5 +40,7 @@ export async function loadCompiled(): Promise<Compiled> {
   const node = await load<typeof import('../../src/node/ipam-node.js')>('src/node/ipam-node.js');
   const client = await load<typeof import('../../src/api/client.js')>('src/api/client.js');
   const storage = await load<typeof import('../../src/storage/level-storage.js')>('src/storage/level-storage.js');
-  return { ProcessCluster: cluster.ProcessCluster, freePorts: cluster.freePorts, IpamNode: node.IpamNode, IpamClient: client.IpamClient, LevelStorage: storage.LevelStorage, cliMain };
+  const app = await load<typeof import('../../src/node/cluster-app.js')>('src/node/cluster-app.js');
+  return {
+    ClusterApp: app.ClusterApp, ProcessCluster: cluster.ProcessCluster, freePorts: cluster.freePorts, IpamNode: node.IpamNode, IpamClient: client.IpamClient, LevelStorage: storage.LevelStorage, cliMain };
 }

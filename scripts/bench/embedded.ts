@@ -23,11 +23,12 @@ export interface EmbeddedCluster {
  */
 export async function ensureLeader(ipam: IpamCluster, node: IpamNode): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (node.status().role !== 'leader') {
+  // The replica's raft status, not node.status(): that one hashes the whole state (see probe.ts).
+  while (node.raftReplica.status().role !== 'leader') {
     if (Date.now() > deadline) throw new Error('the embedded node did not become leader within 60 s');
-    const lead = node.status().leader;
-    if (lead && lead.id !== 'n1') {
-      const http = new JsonHttp(ipam.cluster.node(lead.id).url, 1);
+    const lead = node.raftReplica.status().lead;
+    if (lead && lead !== 'n1') {
+      const http = new JsonHttp(ipam.cluster.node(lead).url, 1);
       try {
         ipamValue(await http.post('/v1/transfer-leader', { to: 'n1' }, 10_000));
       } catch {

@@ -17,6 +17,7 @@ import type { EtcdCluster } from './etcd.js';
 import { samplesSummary } from './histogram.js';
 import { ipamValue, JsonHttp } from './http.js';
 import { leaderUrl, type IpamCluster } from './ipam-cluster.js';
+import { waitForConvergence } from './probe.js';
 import { sleep } from './proc.js';
 import type { Row } from './rows.js';
 
@@ -36,8 +37,11 @@ async function firstSuccess(targets: Array<() => Promise<void>>, t0: number, giv
     for (const write of targets) {
       let inFlight = 0;
       const fire = (): void => {
-        // Bounded: a member that hangs every request must not pile up hundreds of sockets.
-        if (done || inFlight >= 50) return;
+        // An attempt lasts at most 2 s, so at one attempt per 10 ms at most 200 are in flight: the bound
+        // only guards against a runaway, it never delays an attempt (a lower bound would: etcd holds
+        // puts at a member without a leader until they time out, and a full window would then stop the
+        // probe from trying again until the first of them expired).
+        if (done || inFlight >= 400) return;
         inFlight++;
         write().then(
           () => finish(() => resolve(performance.now() - t0)),
@@ -82,7 +86,7 @@ export async function ipamProbe(ipam: IpamCluster): Promise<IpamProbe> {
 
 async function ipamKill(ipam: IpamCluster, probe: IpamProbe): Promise<number> {
   const c = ipam.cluster;
-  await c.waitForConvergence(60_000);
+  await waitForConvergence(c);
   const { id } = await leaderUrl(c);
   const survivors = [...c.nodes.values()].filter((n) => n.id !== id).map((n) => n.url);
   const t0 = performance.now();
@@ -90,7 +94,7 @@ async function ipamKill(ipam: IpamCluster, probe: IpamProbe): Promise<number> {
   const ms = await firstSuccess(survivors.map((u) => () => probe.write(u)), t0);
   await killed;
   await c.restart(id);
-  await c.waitForConvergence(60_000);
+  await waitForConvergence(c);
   return ms;
 }
 
@@ -109,7 +113,7 @@ async function etcdKill(etcd: EtcdCluster): Promise<number> {
 
 async function ipamTransfer(ipam: IpamCluster, probe: IpamProbe): Promise<number> {
   const c = ipam.cluster;
-  await c.waitForConvergence(60_000);
+  await waitForConvergence(c);
   const { url, id } = await leaderUrl(c);
   const to = [...c.nodes.keys()].find((x) => x !== id) as string;
   const http = new JsonHttp(url, 1);
