@@ -96,4 +96,13 @@ export async function bootWork(dataDir: string, nodeId: string): Promise<BootWor
   return JSON.parse(stdout.trim().split('\n').at(-1) as string) as BootWork;
 }
 
+/** Medians of each part over the rounds (the floor is measured once per round, beside each sample). */
+export function medianBootWork(ws: BootWork[]): BootWork {
+  const med = (k: keyof BootWork): number => {
+    const s = ws.map((w) => w[k]).sort((a, b) => a - b);
+    return Math.round(s[s.length >> 1] ?? 0);
+  };
+  return { loadMs: med('loadMs'), restoreMs: med('restoreMs'), replayMs: med('replayMs') };
+}
+
 export const dataDirOf = (root: string, cluster: string, id: string): string => join(root, cluster, id, 'data');

@@ -6,7 +6,8 @@
  * Timed from the spawn to serving with all 1,000,000 addresses (untilServing); the learner is removed
  * again before the next round. (Wiping a voter's disk in place would not do: a voter that forgets its
  * log and vote breaks Raft's safety, and an idle leader never notices it needs a snapshot.)
- * Compared with: an empty node's restart plus the in-process restore of the same snapshot bytes.
+ * Compared with: an empty node's restart plus restoring the same snapshot in a fresh process (measured
+ * right before each sample, so both see the same machine load).
  *
  * Memory: the resident set of each node holding the 1,000,000 addresses, after the catch-ups (the three
  * voters booted from disk; the last learner installed the state from the wire), beside an idle empty
@@ -15,7 +16,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
-import { bootWork, dataDirOf, VOTERS, writeNodeData, type BigState } from './big-state.js';
+import { bootWork, dataDirOf, medianBootWork, VOTERS, writeNodeData, type BigState, type BootWork } from './big-state.js';
 import type { Compiled } from './compiled.js';
 import { samplesSummary } from './histogram.js';
 import { ipamValue, JsonHttp } from './http.js';
@@ -28,7 +29,9 @@ import { log } from './throughput.js';
 
 export async function catchupRows(c: Compiled, root: string, state: BigState, baseline: EmptyBaseline, o: BenchOptions, withCatchup: boolean): Promise<Row[]> {
   for (const id of VOTERS) await writeNodeData(c, dataDirOf(root, 'catchup', id), id, state, []);
-  const floor = await bootWork(dataDirOf(root, 'catchup', 'n1'), 'n1');
+  const floorDir = join(root, 'catchup-floor');
+  await writeNodeData(c, floorDir, 'n1', state, []); // a copy no node opens, for the floor's fresh process
+  const floors: BootWork[] = [];
   const check = { network: 'overlay', addresses: state.addresses };
   const ipam = await startIpamCluster(c, root, 'catchup', { waitMs: BIG_WAIT_MS });
   try {
@@ -51,6 +54,7 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
       });
     for (let i = 0; i < rounds; i++) {
       await waitForConvergence(cluster, BIG_WAIT_MS);
+      floors.push(await bootWork(floorDir, 'n1'));
       const id = `learner${i + 1}`;
       await cluster.prepareNode(id);
       await addLearner(id);
@@ -68,6 +72,7 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
     }
     if (withCatchup) {
       const s = samplesSummary(times);
+      const floor = medianBootWork(floors);
       const floorMs = baseline.restartMs + floor.restoreMs;
       rows.push({
         id: 'catchup-snapshot',
@@ -103,6 +108,7 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
   } finally {
     await ipam.close();
     await rm(join(root, 'catchup'), { recursive: true, force: true }).catch(() => undefined);
+    await rm(join(root, 'catchup-floor'), { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -128,7 +128,7 @@ export class EtcdCluster {
       const statuses = await Promise.all(running.map((m) => this.status(m)));
       const leaders = new Set(statuses.map((s) => s?.leader));
       if (statuses.every((s) => s !== undefined) && leaders.size === 1) {
-        const lead = running.find((m, i) => statuses[i]?.id === statuses[i]?.leader);
+        const lead = running.find((_, i) => statuses[i]?.id === statuses[i]?.leader);
         if (lead) return lead;
       }
       await sleep(50);

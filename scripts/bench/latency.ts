@@ -49,7 +49,7 @@ export async function ipamOpenLoopRow(cluster: ProcessCluster, o: BenchOptions):
       errors: r.errors,
       ...(r.errorSamples.length > 0 ? { errorSamples: r.errorSamples } : {}),
       limitedBy: 'queueing behind fsync batches and CPU bursts of the other processes; the generator\'s own timer jitter (see the no-op row)',
-      extra: { achievedPerSecond: r.perSecond, lateStarts: r.lateStarts },
+      extra: { achievedPerSecond: r.perSecond, lateStarts: r.lateStarts, leaderChanges: http.redirects },
     };
     log(row);
     return row;

@@ -49,6 +49,7 @@ export async function ipamReadRow(ipam: IpamCluster, mode: 'readindex' | 'lease'
       latency: r.latency,
       errors: r.errors,
       ...(r.errorSamples.length > 0 ? { errorSamples: r.errorSamples } : {}),
+      extra: { leaderChanges: pool.redirects },
       limitedBy: mode === 'stale' ? 'HTTP and JSON on 2 shared cores' : mode === 'lease' ? 'HTTP and JSON, as stale reads: the lease needs no message' : 'a heartbeat round to a quorum per batch of reads',
     };
     log(row);

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
 import type { MachineFacts } from './machine.js';
+import type { ProfileSummary } from './profile.js';
 import { fmt, fmtRatio, type Row } from './rows.js';
 import { plotSvg } from './svg.js';
 import { markdownTable } from './table.js';
@@ -23,6 +24,32 @@ export interface BenchResult {
 
 export const SVG_NAME = 'BENCHMARKS.svg';
 
+/** What `npm run bench -- --profile` writes (profile.ts). */
+export interface ProfileResult {
+  command: string;
+  machine: MachineFacts;
+  profile: { row: Row; leader: ProfileSummary; followers: ProfileSummary[] };
+}
+
+function profileSection(p: ProfileResult): string[] {
+  const l = p.profile.leader;
+  const busy = 100 - (l.byArea.find((a) => a.area === '(idle)')?.selfPct ?? 0);
+  return [
+    '## Where the leader\'s CPU goes',
+    '',
+    `\`${p.command}\` (a separate run on ${p.machine.startedAt.slice(0, 10)}, load average ${p.machine.loadAverage.start.join(' / ')}): V8's sampling profiler in every node while ${p.profile.row.clients} HTTP clients allocate (${fmt(p.profile.row.value)} allocations/s in that run). The leader was busy ${busy.toFixed(0)}% of the ${Math.round(l.sampledMs / 1000)} s sampled.`,
+    '',
+    '| self time, by area | % of samples |',
+    '|---|--:|',
+    ...l.byArea.slice(0, 12).map((a) => `| ${a.area} | ${a.selfPct} |`),
+    '',
+    '| self time, by function | where | % of samples |',
+    '|---|---|--:|',
+    ...l.topFunctions.slice(0, 15).map((f) => `| \`${f.fn}\` | ${f.where || '(native)'} | ${f.selfPct} |`),
+    '',
+  ];
+}
+
 function headline(rows: Row[]): string[] {
   const out: string[] = [];
   const get = (id: string): Row | undefined => rows.find((r) => r.id === id);
@@ -39,7 +66,7 @@ function headline(rows: Row[]): string[] {
   return lines;
 }
 
-export function benchmarksMarkdown(result: BenchResult): string {
+export function benchmarksMarkdown(result: BenchResult, profile?: ProfileResult): string {
   const m = result.machine;
   const rows = result.rows;
   const fd = rows.find((r) => r.id === 'limit-fdatasync');
@@ -87,6 +114,7 @@ export function benchmarksMarkdown(result: BenchResult): string {
     '',
     markdownTable(rows),
     '',
+    ...(profile ? profileSection(profile) : []),
     '## What limits each number',
     '',
     ...rows.filter((r) => r.limitedBy).map((r) => `- \`${r.id}\`: ${r.limitedBy}`),
@@ -97,14 +125,14 @@ export function benchmarksMarkdown(result: BenchResult): string {
     result.command,
     '```',
     '',
-    'Without `--peer etcd` the etcd rows are left out (the ratios to etcd then stay empty). `--peer etcd` installs Debian\'s `etcd-server` with apt-get when `etcd` is missing. `--only <groups>` runs part of the suite, `--seconds N` sets each load row\'s measured duration, `--out FILE` where the JSON goes (default `bench-results/`), `--report` writes this file and its SVG, `--quick` is the CI smoke run.',
+    'The CPU profile section comes from `npm run bench -- --profile` (a separate run; `npm run bench:report -- <results.json> <profile.json>` adds it). Without `--peer etcd` the etcd rows are left out (the ratios to etcd then stay empty). `--peer etcd` installs Debian\'s `etcd-server` with apt-get when `etcd` is missing. `--only <groups>` runs part of the suite, `--seconds N` sets each load row\'s measured duration, `--out FILE` where the JSON goes (default `bench-results/`), `--report` writes this file and its SVG, `--quick` is the CI smoke run.',
     '',
   ];
   return lines.join('\n');
 }
 
-export async function writeReport(result: BenchResult, dir: string): Promise<void> {
+export async function writeReport(result: BenchResult, dir: string, profile?: ProfileResult): Promise<void> {
   const caption = `${result.machine.startedAt.slice(0, 10)} · ${result.machine.cpus} cores · load avg ${result.machine.loadAverage.start[0]} · commit ${result.machine.gitCommit}`;
   await writeFile(join(dir, SVG_NAME), plotSvg(result.rows, result.options.clients, caption));
-  await writeFile(join(dir, 'BENCHMARKS.md'), benchmarksMarkdown(result));
+  await writeFile(join(dir, 'BENCHMARKS.md'), benchmarksMarkdown(result, profile));
 }

@@ -5,13 +5,15 @@
  * from the spawn to serving (untilServing). Snapshots are kept from compacting the tail during the run
  * (--snapshot-entries above the tail), so every restart replays the same 100,000 entries.
  *
- * Compared with: an empty node's restart (the process start + open + join floor), plus the same restore
- * and replay done in this process without any I/O (the CPU floor): floor = empty + restore + replay.
+ * Compared with: an empty node's restart (the process start + open + join floor), plus the same boot work
+ * (open and load the store, restore, replay) in a fresh process on a copy of the data, without Raft,
+ * peers or HTTP (the CPU floor), measured right before each sample so both see the same machine load:
+ * floor = empty + load + restore + replay.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
-import { bootWork, dataDirOf, logTail, VOTERS, writeNodeData, type BigState } from './big-state.js';
+import { bootWork, dataDirOf, logTail, medianBootWork, VOTERS, writeNodeData, type BigState, type BootWork } from './big-state.js';
 import type { Compiled } from './compiled.js';
 import { samplesSummary } from './histogram.js';
 import { ipamValue, JsonHttp } from './http.js';
@@ -24,7 +26,9 @@ import { log } from './throughput.js';
 export async function restartRows(c: Compiled, root: string, state: BigState, baseline: EmptyBaseline, o: BenchOptions): Promise<Row[]> {
   const { entries: tail, allocations } = logTail(state, o.tailEntries);
   for (const id of VOTERS) await writeNodeData(c, dataDirOf(root, 'restart', id), id, state, tail);
-  const floor = await bootWork(dataDirOf(root, 'restart', 'n1'), 'n1');
+  const floorDir = join(root, 'restart-floor');
+  await writeNodeData(c, floorDir, 'n1', state, tail); // a copy no node opens, for the floor's fresh process
+  const floors: BootWork[] = [];
   const check = { network: 'overlay', addresses: state.addresses + allocations };
   const t0 = performance.now();
   const ipam = await startIpamCluster(c, root, 'restart', { snapshotEntries: Math.max(10_000, o.tailEntries * 10), waitMs: BIG_WAIT_MS });
@@ -46,6 +50,7 @@ export async function restartRows(c: Compiled, root: string, state: BigState, ba
     for (let i = 0; i < o.rounds; i++) {
       await waitForConvergence(cluster, BIG_WAIT_MS);
       const id = await aFollower(cluster);
+      floors.push(await bootWork(floorDir, 'n1'));
       await cluster.kill(id);
       const t = performance.now();
       await cluster.restart(id);
@@ -55,6 +60,7 @@ export async function restartRows(c: Compiled, root: string, state: BigState, ba
       console.log(`  restart ${i + 1}/${o.rounds}: ${m.servingMs.toFixed(0)} ms (answering HTTP at ${m.httpMs.toFixed(0)}, ready at ${m.readyMs.toFixed(0)})`);
     }
     const s = samplesSummary(times);
+    const floor = medianBootWork(floors);
     const floorMs = baseline.restartMs + floor.loadMs + floor.restoreMs + floor.replayMs;
     const label = `${state.addresses.toLocaleString('en-US')}-address snapshot + ${o.tailEntries.toLocaleString('en-US')}-entry log tail`;
     const rows: Row[] = [
@@ -88,5 +94,6 @@ export async function restartRows(c: Compiled, root: string, state: BigState, ba
   } finally {
     await ipam.close();
     await rm(join(root, 'restart'), { recursive: true, force: true }).catch(() => undefined);
+    await rm(join(root, 'restart-floor'), { recursive: true, force: true }).catch(() => undefined);
   }
 }
