@@ -84,7 +84,6 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
         higher: 'worse',
         latency: s,
         limit: { label: 'floor: empty-node restart + restoring the snapshot alone in a fresh process', value: floorMs, unit: 'ms', ratio: s.p50 / floorMs },
-        limitedBy: 'process start; the leader\'s first successful dial (the member is added before its process listens, so the dial backs off, doubling from 50 ms); then sending the snapshot and decoding it step by step between heartbeats (milestones in the JSON)',
         extra: { samples: s.samples, milestones: medianMilestones(milestones), emptyRestartMs: baseline.restartMs, bootWork: floor, snapshotBytes: state.data.length },
       });
     }
@@ -100,7 +99,6 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
       unit: 'MB',
       higher: 'worse',
       limit: { label: 'baseline: idle empty node', value: baseline.rssMb, unit: 'MB', ratio: max / baseline.rssMb },
-      limitedBy: 'the allocation state (bitmaps, owner maps, generations) on the V8 heap, plus the snapshot bytes held while one is taken or sent',
       extra: { perNode: Object.fromEntries(rss), ...(lastLearner ? { installedFromTheWire: lastLearner } : {}) },
     });
     rows.forEach(log);

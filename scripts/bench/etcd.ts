@@ -182,7 +182,6 @@ export function etcdPutTarget(etcd: EtcdCluster): LoadTarget {
     key: 'etcd-put',
     system: 'etcd',
     label: 'etcd put (durable), JSON gateway',
-    limitedBy: 'CPU: gRPC gateway (HTTP/JSON → gRPC), Raft and bbolt for 3 members and the generator on 2 shared cores',
     async prepare(clients) {
       const prefix = `/bench/put/${clients}/`;
       const m = await etcd.leader();
@@ -222,7 +221,6 @@ export function etcdTxnTarget(etcd: EtcdCluster): LoadTarget {
     key: 'etcd-txn',
     system: 'etcd',
     label: 'etcd allocation: range read + create_revision txn',
-    limitedBy: 'two round trips per allocation (a linearizable range read through ReadIndex, then a txn through Raft and bbolt), on 2 shared cores',
     async prepare(clients, shared) {
       const net = shared ? `txn-shared-${clients}` : `txn-${clients}`;
       const prefix = `/ipam/${net}/`;

@@ -4,6 +4,7 @@
  * comparison are in one readable place.
  */
 import { ELECTION_TIMEOUT_MS } from './failover.js';
+import { limitedBy } from './limited-by.js';
 import { compare, type Row, type Target } from './rows.js';
 
 const target = (text: string, met: boolean): Target => ({ text, met });
@@ -70,6 +71,7 @@ export function finalize(rows: Row[]): Row[] {
     if (r.id === 'catchup-snapshot') targets.push(target('< 3 s', r.value < 3000));
     if (r.id === 'rss-1m') targets.push(target('< 200 MB per node', r.value < 200));
     if (targets.length > 0) r.targets = targets;
+    r.limitedBy = limitedBy(r.id) ?? r.limitedBy;
   }
   return rows;
 }

@@ -39,7 +39,6 @@ export function httpTarget(cluster: ProcessCluster, rowTag = 'http'): LoadTarget
     key: `alloc-${rowTag}`,
     system: 'raft-ipam',
     label: 'raft-ipam allocate, HTTP',
-    limitedBy: 'CPU: HTTP + JSON + Raft + LevelDB for 3 nodes and the load generator on 2 shared cores; fsync only at 1 client',
     async prepare(clients, shared) {
       const network = `${rowTag}${shared ? '-shared' : ''}-${clients}`;
       const http = new LeaderHttp((await leaderUrl(cluster)).url, Math.max(clients, 32), (id) => cluster.nodes.get(id)?.url);
@@ -76,7 +75,6 @@ export function clientTarget(c: Compiled, cluster: ProcessCluster): LoadTarget {
     key: 'alloc-client',
     system: 'raft-ipam',
     label: 'raft-ipam allocate, IpamClient',
-    limitedBy: 'as HTTP, plus the client library: fetch (Node\'s bundled undici), AbortSignal timers, retry bookkeeping',
     async prepare(clients, shared) {
       const network = `client${shared ? '-shared' : ''}-${clients}`;
       const admin = new LeaderHttp((await leaderUrl(cluster)).url, 32, (id) => cluster.nodes.get(id)?.url);
@@ -114,7 +112,6 @@ export function embeddedTarget(e: EmbeddedCluster): LoadTarget {
     key: 'alloc-embedded',
     system: 'raft-ipam',
     label: 'raft-ipam allocate, embedded leader (node.submit)',
-    limitedBy: 'CPU of the leader process (Raft, state machine, LevelDB writes, peer frames) shared with the generator; followers on the other core',
     async prepare(clients, shared) {
       const network = `embedded${shared ? '-shared' : ''}-${clients}`;
       await ensureLeader(e.ipam, e.node);

@@ -48,7 +48,6 @@ export async function ipamOpenLoopRow(cluster: ProcessCluster, o: BenchOptions):
       latency: r.latency,
       errors: r.errors,
       ...(r.errorSamples.length > 0 ? { errorSamples: r.errorSamples } : {}),
-      limitedBy: 'queueing behind fsync batches and CPU bursts of the other processes; the generator\'s own timer jitter (see the no-op row)',
       extra: { achievedPerSecond: r.perSecond, lateStarts: r.lateStarts, leaderChanges: http.redirects },
     };
     log(row);
@@ -72,7 +71,6 @@ export async function etcdOpenLoopRow(etcd: EtcdCluster, o: BenchOptions): Promi
     higher: 'worse',
     latency: r.latency,
     errors: r.errors,
-    limitedBy: 'as raft-ipam: WAL fsync batches and CPU bursts',
     extra: { achievedPerSecond: r.perSecond, lateStarts: r.lateStarts },
   };
   log(row);

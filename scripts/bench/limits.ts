@@ -45,7 +45,6 @@ export function fdatasyncRow(dir: string, seconds: number): Row {
     unit: 'syncs/s',
     higher: 'better',
     latency: summarize(h),
-    limitedBy: 'the disk (virtio block device) and the kernel flush path',
   };
 }
 
@@ -93,7 +92,6 @@ export async function levelBatchRow(dir: string, size: number, seconds: number):
       clients: size,
       latency: summarize(h),
       extra: { batchesPerSecond: batches / elapsed },
-      limitedBy: size === 1 ? 'one fdatasync per entry' : 'fdatasync plus per-entry JS and LevelDB work',
     };
   } finally {
     await db.close();
@@ -130,14 +128,13 @@ export async function noopClosedRow(server: NoopServer, clients: number, o: Benc
       id: method === 'POST' ? `limit-noop-http-${clients}` : `limit-noop-get-${clients}`,
       group: 'limits',
       system: 'machine',
-      label: `no-op HTTP ${method} round trip (bare fastify), ${clients} clients`,
+      label: `no-op HTTP ${method} round trip (bare fastify), ${clients} client${clients === 1 ? '' : 's'}`,
       value: r.perSecond,
       unit: 'req/s',
       higher: 'better',
       clients,
       latency: r.latency,
       errors: r.errors,
-      limitedBy: 'HTTP parsing and JSON on both ends, sharing 2 cores between server and load generator',
     };
   } finally {
     await http.close();
@@ -167,7 +164,6 @@ export async function noopOpenRow(server: NoopServer, o: BenchOptions): Promise<
       latency: r.latency,
       errors: r.errors,
       extra: { lateStarts: r.lateStarts },
-      limitedBy: 'the load generator\'s timer and event loop, and HTTP on a busy machine',
     };
   } finally {
     await http.close();

@@ -50,7 +50,6 @@ export async function ipamReadRow(ipam: IpamCluster, mode: 'readindex' | 'lease'
       errors: r.errors,
       ...(r.errorSamples.length > 0 ? { errorSamples: r.errorSamples } : {}),
       extra: { leaderChanges: pool.redirects },
-      limitedBy: mode === 'stale' ? 'HTTP and JSON on 2 shared cores' : mode === 'lease' ? 'HTTP and JSON, as stale reads: the lease needs no message' : 'a heartbeat round to a quorum per batch of reads',
     };
     log(row);
     return row;
@@ -85,7 +84,6 @@ export async function etcdReadRow(etcd: EtcdCluster, o: BenchOptions): Promise<R
     clients: READ_CLIENTS,
     latency: r.latency,
     errors: r.errors,
-    limitedBy: 'ReadIndex rounds and the gateway\'s HTTP→gRPC hop',
   };
   log(row);
   return row;

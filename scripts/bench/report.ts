@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
 import type { MachineFacts } from './machine.js';
+import { limitedBy } from './limited-by.js';
 import type { ProfileSummary } from './profile.js';
 import { fmt, fmtRatio, type Row } from './rows.js';
 import { plotSvg } from './svg.js';
@@ -66,6 +67,17 @@ function headline(rows: Row[]): string[] {
   return lines;
 }
 
+/** One line per explanation, naming every row it explains (rows of one series share one). */
+function limitedByLines(rows: Row[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const r of rows) {
+    const text = limitedBy(r.id) ?? r.limitedBy;
+    if (text === undefined) continue;
+    groups.set(text, [...(groups.get(text) ?? []), r.id]);
+  }
+  return [...groups.entries()].map(([text, ids]) => `- ${ids.map((id) => `\`${id}\``).join(', ')}: ${text}`);
+}
+
 export function benchmarksMarkdown(result: BenchResult, profile?: ProfileResult): string {
   const m = result.machine;
   const rows = result.rows;
@@ -117,7 +129,7 @@ export function benchmarksMarkdown(result: BenchResult, profile?: ProfileResult)
     ...(profile ? profileSection(profile) : []),
     '## What limits each number',
     '',
-    ...rows.filter((r) => r.limitedBy).map((r) => `- \`${r.id}\`: ${r.limitedBy}`),
+    ...limitedByLines(rows),
     '',
     '## Reproduce',
     '',

@@ -74,7 +74,6 @@ export async function restartRows(c: Compiled, root: string, state: BigState, ba
         higher: 'worse',
         latency: s,
         limit: { label: 'floor: empty-node restart + the boot work (load, restore, replay) alone in a fresh process', value: floorMs, unit: 'ms', ratio: s.p50 / floorMs },
-        limitedBy: 'process start and restoring the snapshot and tail (answering HTTP), then the leader\'s next dial: its transport re-dials a peer that went away with a backoff doubling from 50 ms to 5 s, so a follower down for ~2 s hears from the leader up to seconds after it is up (milestones in the JSON)',
         extra: { samples: s.samples, milestones: medianMilestones(milestones), emptyRestartMs: baseline.restartMs, bootWork: floor, snapshotBytes: state.data.length },
       },
       {
@@ -86,7 +85,6 @@ export async function restartRows(c: Compiled, root: string, state: BigState, ba
         unit: 'ms',
         higher: 'worse',
         limit: { label: 'floor: empty-node restart + the boot work (load, restore, replay) alone in a fresh process', value: floorMs, unit: 'ms', ratio: clusterMs / floorMs },
-        limitedBy: 'three nodes restoring and replaying at once on 2 cores, then an election (≥ 500 ms timeout)',
       },
     ];
     rows.forEach(log);

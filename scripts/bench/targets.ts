@@ -18,8 +18,6 @@ export interface LoadTarget {
   key: string;
   system: 'raft-ipam' | 'etcd';
   label: string;
-  /** What bounds it, in words, for BENCHMARKS.md. */
-  limitedBy: string;
   prepare(clients: number, shared: boolean): Promise<PreparedRow>;
 }
 

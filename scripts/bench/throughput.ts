@@ -26,7 +26,6 @@ export async function throughputRow(target: LoadTarget, clients: number, shared:
       latency: r.latency,
       errors: r.errors,
       ...(r.errorSamples.length > 0 ? { errorSamples: r.errorSamples } : {}),
-      limitedBy: target.limitedBy,
       extra: { check },
     };
     log(row);
