@@ -16,4 +16,4 @@ const result = JSON.parse(await readFile(file, 'utf8')) as BenchResult;
 if (result.format !== 1 || !Array.isArray(result.rows)) throw new Error(`${file} is not a bench result (format 1)`);
 const profile = profileFile ? (JSON.parse(await readFile(profileFile, 'utf8')) as ProfileResult) : undefined;
 await writeReport(result, repoRoot, profile);
-console.log('wrote BENCHMARKS.md and BENCHMARKS.svg');
+console.log(`wrote BENCHMARKS.md, BENCHMARKS.svg and BENCHMARKS.json${profile ? ' and BENCHMARKS-profile.json' : ''}`);
