@@ -1,8 +1,9 @@
 /**
  * First cluster number (issue 7): committed allocations per second on a 3-node cluster of real processes
- * on 127.0.0.1 (LevelDB with synced writes, plaintext peers), at 1 and 64 concurrent clients over HTTP,
- * each client with its own exactly-once session; beside it, in the same run, this machine's fdatasync
- * rate (the physical limit of a serial durable log) so the result reads as a ratio, not a bare time.
+ * on loopback, each node on its own 127.0.0.x (LevelDB with synced writes, plaintext peers), at 1 and 64
+ * concurrent clients over HTTP, each client with its own exactly-once session; beside it, in the same
+ * run, this machine's fdatasync rate (the physical limit of a serial durable log) so the result reads as
+ * a ratio, not a bare time.
  *
  *   npm run bench:cluster [-- --seconds 5 --clients 1,64]
  *
@@ -12,7 +13,7 @@ import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessCluster } from '../cluster/process-cluster.js';
+import { Cluster } from '../cluster/cluster.js';
 import { IpamClient } from '../src/api/client.js';
 
 function arg(name: string, fallback: string): string {
@@ -69,17 +70,18 @@ async function load(endpoints: string[], clients: number, ms: number): Promise<{
 }
 
 const root = await mkdtemp(join(tmpdir(), 'raft-ipam-bench-'));
-let cluster: ProcessCluster | undefined;
+let cluster: Cluster | undefined;
 try {
   const disk = await fdatasyncRate(root);
-  cluster = await ProcessCluster.start({ root, extraArgs: ['--log-level', 'warn'] });
+  // No relays: the number is the cluster's own, without a forwarding hop per peer message.
+  cluster = await Cluster.start({ root, relays: false, logLevel: 'warn' });
   await cluster.waitForLeader();
-  const admin = new IpamClient({ endpoints: cluster.endpoints, timeoutMs: 20_000 });
+  const admin = new IpamClient({ endpoints: cluster.endpoints(), timeoutMs: 20_000 });
   await admin.configureNetwork({ name: 'pods', cidr: '10.0.0.0/8', slicePrefix: 16 });
   for (let w = 0; w < 16; w++) await admin.assignSlice({ network: 'pods', nodeId: `w${w}` });
   const rows = [];
   for (const clients of concurrencies) {
-    const r = await load(cluster.endpoints, clients, seconds * 1000);
+    const r = await load(cluster.endpoints(), clients, seconds * 1000);
     rows.push({ clients, ...r, ratioToFdatasync: r.perSecond / disk.perSecond });
   }
   console.log(`machine: fdatasync (4 KiB, serial) ${disk.perSecond.toFixed(0)}/s, median ${disk.medianUs} µs — measured in this run`);

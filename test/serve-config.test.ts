@@ -9,8 +9,19 @@ const base = { name: 'n1', dataDir: '/tmp/x', listenClient: '127.0.0.1:8001', in
 describe('serve configuration', () => {
   it('flags override environment, which overrides the config file; defaults fill the rest', () => {
     const c = resolveServeConfig({ ...base, tickMs: '25' }, { tickMs: '40', electionTicks: '12' }, { electionTicks: 20, heartbeatTicks: 3, clusterId: 'prod' });
-    expect(c).toMatchObject({ name: 'n1', tickMs: 25, electionTicks: 12, heartbeatTicks: 3, clusterId: 'prod', listenPeer: '127.0.0.1:7001', advertiseClient: 'http://127.0.0.1:8001', initialClusterState: 'new', readMode: 'safe' });
+    expect(c).toMatchObject({ name: 'n1', tickMs: 25, electionTicks: 12, heartbeatTicks: 3, clusterId: 'prod', listenPeer: '127.0.0.1:7001', advertisePeer: '127.0.0.1:7001', advertiseClient: 'http://127.0.0.1:8001', initialClusterState: 'new', readMode: 'safe' });
     expect(c.initialCluster).toEqual({ n1: '127.0.0.1:7001', n2: '127.0.0.1:7002' });
+  });
+
+  it('advertise-peer: the founding entry by default, else the listener; flags over env over file', () => {
+    // A listener moved behind a proxy still publishes the address every member was told.
+    expect(resolveServeConfig({ ...base, listenPeer: '127.0.0.1:9001' }, {}, {})).toMatchObject({ listenPeer: '127.0.0.1:9001', advertisePeer: '127.0.0.1:7001' });
+    const joining = { ...base, name: 'n3', initialClusterState: 'existing', listenPeer: '127.0.0.3:9003' };
+    expect(resolveServeConfig(joining, {}, {}).advertisePeer).toBe('127.0.0.3:9003');
+    expect(resolveServeConfig(joining, {}, { advertisePeer: '127.0.0.3:7003' }).advertisePeer).toBe('127.0.0.3:7003');
+    expect(resolveServeConfig(joining, fromEnv({ RAFT_IPAM_ADVERTISE_PEER: '127.0.0.3:7004' }), { advertisePeer: '127.0.0.3:7003' }).advertisePeer).toBe('127.0.0.3:7004');
+    expect(resolveServeConfig({ ...joining, advertisePeer: '127.0.0.3:7005' }, fromEnv({ RAFT_IPAM_ADVERTISE_PEER: '127.0.0.3:7004' }), {}).advertisePeer).toBe('127.0.0.3:7005');
+    expect(() => resolveServeConfig(joining, { advertisePeer: 'x:y' }, {})).toThrow(/--advertise-peer/);
   });
 
   it('reads RAFT_IPAM_* variables', () => {
@@ -30,6 +41,8 @@ describe('serve configuration', () => {
       [{ ...base, readMode: 'fast' }, /--read-mode/],
       [{ ...base, listenClient: 'localhost' }, /--listen-client/],
       [{ ...base, dataDir: undefined }, /--data-dir is required/],
+      [{ ...base, advertisePeer: '127.0.0.1:7009' }, /--advertise-peer 127.0.0.1:7009 differs from this node's --initial-cluster entry n1=127.0.0.1:7001/],
+      [{ ...base, advertisePeer: 'nowhere' }, /--advertise-peer: expected host:port/],
     ];
     for (const [flags, message] of bad) expect(() => resolveServeConfig(flags, {}, {}), JSON.stringify(flags)).toThrow(message);
     expect(() => resolveServeConfig({ ...base, tickMs: 'x' }, {}, {})).toThrow(ConfigError);

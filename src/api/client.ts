@@ -20,7 +20,7 @@ import type { ApplyResult, ResultOf } from '../ipam/state-machine.js';
 import type { Consistency, LeaderRef, MemberView, NodeStatusView } from '../node/service.js';
 import { SessionTracker } from './client-session.js';
 import { backoffDelay, DEFAULT_BACKOFF, networkErrorText, ruleForCode, ruleForNetworkError, type Backoff, type RetryRule } from './retry.js';
-import type { AddMemberRequest, AllocationsView, NetworkSlicesView, NetworkSummary, NetworkUsageView, SessionClosed, SessionOpened, WireError } from './wire.js';
+import { SNAPSHOT_CONTENT_TYPE, SNAPSHOT_HEADERS, type AddMemberRequest, type AllocationsView, type NetworkSlicesView, type NetworkSummary, type NetworkUsageView, type SessionClosed, type SessionOpened, type WireError } from './wire.js';
 
 export interface IpamClientOptions {
   /** Client URLs of the cluster's nodes, e.g. http://127.0.0.1:8001. */
@@ -76,6 +76,35 @@ interface Request {
   leaderOnly: boolean;
   /** Only this endpoint, once (per-node status). */
   endpoint?: string;
+  /**
+   * A 200 answer is a body to stream (GET /v1/snapshot): the attempt returns the open response once its
+   * headers arrive, and the attempt timeout stops there (the caller bounds the body's reading).
+   */
+  stream?: boolean;
+}
+
+/**
+ * A snapshot being downloaded (GET /v1/snapshot): the file header's fields from the response headers,
+ * and the body. The body is a saved snapshot file that checks itself; read it to the end and validate it
+ * (src/backup/save.ts does both), or abort().
+ */
+export interface SnapshotDownload {
+  /** The node that answered (the leader). */
+  endpoint: string;
+  index: number;
+  term: number;
+  clusterId: string;
+  stateHash: string;
+  takenAt: number;
+  /** Length of the whole file. */
+  bytes: number;
+  body: ReadableStream<Uint8Array>;
+  abort(reason?: unknown): void;
+}
+
+interface OpenStream {
+  response: Response;
+  abort(reason?: unknown): void;
 }
 
 const trimSlash = (url: string): string => url.replace(/\/+$/, '');
@@ -285,6 +314,37 @@ export class IpamClient {
     return this.unwrap(await this.request<{ leader: LeaderRef | null }>({ method: 'POST', path: '/v1/transfer-leader', body: to !== undefined ? { to } : {}, idempotent: false, leaderOnly: true }));
   }
 
+  // --- snapshots ------------------------------------------------------------------------------------------
+
+  /**
+   * Start downloading a consistent snapshot from the leader (followers redirect to it). Resolves once the
+   * headers are in; the body is the caller's to read. Retries like a read until a node answers.
+   */
+  async snapshot(): Promise<SnapshotDownload> {
+    const open = this.unwrap(await this.request<OpenStream>({ method: 'GET', path: '/v1/snapshot', idempotent: true, leaderOnly: true, stream: true }));
+    const { response, abort } = open;
+    const h = (name: string): string => response.headers.get(name) ?? '';
+    const number = (name: string): number => {
+      const text = h(name);
+      return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+    };
+    const d = {
+      endpoint: new URL(response.url).origin,
+      index: number(SNAPSHOT_HEADERS.index),
+      term: number(SNAPSHOT_HEADERS.term),
+      clusterId: h(SNAPSHOT_HEADERS.clusterId),
+      stateHash: h(SNAPSHOT_HEADERS.stateHash),
+      takenAt: number(SNAPSHOT_HEADERS.takenAt),
+      bytes: number('content-length'),
+    };
+    const bad = [d.index, d.term, d.takenAt, d.bytes].some((n) => !Number.isSafeInteger(n)) || !/^[0-9a-f]{64}$/.test(d.stateHash) || d.clusterId === '';
+    if (!response.headers.get('content-type')?.startsWith(SNAPSHOT_CONTENT_TYPE) || bad || response.body === null) {
+      abort();
+      throw new IpamClientError('BadResponse', `${d.endpoint} answered GET /v1/snapshot without a snapshot (content type ${JSON.stringify(response.headers.get('content-type'))})`, 'unavailable', response.status);
+    }
+    return { ...d, body: response.body, abort };
+  }
+
   // --- transport ------------------------------------------------------------------------------------------
 
   private unwrap<T>(answer: Answer<T>): T {
@@ -358,11 +418,14 @@ export class IpamClient {
     timeoutMs: number,
   ): Promise<{ kind: 'answer'; answer: Answer<T> } | { kind: 'failed'; rule: RetryRule; text: string }> {
     const body = typeof req.body === 'function' ? (req.body as () => unknown)() : req.body;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: req.stream ? `${SNAPSHOT_CONTENT_TYPE}, application/json` : 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.authorization !== undefined) headers.authorization = this.authorization;
     let response: Response;
     let text: string;
+    // A streamed body outlives the attempt timeout, which then covers only the wait for the headers.
+    const streaming = req.stream === true ? new AbortController() : undefined;
+    const headersTimer = streaming ? setTimeout(() => streaming.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs) : undefined;
     try {
       response = await fetch(`${base}${req.path}`, {
         method: req.method,
@@ -370,11 +433,17 @@ export class IpamClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         // NotLeader is a 307 to the leader: followed here, with the request's own session and seq.
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: streaming ? streaming.signal : AbortSignal.timeout(timeoutMs),
       });
+      if (streaming && response.status === 200) {
+        const open: OpenStream = { response, abort: (reason) => streaming.abort(reason) };
+        return { kind: 'answer', answer: { ok: true, value: open as T } };
+      }
       text = await response.text();
     } catch (e) {
       return { kind: 'failed', rule: ruleForNetworkError(e), text: networkErrorText(e) };
+    } finally {
+      clearTimeout(headersTimer);
     }
     const envelope = parseEnvelope<T>(text);
     if (envelope === undefined) {

@@ -1,6 +1,6 @@
 /** Public API of raft-ipam/api: the HTTP server over a NodeService, its client, and the wire types. */
 export { createApiServer, DEFAULT_BODY_LIMIT, type ApiServerOptions } from './server.js';
-export { IpamClient, IpamClientError, type IpamClientOptions, type ClientErrorKind } from './client.js';
+export { IpamClient, IpamClientError, type IpamClientOptions, type ClientErrorKind, type SnapshotDownload } from './client.js';
 export { createMetrics, httpMetrics, METRIC_PREFIX, type Metrics, type HttpMetrics } from './metrics.js';
 export { statusForCode, retryAfterFor, statusTable, ApiErrorCodes, UNMAPPED_STATUS, type ApiErrorCode } from './status-codes.js';
 export type {
@@ -16,3 +16,4 @@ export type {
   SessionOpened,
   SessionClosed,
 } from './wire.js';
+export { SNAPSHOT_CONTENT_TYPE, SNAPSHOT_HEADERS } from './wire.js';

@@ -16,6 +16,7 @@ import { registerClusterRoutes } from './routes/cluster.js';
 import { registerCommandRoutes } from './routes/commands.js';
 import { registerNetworkRoutes } from './routes/networks.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerSnapshotRoutes } from './routes/snapshot.js';
 
 export interface ApiServerOptions {
   /** When set, every route except /healthz and /readyz needs `Authorization: Bearer <token>`. */
@@ -79,6 +80,7 @@ export function createApiServer(service: NodeService, options: ApiServerOptions 
   registerCommandRoutes(app, service);
   registerNetworkRoutes(app, service);
   registerClusterRoutes(app, service);
+  registerSnapshotRoutes(app, service);
   registerOpsRoutes(app, service, registry);
   return app;
 }

@@ -80,3 +80,14 @@ export interface AddMemberRequest {
   clientUrl?: string;
   learner?: boolean;
 }
+
+/** GET /v1/snapshot answers with a saved snapshot file (src/backup/snapshot-file.ts) of this type ... */
+export const SNAPSHOT_CONTENT_TYPE = 'application/vnd.raft-ipam.snapshot';
+/** ... and these headers, copies of the file header's fields, readable before the body arrives. */
+export const SNAPSHOT_HEADERS = {
+  index: 'x-raft-ipam-snapshot-index',
+  term: 'x-raft-ipam-snapshot-term',
+  clusterId: 'x-raft-ipam-cluster-id',
+  stateHash: 'x-raft-ipam-state-hash',
+  takenAt: 'x-raft-ipam-taken-at',
+} as const;

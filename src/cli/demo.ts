@@ -10,9 +10,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessCluster } from '../../cluster/process-cluster.js';
+import { Cluster } from '../../cluster/cluster.js';
 import { IpamClient, IpamClientError } from '../api/client.js';
-import { createClusterCerts, writeClusterCerts } from '../transport/certs.js';
 
 export interface DemoOptions {
   /** Concurrent clients allocating during the leader kill. */
@@ -36,20 +35,22 @@ export async function runClusterDemo(options: DemoOptions = {}): Promise<{ ok: b
   const clients = options.clients ?? 8;
   const perClient = options.perClient ?? 40;
   const root = await mkdtemp(join(tmpdir(), 'raft-ipam-demo-'));
-  let cluster: ProcessCluster | undefined;
+  let cluster: Cluster | undefined;
   let keep = false;
   const t0 = performance.now();
   const at = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s]`;
   try {
-    print(`${at()} making a cluster CA and node certificates (mutual TLS between peers) in ${root}`);
-    const tlsDir = join(root, 'tls');
-    await writeClusterCerts(tlsDir, await createClusterCerts({ nodes: ['n1', 'n2', 'n3'] }));
-    cluster = await ProcessCluster.start({ root, tlsDir, ids: ['n1', 'n2', 'n3'] });
-    for (const n of cluster.nodes.values()) print(`${at()} started ${n.id}: peers on ${n.peer}, HTTP on ${n.url}, log ${n.logFile}`);
+    print(`${at()} starting 3 nodes in ${root}, each on its own loopback address, with a cluster CA and node certificates (mutual TLS between peers)`);
+    // No relays: nothing in the demo cuts links, so peers dial each other directly.
+    cluster = await Cluster.start({ root, tls: true, relays: false, nodes: ['n1', 'n2', 'n3'] });
+    for (const id of cluster.ids()) {
+      const n = cluster.node(id);
+      print(`${at()} started ${n.id}: peers on ${n.peerListen}, HTTP on ${n.clientUrl}, log ${n.logFile}`);
+    }
     const first = await cluster.waitForLeader();
     print(`${at()} ${first} was elected leader`);
 
-    const admin = new IpamClient({ endpoints: cluster.endpoints, session: true, timeoutMs: 20_000 });
+    const admin = new IpamClient({ endpoints: cluster.endpoints(), session: true, timeoutMs: 20_000 });
     await admin.configureNetwork({ name: 'pods-v4', cidr: '10.200.0.0/16', slicePrefix: 24 });
     await admin.configureNetwork({ name: 'pods-v6', cidr: 'fd00:200::/56', slicePrefix: 64, pair: 'pods-v4' });
     print(`${at()} configured pods-v4 10.200.0.0/16 (/24 per node), paired with pods-v6 fd00:200::/56 (/64 per node)`);
@@ -64,7 +65,7 @@ export async function runClusterDemo(options: DemoOptions = {}): Promise<{ ok: b
     let killed: string | undefined;
     let killedAt = 0;
     const load = Array.from({ length: clients }, async (_, c) => {
-      const client = new IpamClient({ endpoints: cluster?.endpoints ?? [], session: true, timeoutMs: 30_000 });
+      const client = new IpamClient({ endpoints: cluster?.endpoints() ?? [], session: true, timeoutMs: 30_000 });
       for (let i = 0; i < perClient; i++) {
         const owner = `ctr-${c}-${i}`;
         const node = WORKERS[(c + i) % WORKERS.length] as string;
@@ -78,11 +79,11 @@ export async function runClusterDemo(options: DemoOptions = {}): Promise<{ ok: b
     });
     const kill = (async () => {
       while (grants.length < (clients * perClient) / 3) await new Promise((r) => setTimeout(r, 10));
-      killed = await (cluster as ProcessCluster).waitForLeader();
+      killed = await (cluster as Cluster).waitForLeader();
       killedAt = performance.now();
-      await (cluster as ProcessCluster).kill(killed);
+      await (cluster as Cluster).kill(killed);
       print(`${at()} SIGKILL the leader ${killed} after ${grants.length} acknowledged allocations (clients keep going)`);
-      const next = await (cluster as ProcessCluster).waitForLeader(30_000, [killed]);
+      const next = await (cluster as Cluster).waitForLeader({ exclude: [killed] });
       print(`${at()} ${next} leads now, ${Math.round(performance.now() - killedAt)} ms after the kill`);
     })();
     await Promise.all([...load, kill]);
@@ -106,7 +107,7 @@ export async function runClusterDemo(options: DemoOptions = {}): Promise<{ ok: b
       await cluster.restart(killed);
       print(`${at()} restarted ${killed} on its data directory`);
     }
-    const converged = await cluster.waitForConvergence(60_000);
+    const converged = await cluster.waitForConvergence({ timeoutMs: 60_000 });
     print(`${at()} all 3 nodes at applied index ${converged.applied} with state hash ${converged.stateHash.slice(0, 16)}…`);
     const ok = duplicates.length === 0 && lost.length === 0 && failures.length === 0;
     print(ok ? `${at()} OK: nothing lost, nothing granted twice` : `${at()} FAILED: see above`);

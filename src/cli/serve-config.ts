@@ -12,6 +12,11 @@ export interface ServeConfig {
   dataDir: string;
   /** host:port of the Raft peer listener. */
   listenPeer: string;
+  /**
+   * host:port this member publishes as its peer address (etcd's --initial-advertise-peer-urls): where the
+   * others reach it when that is not where it listens (a proxy, NAT, the chaos harness's relays).
+   */
+  advertisePeer: string;
   /** host:port of the HTTP API. */
   listenClient: string;
   /** The client URL other members hand to clients (default http://<listenClient>). */
@@ -42,6 +47,7 @@ export const SETTINGS = {
   dataDir: 'data-dir',
   listenPeer: 'listen-peer',
   listenClient: 'listen-client',
+  advertisePeer: 'advertise-peer',
   advertiseClient: 'advertise-client',
   initialCluster: 'initial-cluster',
   initialClusterState: 'initial-cluster-state',
@@ -174,6 +180,11 @@ export function resolveServeConfig(flags: Raw, env: Raw, file: Raw): ServeConfig
   const initialClusterState = oneOf('initialClusterState', ['new', 'existing'] as const, 'new');
   if (initialClusterState === 'new' && !(name in initialCluster)) throw new ConfigError(`--initial-cluster must list this node (${name}) when --initial-cluster-state is new`);
   const listenPeer = hostPort('listenPeer', initialCluster[name]);
+  // What the others dial: the founding entry when there is one (it is what every member was told), else
+  // the listener. An explicit value must agree with that entry, or members would disagree on the address.
+  const advertisePeer = hostPort('advertisePeer', initialCluster[name] ?? listenPeer);
+  const listed = initialCluster[name];
+  if (listed !== undefined && listed !== advertisePeer) throw new ConfigError(`--advertise-peer ${advertisePeer} differs from this node's --initial-cluster entry ${name}=${listed}`);
   const listenClient = hostPort('listenClient');
   const advertiseClient = str('advertiseClient', `http://${listenClient}`);
   try {
@@ -192,6 +203,7 @@ export function resolveServeConfig(flags: Raw, env: Raw, file: Raw): ServeConfig
     name,
     dataDir: str('dataDir'),
     listenPeer,
+    advertisePeer,
     listenClient,
     advertiseClient,
     initialCluster,

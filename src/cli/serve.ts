@@ -21,6 +21,7 @@ export function registerServeCommand(program: Command): void {
     ['name', 'this member\'s id'],
     ['dataDir', 'directory for the Raft log, hard state and snapshots'],
     ['listenPeer', 'host:port for Raft peer traffic (default: this member\'s --initial-cluster entry)'],
+    ['advertisePeer', 'host:port the other members reach this one at, when it differs from --listen-peer (default: this member\'s --initial-cluster entry, else --listen-peer)'],
     ['listenClient', 'host:port for the HTTP API'],
     ['advertiseClient', 'client URL published to the cluster (default http://<listen-client>)'],
     ['initialCluster', 'founding members, name=host:port,…'],
@@ -91,6 +92,7 @@ export async function serve(config: ServeConfig): Promise<void> {
       initialCluster: config.initialCluster,
       initialClusterState: config.initialClusterState,
       listenPeer: config.listenPeer,
+      advertisePeer: config.advertisePeer,
       clientUrl: config.advertiseClient,
       ...(config.tlsDir ? { tlsDir: config.tlsDir } : { insecure: true }),
       tickMs: config.tickMs,
@@ -121,7 +123,7 @@ export async function serve(config: ServeConfig): Promise<void> {
   const api = createApiServer(node, { logger, metrics: metrics.registry, ...(config.token ? { token: config.token } : {}) });
   const [host, port] = splitHostPort(config.listenClient);
   await api.listen({ host, port });
-  logger.info({ peer: config.listenPeer, client: config.advertiseClient, members: Object.keys(config.initialCluster) }, 'serving');
+  logger.info({ peer: config.listenPeer, advertisedPeer: config.advertisePeer, client: config.advertiseClient, members: Object.keys(config.initialCluster) }, 'serving');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (why: string): Promise<void> =>

@@ -46,7 +46,9 @@ import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-w
 import { compare, MAX_GENERATION, type IpamState } from './state.js';
 
 const MAGIC = [0x52, 0x49, 0x50, 0x4d]; // "RIPM"
-const VERSION = 2;
+/** Version byte of the IPAM snapshot header; a saved snapshot file checks it to tell "too new" from "corrupt". */
+export const IPAM_SNAPSHOT_VERSION = 2;
+const VERSION = IPAM_SNAPSHOT_VERSION;
 const HEADER_BYTES = 16;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });

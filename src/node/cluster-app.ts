@@ -81,14 +81,14 @@ export class ClusterApp implements ReplicatedApp<ClusterOut> {
   }
 
   snapshot(): Uint8Array {
-    return packr.pack([SNAPSHOT_FORMAT, this.allMembers(), this.ipam.snapshot()]);
+    return encodeNodeSnapshot(this.allMembers(), this.ipam.snapshot());
   }
 
   /** The member list is small and taken now; the IPAM state is captured and encoded in steps. */
   beginSnapshot(): SnapshotTask {
     const members = this.allMembers();
     const ipam = this.ipam.beginSnapshot();
-    return { step: () => ipam.step(), result: () => packr.pack([SNAPSHOT_FORMAT, members, ipam.result()]), abort: () => ipam.abort() };
+    return { step: () => ipam.step(), result: () => encodeNodeSnapshot(members, ipam.result()), abort: () => ipam.abort() };
   }
 
   restore(data: Uint8Array): void {
@@ -125,6 +125,18 @@ export class ClusterApp implements ReplicatedApp<ClusterOut> {
       },
     };
   }
+}
+
+/**
+ * The replicated snapshot of a node: member attributes (sorted by id) and the IPAM snapshot bytes. Also
+ * how `snapshot restore` builds the snapshot of a new cluster from a saved IPAM state, so a restored data
+ * directory holds exactly what a running node would have written.
+ */
+export function encodeNodeSnapshot(members: readonly MemberAttributes[], ipamSnapshot: Uint8Array): Uint8Array {
+  const sorted = members.map((m) => checkMember(m)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // restore() refuses a member listed twice; never write what cannot be read back.
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]?.id === sorted[i - 1]?.id) throw new OverlayError('InvalidSnapshot', `member ${sorted[i]?.id} is listed twice`);
+  return packr.pack([SNAPSHOT_FORMAT, sorted, ipamSnapshot]);
 }
 
 function tagged(tag: number, payload: Uint8Array): Uint8Array {

@@ -17,11 +17,11 @@ import type { ConfState, Message, NodeId } from '../raft/types.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import type { RaftStorage } from '../storage/types.js';
 import { loadNodeTls } from '../transport/certs.js';
-import { TcpTransport, type PeerAddress } from '../transport/tcp.js';
+import { specificAddress, TcpTransport, type PeerAddress } from '../transport/tcp.js';
 import { addressedAdapter, type Transport } from '../transport/types.js';
 import { ClusterApp, checkMember, encodeIpamEntry, encodeMemberEntry, parseHostPort, type ClusterOut, type MemberAttributes } from './cluster-app.js';
 import { Replica, type ReplicaObserver } from './replica.js';
-import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef } from './service.js';
+import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef, type SnapshotExport } from './service.js';
 
 /** A transport the node can tell about members that join, move or leave (TcpTransport can). */
 export type NodeTransport = Transport<Message> & Partial<{ addPeer(id: NodeId, addr: PeerAddress): void; removePeer(id: NodeId): void }>;
@@ -42,6 +42,12 @@ export interface IpamNodeOptions {
   initialClusterState?: 'new' | 'existing';
   /** Peer listener; defaults to this node's entry in initialCluster. */
   listenPeer?: string;
+  /**
+   * The peer address this node publishes for itself in its member record (etcd's
+   * --initial-advertise-peer-urls), when peers reach it elsewhere than where it listens (a proxy, NAT,
+   * the chaos harness's relays). Defaults to this node's initialCluster entry, else listenPeer.
+   */
+  advertisePeer?: string;
   /** This node's client URL, published to the cluster so followers can point clients at the leader. */
   clientUrl?: string;
   /** Directory made by `raft-ipam certs` (ca.pem, <name>.pem, <name>-key.pem); required unless insecure. */
@@ -236,6 +242,15 @@ export class IpamNode implements NodeService {
     throw new NodeError('Timeout', `leadership did not move to ${target} in time`);
   }
 
+  async exportSnapshot(): Promise<SnapshotExport> {
+    // The read point first (§6.4): once it is applied here, the capture that starts afterwards holds every
+    // write acknowledged before this call. Only the IPAM part is captured (see SnapshotExport).
+    const asked = Math.max(0, Math.floor(this.clock()));
+    await this.withTimeout(this.replica.readIndex(), 'snapshot read point');
+    const { index, term, data } = await this.replica.exportSnapshot(() => this.app.ipam.beginSnapshot());
+    return { clusterId: this.clusterId, index, term, takenAt: asked, data };
+  }
+
   isReady(): boolean {
     const s = this.replica.status();
     return !this.replica.isStopped && s.lead !== null && s.applied >= this.bootCommit;
@@ -274,7 +289,7 @@ export class IpamNode implements NodeService {
     // A new leader publishes its own client URL (etcd's member publish), so followers can redirect to it.
     const url = this.options.clientUrl;
     const known = this.app.member(this.id);
-    const peerUrl = this.options.listenPeer ?? this.options.initialCluster[this.id];
+    const peerUrl = advertisedPeer(this.options);
     if (url === undefined || (known?.clientUrl === url && known.peerUrl === peerUrl)) return;
     this.replica.propose(encodeMemberEntry({ id: this.id, ...(peerUrl ? { peerUrl } : {}), clientUrl: url })).catch(() => undefined);
   }
@@ -297,7 +312,7 @@ export class IpamNode implements NodeService {
   private memberViews(conf: ConfState): MemberView[] {
     const view = (id: NodeId, role: 'voter' | 'learner'): MemberView => {
       const m = this.app.member(id);
-      const peerUrl = m?.peerUrl ?? this.options.initialCluster[id];
+      const peerUrl = m?.peerUrl ?? (id === this.id ? advertisedPeer(this.options) : this.options.initialCluster[id]);
       return { id, role, ...(peerUrl ? { peerUrl } : {}), ...(m?.clientUrl ? { clientUrl: m.clientUrl } : {}) };
     };
     return [...conf.voters.map((id) => view(id, 'voter')), ...conf.learners.map((id) => view(id, 'learner'))].sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -354,7 +369,24 @@ function validateOptions(o: IpamNodeOptions): IpamNodeOptions {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) fail(`${k} must be a positive integer, got ${String(v)}`);
   }
   if (o.clientUrl !== undefined) checkClientUrl(o.clientUrl, fail);
+  for (const k of ['listenPeer', 'advertisePeer'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    try {
+      parseHostPort(v);
+    } catch {
+      fail(`${k} must be host:port, got ${JSON.stringify(v)}`);
+    }
+  }
+  // Every other member dials the founding entry; publishing another address would move them elsewhere.
+  const listed = o.initialCluster[o.name];
+  if (o.advertisePeer !== undefined && listed !== undefined && listed !== o.advertisePeer) fail(`advertisePeer ${o.advertisePeer} differs from this node's initialCluster entry ${listed}`);
   return o;
+}
+
+/** The peer address this node publishes (see IpamNodeOptions.advertisePeer). */
+function advertisedPeer(o: IpamNodeOptions): string | undefined {
+  return o.advertisePeer ?? o.initialCluster[o.name] ?? o.listenPeer;
 }
 
 function checkClientUrl(url: string, fail: (m: string) => never): void {
@@ -371,10 +403,15 @@ async function tcpTransport(o: IpamNodeOptions, cluster: string): Promise<TcpTra
   const listenText = o.listenPeer ?? o.initialCluster[o.name];
   if (!listenText) throw new NodeError('InvalidRequest', `no peer address for ${o.name}: give listenPeer or list it in initialCluster`);
   const tls = o.tlsDir ? await loadNodeTls(o.tlsDir, o.name) : undefined;
+  const listen = parseHostPort(listenText);
+  // Outbound peer connections leave from the listener's IP, so the receiving side (or the chaos harness's
+  // relay in front of it) can tell the dialler by its source address.
+  const localAddress = specificAddress(listen.host);
   return new TcpTransport<Message>({
     id: o.name,
     cluster,
-    listen: parseHostPort(listenText),
+    listen,
+    ...(localAddress !== undefined ? { localAddress } : {}),
     peers,
     adapter: addressedAdapter((raw) => parseMessage(raw)),
     ...(tls ? { tls } : { insecure: true }),

@@ -126,6 +126,30 @@ interface ReadWaiter {
   reject: (error: Error) => void;
 }
 
+/** A snapshot of the application exported at an applied index (a backup), with the term of that index. */
+export interface ExportedState {
+  index: number;
+  term: number;
+  data: Uint8Array;
+}
+
+interface ExportWaiter {
+  begin: () => SnapshotTask;
+  resolve: (state: ExportedState) => void;
+  reject: (error: Error) => void;
+}
+
+/** The one snapshot being encoded between inputs: for the policy (recorded, compacts the log) or an export. */
+interface Capture {
+  /** The applied index, and its term, when the capture began: the state it holds. */
+  index: number;
+  term: number;
+  task: SnapshotTask;
+  steps: number;
+  done: boolean;
+  export: ExportWaiter | undefined;
+}
+
 type InboxItem =
   | { kind: 'message'; message: Message }
   | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined }
@@ -157,8 +181,15 @@ export class Replica<Out> {
   private readonly reads = new Map<string, ReadWaiter>();
   private nextReadId = 1;
   private lastSoft: SoftState = { lead: null, role: 'follower' };
-  /** The snapshot being encoded between inputs: of the state at applied index `index`. */
-  private capture: { index: number; task: SnapshotTask; steps: number; done: boolean } | undefined;
+  /**
+   * The snapshot being encoded between inputs: of the state at applied index `index`. One at a time,
+   * because the application's copy-on-write hooks serve one capture (AllocationBlock.watch); exports wait
+   * in `exports` for the slot, and the policy waits while an export holds it.
+   */
+  private capture: Capture | undefined;
+  private readonly exports: ExportWaiter[] = [];
+  /** Term of the entry at the applied index (of the snapshot's last entry after a restore). */
+  private appliedTerm = 0;
   /** The index the application's state reflects: behind the core's while a received snapshot installs. */
   private appliedIndex: number;
   /**
@@ -166,7 +197,7 @@ export class Replica<Out> {
    * through advance), so committed entries after it arrive meanwhile; they wait in `held`, in log order,
    * and are applied once the new state is in.
    */
-  private install: { index: number; bytes: number; task: RestoreTask; steps: number; held: Entry[] } | undefined;
+  private install: { index: number; term: number; bytes: number; task: RestoreTask; steps: number; held: Entry[] } | undefined;
 
   private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
     this.core = core;
@@ -192,6 +223,7 @@ export class Replica<Out> {
     const core = new RaftCore(options.raft, { ...boot, ...(fresh && options.initialConf ? { initialConf: options.initialConf } : {}) });
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
     const replica = new Replica(options, core);
+    replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
     options.transport.onMessage((m) => replica.receive(m));
     options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
     replica.kick();
@@ -297,6 +329,26 @@ export class Replica<Out> {
   }
 
   /**
+   * The application's state for a backup: captured through `begin` (the application's own stepwise
+   * capture, e.g. only part of its state) when the capture slot is free, encoded a step at a time between
+   * inputs like a policy snapshot, so a large state never holds off heartbeats. The state is the one at
+   * the applied index when the capture begins, which is at or after every index applied before this call:
+   * after readIndex() resolved, it holds every write acknowledged before the read. A snapshot received
+   * from the leader meanwhile restarts the capture on the newer state (an export asked for while one is
+   * being decoded waits for it). Rejects with Stopped.
+   */
+  exportSnapshot(begin: () => SnapshotTask): Promise<ExportedState> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) {
+        reject(this.stopped);
+        return;
+      }
+      this.exports.push({ begin, resolve, reject });
+      this.startExport();
+    });
+  }
+
+  /**
    * Raft status of the core (role, term, leader, commit, membership, progress), with `applied` the index
    * the application's state reflects, and `installing` the index of a received snapshot being decoded.
    */
@@ -373,7 +425,7 @@ export class Replica<Out> {
       // 2. Send: votes and acknowledgements now describe durable state (§5.2, §5.3).
       for (const m of rd.messages) this.transport.send(m.to, m);
       // 3. Apply: a received snapshot replaces the state, then committed entries in log order.
-      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.data);
+      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.meta.term, rd.snapshot.data);
       for (const e of rd.committedEntries) {
         if (this.install) this.install.held.push(e);
         else this.applyEntry(e);
@@ -392,6 +444,7 @@ export class Replica<Out> {
     this.serveReads();
     if (this.capture?.done) this.finishCapture();
     this.maybeSnapshot();
+    this.startExport();
     this.drainInbox();
     this.kick();
   }
@@ -433,7 +486,8 @@ export class Replica<Out> {
     let out: Out | undefined;
     if (e.type === 'normal' && e.data.length > 0) out = this.app.apply({ index: e.index, term: e.term, data: e.data });
     this.appliedIndex = e.index;
-    this.policy.applied([e]);
+    this.appliedTerm = e.term;
+    this.policy.appliedEntry(e);
     this.observer.applied?.(e, out);
     const waiter = this.proposals.get(e.index);
     if (!waiter) return;
@@ -448,7 +502,7 @@ export class Replica<Out> {
    * the bytes are decoded between inputs — heartbeats are answered and ticks counted meanwhile — and the
    * state is swapped in at the end; otherwise it is restored now, on the loop.
    */
-  private installSnapshot(index: number, data: Uint8Array): void {
+  private installSnapshot(index: number, term: number, data: Uint8Array): void {
     // A capture of the state being replaced is of an index below this snapshot: the core would refuse it.
     this.dropCapture();
     // A newer snapshot overtakes one still decoding; the entries held for the old one are below this one.
@@ -461,10 +515,10 @@ export class Replica<Out> {
     }
     if (!this.app.beginRestore) {
       this.app.restore(data);
-      this.installed(index, data.length);
+      this.installed(index, term, data.length);
       return;
     }
-    const install = { index, bytes: data.length, task: this.app.beginRestore(data), steps: 0, held: [] as Entry[] };
+    const install = { index, term, bytes: data.length, task: this.app.beginRestore(data), steps: 0, held: [] as Entry[] };
     this.install = install;
     this.scheduler.soon(() => this.restoreStep(install));
   }
@@ -481,7 +535,7 @@ export class Replica<Out> {
       }
       install.task.finish();
       this.install = undefined;
-      this.installed(install.index, install.bytes);
+      this.installed(install.index, install.term, install.bytes);
       for (const e of install.held) this.applyEntry(e);
     } catch (e) {
       // The bytes were durable and acknowledged before decoding began: a snapshot this node cannot read
@@ -493,10 +547,12 @@ export class Replica<Out> {
     this.serveReads();
     // The core cannot be touched while a Ready is out; afterDurable looks at the policy again then.
     if (!this.busy) this.maybeSnapshot();
+    this.startExport();
   }
 
-  private installed(index: number, bytes: number): void {
+  private installed(index: number, term: number, bytes: number): void {
     this.appliedIndex = index;
+    this.appliedTerm = term;
     this.policy.reset();
     this.observer.snapshotInstalled?.(index, bytes);
   }
@@ -538,31 +594,73 @@ export class Replica<Out> {
     const applied = this.appliedIndex;
     if (applied < 1) return;
     if (this.app.beginSnapshot) {
-      this.capture = { index: applied, task: this.app.beginSnapshot(), steps: 0, done: false };
-      this.scheduler.soon(() => this.captureStep());
+      const cap: Capture = { index: applied, term: this.appliedTerm, task: this.app.beginSnapshot(), steps: 0, done: false, export: undefined };
+      this.capture = cap;
+      this.scheduler.soon(() => this.captureStep(cap));
       return;
     }
     this.record(applied, this.app.snapshot());
   }
 
-  private captureStep(): void {
-    const cap = this.capture;
-    if (this.stopped || cap === undefined) return;
+  /** One step of `cap`; a step scheduled for a capture that was dropped meanwhile does nothing. */
+  private captureStep(cap: Capture): void {
+    if (this.stopped || this.capture !== cap) return;
     try {
       cap.done = cap.task.step();
     } catch (e) {
-      this.fatal(e);
+      if (cap.export) {
+        // The export's own capture failed: that caller gets the error, the replica goes on.
+        cap.task.abort();
+        this.capture = undefined;
+        cap.export.reject(e as Error);
+        this.startExport();
+      } else this.fatal(e);
       return;
     }
     cap.steps++;
-    this.observer.snapshotStep?.(cap.index, cap.steps);
-    if (!cap.done) this.scheduler.soon(() => this.captureStep());
+    if (!cap.export) this.observer.snapshotStep?.(cap.index, cap.steps);
+    if (!cap.done) this.scheduler.soon(() => this.captureStep(cap));
+    // An export never touches the core: it is handed over at once.
+    else if (cap.export) this.finishExport(cap, cap.export);
     // The core cannot be touched while a Ready is out: afterDurable finishes it then.
     else if (!this.busy) this.finishCapture();
   }
 
+  /** Take the capture slot for the next waiting export, if the slot is free. */
+  private startExport(): void {
+    // Not while a received snapshot installs: the export waits for the state that replaces this one.
+    if (this.stopped || this.capture || this.install || this.exports.length === 0) return;
+    const waiter = this.exports.shift() as ExportWaiter;
+    let task: SnapshotTask;
+    try {
+      task = waiter.begin();
+    } catch (e) {
+      // The application refused to capture (a defect of the caller's begin, not of this replica).
+      waiter.reject(e as Error);
+      this.startExport();
+      return;
+    }
+    // Between inputs the application holds exactly the applied index (entries are applied in one turn of
+    // afterDurable, or of the install's last step), so this is the index of the state captured.
+    const cap: Capture = { index: this.appliedIndex, term: this.appliedTerm, task, steps: 0, done: false, export: waiter };
+    this.capture = cap;
+    this.scheduler.soon(() => this.captureStep(cap));
+  }
+
+  private finishExport(cap: Capture, waiter: ExportWaiter): void {
+    this.capture = undefined;
+    try {
+      waiter.resolve({ index: cap.index, term: cap.term, data: cap.task.result() });
+    } catch (e) {
+      waiter.reject(e as Error);
+    }
+    // The policy may have become due while the export held the slot.
+    if (!this.busy) this.maybeSnapshot();
+    this.startExport();
+  }
+
   private finishCapture(): void {
-    const cap = this.capture as { index: number; task: SnapshotTask };
+    const cap = this.capture as Capture;
     this.capture = undefined;
     try {
       this.record(cap.index, cap.task.result());
@@ -576,6 +674,8 @@ export class Replica<Out> {
       this.observer.snapshotDiscarded?.(cap.index, e.message);
       this.maybeSnapshot();
     }
+    // An export that waited for the slot goes now (when the policy did not take the slot again).
+    this.startExport();
   }
 
   private record(index: number, data: Uint8Array): void {
@@ -587,8 +687,14 @@ export class Replica<Out> {
   }
 
   private dropCapture(): void {
-    this.capture?.task.abort();
+    const cap = this.capture;
+    if (!cap) return;
+    cap.task.abort();
     this.capture = undefined;
+    // The state it was capturing is being replaced by a newer one: capture that instead (still at or
+    // after every index applied when the export was asked for). Halt rejects it instead.
+    if (cap.export && !this.stopped) this.exports.unshift(cap.export);
+    else cap.export?.reject(this.stopped ?? new NodeError('Stopped', 'the replica stopped'));
   }
 
   private fatal(error: unknown): void {
@@ -606,6 +712,7 @@ export class Replica<Out> {
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(reason);
     this.reads.clear();
+    for (const waiter of this.exports.splice(0)) waiter.reject(reason);
     for (const item of this.inbox.splice(0)) {
       if (item.kind === 'work') item.reject?.(reason);
       else if (item.kind === 'proposal') item.waiter.reject(reason);

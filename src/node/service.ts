@@ -83,6 +83,25 @@ export interface NodeStatusView {
   stateHash: string;
 }
 
+/**
+ * The IPAM state at one applied index, for a backup (GET /v1/snapshot, `raft-ipam snapshot save`). Only
+ * the IPAM state: member attributes (peer and client addresses) describe the cluster it was taken from,
+ * and a cluster restored from it gets its membership from its own --initial-cluster.
+ */
+export interface SnapshotExport {
+  clusterId: string;
+  /** The applied index the state is of, and that entry's term. */
+  index: number;
+  term: number;
+  /**
+   * When the snapshot was asked for, by this node's clock (ms since the epoch): every write acknowledged
+   * before then is in it. For people and reports, never for decisions.
+   */
+  takenAt: number;
+  /** The IPAM snapshot bytes (src/ipam/snapshot-codec.ts): SHA-256 of them is the state hash. */
+  data: Uint8Array;
+}
+
 export interface NodeService {
   readonly id: NodeId;
   /**
@@ -103,4 +122,9 @@ export interface NodeService {
   transferLeader(to?: NodeId): Promise<void>;
   /** True once the node has a leader and has applied its log up to the commit index it booted with. */
   isReady(): boolean;
+  /**
+   * A consistent snapshot of the IPAM state that holds every write acknowledged before the call (a
+   * linearizable point: ReadIndex, so leader only, NotLeader elsewhere), captured without stalling the node.
+   */
+  exportSnapshot(): Promise<SnapshotExport>;
 }

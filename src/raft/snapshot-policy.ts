@@ -22,10 +22,13 @@ export class SnapshotPolicy {
 
   /** Account for entries just applied. */
   applied(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      this.entriesSince++;
-      this.bytesSince += entrySize(e);
-    }
+    for (const e of entries) this.appliedEntry(e);
+  }
+
+  /** Account for one entry just applied (the replica's per-entry path: no array per entry). */
+  appliedEntry(e: Entry): void {
+    this.entriesSince++;
+    this.bytesSince += entrySize(e);
   }
 
   due(): boolean {

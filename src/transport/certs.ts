@@ -204,6 +204,33 @@ export async function writeClusterCerts(dir: string, certs: ClusterCerts, option
   return files.map((f) => f.path);
 }
 
+/**
+ * Whether `dir` already holds a usable set for `nodes`: 'absent' when none of the files exists, 'complete'
+ * when the CA and every node's certificate and key exist, load (loadNodeTls), and name every IP in `ips`
+ * as a SAN. Anything in between throws CertExists: a partial or outdated set cannot be completed without
+ * re-signing, and silently replacing it would orphan certificates that running nodes still hold.
+ * This is what lets a one-shot certs step (a compose service) run again on every `up`.
+ */
+export async function checkExistingCerts(dir: string, nodes: readonly string[], ips: readonly string[] = DEFAULT_CERT_IPS): Promise<'absent' | 'complete'> {
+  const ids = validateNodes(nodes);
+  const wanted = validateIps(ips);
+  const paths = [join(dir, 'ca.pem'), join(dir, 'ca-key.pem'), ...ids.flatMap((id) => Object.values(certFiles(dir, id)))];
+  const present: string[] = [];
+  for (const p of paths) if (await exists(p)) present.push(p);
+  if (present.length === 0) return 'absent';
+  if (present.length < paths.length) {
+    const missing = paths.filter((p) => !present.includes(p));
+    throw new TransportError('CertExists', `${dir} holds a partial certificate set (missing ${missing.join(', ')}); remove it or use --force`);
+  }
+  for (const id of ids) {
+    const tls = await loadNodeTls(dir, id);
+    const cert = new X509Certificate(tls.cert);
+    const lacking = wanted.filter((ip) => !cert.checkIP(ip));
+    if (lacking.length > 0) throw new TransportError('CertExists', `the existing certificate of ${id} in ${dir} has no SAN for ${lacking.join(', ')}; remove the set or use --force`);
+  }
+  return 'complete';
+}
+
 async function readPem(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');

@@ -19,6 +19,12 @@
  * Frames move from the queue to the socket only while socket.write() returns true, then wait for 'drain',
  * so a slow or dead peer holds at most its queue bound plus one socket buffer.
  *
+ * Source address. With `localAddress`, outbound connections are bound to that address before they dial,
+ * so a peer (or a relay in front of it, as the chaos harness uses) sees which node dialled from the
+ * connection's source IP; without it the kernel picks the source. It only applies towards peers addressed
+ * by an IP literal of the same family, and from a loopback source only towards loopback peers: a source
+ * that cannot reach the destination would turn a config detail into a permanent connect failure.
+ *
  * Reconnect. A connection is dialled when there is something to send. After a failure the next dial waits
  * min(maxMs, initialMs·multiplier^attempt)·(0.5 + 0.5·random()) — "equal jitter": never zero, so a peer
  * that refuses us cannot cause a hot reconnect loop, and random, so restarted peers are not dialled by the
@@ -71,6 +77,8 @@ export interface TcpTransportOptions<T> {
   cluster: string;
   /** Address to listen on; port 0 picks a free port (read it back with address()). */
   listen: PeerAddress;
+  /** Source IP of outbound connections (see the header: applied only where it can reach the peer). */
+  localAddress?: string;
   peers: Readonly<Record<NodeId, PeerAddress>>;
   adapter: PayloadAdapter<T>;
   /** Cluster CA plus this node's certificate and key (loadNodeTls). Required unless `insecure`. */
@@ -168,6 +176,30 @@ function validatePeerAddress(a: unknown, what: string, allowPort0: boolean): Pee
   return { host: o.host, port: o.port };
 }
 
+/** `host` if it is one specific IP address (not a host name, not the 0.0.0.0 / :: wildcard), else undefined. */
+export function specificAddress(host: string): string | undefined {
+  if (net.isIP(host) === 0 || host === '0.0.0.0' || /^[0:]+$/.test(host)) return undefined;
+  return host;
+}
+
+function validateLocalAddress(a: unknown): string | null {
+  if (a === undefined) return null;
+  // The wildcard is what happens without the option; saying it explicitly is a mistake.
+  if (typeof a !== 'string' || specificAddress(a) === undefined) throw new TransportError('InvalidArgument', `localAddress must be one specific IP address, got ${JSON.stringify(a)}`);
+  return a;
+}
+
+function isLoopback(ip: string): boolean {
+  return net.isIPv4(ip) ? ip.startsWith('127.') : ip === '::1' || /^::ffff:127\./i.test(ip);
+}
+
+/** The source address to bind a dial to `host` from, or undefined to let the kernel choose (see the header). */
+export function sourceAddressFor(local: string | null, host: string): string | undefined {
+  if (local === null || net.isIP(host) === 0 || net.isIP(host) !== net.isIP(local)) return undefined;
+  if (isLoopback(local) && !isLoopback(host)) return undefined;
+  return local;
+}
+
 function positive(v: unknown, what: string, min: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new TransportError('InvalidArgument', `${what} must be a number ≥ ${min}, got ${String(v)}`);
   return v;
@@ -186,6 +218,7 @@ export class TcpTransport<T> implements Transport<T> {
   readonly id: NodeId;
   private readonly cluster: string;
   private readonly listenAddr: PeerAddress;
+  private readonly localAddress: string | null;
   private readonly adapter: PayloadAdapter<T>;
   private readonly tlsMaterial: NodeTlsMaterial | null;
   private readonly maxFrameBytes: number;
@@ -212,6 +245,7 @@ export class TcpTransport<T> implements Transport<T> {
     this.id = validateNodeId(options.id);
     this.cluster = validateClusterId(options.cluster);
     this.listenAddr = validatePeerAddress(options.listen, 'listen', true);
+    this.localAddress = validateLocalAddress(options.localAddress);
     if (typeof options.adapter?.decode !== 'function' || typeof options.adapter.to !== 'function' || typeof options.adapter.from !== 'function') {
       throw new TransportError('InvalidArgument', 'adapter must provide decode, to and from');
     }
@@ -461,10 +495,13 @@ export class TcpTransport<T> implements Transport<T> {
     link.state = 'connecting';
     link.lastError = null;
     const { host, port } = link.addr;
+    const localAddress = sourceAddressFor(this.localAddress, host);
+    const source = localAddress !== undefined ? { localAddress } : {};
     const socket: net.Socket = this.tlsMaterial
       ? tls.connect({
           host,
           port,
+          ...source,
           ca: this.tlsMaterial.ca,
           cert: this.tlsMaterial.cert,
           key: this.tlsMaterial.key,
@@ -480,7 +517,7 @@ export class TcpTransport<T> implements Transport<T> {
             return cn === link.id ? undefined : new Error(`server certificate names ${JSON.stringify(cn)}, expected ${link.id}`);
           },
         })
-      : net.connect({ host, port });
+      : net.connect({ host, port, ...source });
     link.socket = socket;
     this.track(socket);
     socket.setNoDelay(true);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IpamNode, type IpamNodeOptions } from '../../src/node/ipam-node.js';
 import { NodeError } from '../../src/node/service.js';
 import { createClusterCerts, writeClusterCerts } from '../../src/transport/certs.js';
-import { freePorts } from '../../cluster/process-cluster.js';
+import { freePorts } from '../../cluster/addresses.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -144,5 +144,19 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     const correctFollower = [...correct.nodes.values()].find((n) => n !== correctLeader) as IpamNode;
     await until('leader known', () => (correctFollower.status().leader ? true : undefined));
     await expect(correctFollower.query('linearizable', (sm) => sm.networks())).rejects.toMatchObject({ code: 'NotLeader' });
+  });
+
+  it('publishes its advertised peer address, not its listener, so members dial what the operator put in front of it', async () => {
+    const [advertised, listener] = await freePorts(2);
+    const dir = await tempDir();
+    const base: IpamNodeOptions = { name: 'a', dataDir: join(dir, 'a'), initialCluster: { a: `127.0.0.1:${advertised}` }, listenPeer: `127.0.0.1:${listener}`, clientUrl: 'http://127.0.0.1:9200', insecure: true, tickMs: 20 };
+    await expect(IpamNode.start({ ...base, advertisePeer: '127.0.0.1:1' })).rejects.toMatchObject({ code: 'InvalidRequest', message: expect.stringMatching(/differs from this node's initialCluster entry/) });
+    await expect(IpamNode.start({ ...base, advertisePeer: 'nowhere' })).rejects.toMatchObject({ code: 'InvalidRequest' });
+    const a = await IpamNode.start(base);
+    cleanups.push(() => a.stop());
+    expect(a.peerAddress()?.port).toBe(listener);
+    // The leader's own member record goes through the log; wait until it is applied.
+    const member = await until('a published member record', () => (a.status().role === 'leader' && a.status().leader?.clientUrl ? a.status().members[0] : undefined));
+    expect(member).toMatchObject({ id: 'a', peerUrl: `127.0.0.1:${advertised}` });
   });
 });

@@ -7,7 +7,7 @@
  */
 import { IpamStateMachine, type ApplyResult, type IpamCommand } from '../../src/index.js';
 import { encodeEntry } from '../../src/ipam/log-entry.js';
-import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef } from '../../src/node/service.js';
+import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type SessionRef, type SnapshotExport } from '../../src/node/service.js';
 
 export type Fault =
   | { code: 'NotLeader'; leader?: LeaderRef }
@@ -141,5 +141,12 @@ export class TestNodeService implements NodeService {
 
   isReady(): boolean {
     return this.ready;
+  }
+
+  /** The state machine's snapshot at "index" = commands applied so far (term 1), or the next fault. */
+  async exportSnapshot(): Promise<SnapshotExport> {
+    const f = this.fault();
+    if (f) this.throwFault(f);
+    return { clusterId: 'test-cluster', index: Math.max(1, this.applied), term: 1, takenAt: 1_700_000_000_000, data: this.sm.snapshot() };
   }
 }

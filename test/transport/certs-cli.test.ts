@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,5 +49,42 @@ describe('raft-ipam certs', () => {
     const badIp = await cli('certs', '--out', join(out, 'y'), '--nodes', 'n1', '--ip', '10.0.0.300');
     expect(badIp.code).toBe(2);
     expect(badIp.stderr).toContain('error [InvalidArgument]');
+  });
+
+  it('--keep-existing: writes a missing set, keeps a complete one, refuses a partial or outdated one', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ripam-certs-keep-'));
+    try {
+      const out = join(root, 'tls');
+      const args = ['certs', '--out', out, '--nodes', 'n1,n2', '--ip', '127.0.0.11,127.0.0.12', '--keep-existing'];
+      const first = await cli(...args);
+      expect(first.code).toBe(0);
+      expect(first.stdout.trim().split('\n')).toHaveLength(6);
+      const caKey = await readFile(join(out, 'ca-key.pem'), 'utf8');
+
+      // The second run (a compose `up` after a restart) keeps the CA the nodes already trust.
+      const second = await cli(...args);
+      expect(second.code).toBe(0);
+      expect(second.stdout).toContain('kept the existing certificates');
+      expect(await readFile(join(out, 'ca-key.pem'), 'utf8')).toBe(caKey);
+      // Asking for a subset of the IPs the certificates carry is still complete.
+      expect((await cli('certs', '--out', out, '--nodes', 'n1', '--ip', '127.0.0.12', '--keep-existing')).code).toBe(0);
+
+      // An address the certificates do not name, or a node without files: keeping them would fail later
+      // at the TLS handshake, so the command refuses now and writes nothing.
+      const newIp = await cli('certs', '--out', out, '--nodes', 'n1,n2', '--ip', '127.0.0.13', '--keep-existing');
+      expect(newIp.code).toBe(2);
+      expect(newIp.stderr).toMatch(/error \[CertExists\].*n1.*127\.0\.0\.13/);
+      const newNode = await cli('certs', '--out', out, '--nodes', 'n1,n2,n3', '--ip', '127.0.0.11', '--keep-existing');
+      expect(newNode.code).toBe(2);
+      expect(newNode.stderr).toMatch(/error \[CertExists\].*partial.*n3\.pem/);
+      expect(await readFile(join(out, 'ca-key.pem'), 'utf8')).toBe(caKey);
+
+      const both = await cli('certs', '--out', out, '--nodes', 'n1', '--force', '--keep-existing');
+      expect(both.code).toBe(2);
+      expect(both.stderr).toContain('error [InvalidArgument]');
+      expect(await readFile(join(out, 'ca-key.pem'), 'utf8')).toBe(caKey);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF, encodeFrame, PROTOCOL_VERSION, TcpTransport } from '../../src/transport/index.js';
+import { backoffDelay, createClusterCerts, DEFAULT_BACKOFF, encodeFrame, PROTOCOL_VERSION, TcpTransport } from '../../src/transport/index.js';
+import { sourceAddressFor } from '../../src/transport/tcp.js';
 import { mesh, node, ping, pingAdapter, waitFor, type Node } from './support.js';
 
 const open: Node[] = [];
@@ -318,6 +319,9 @@ describe('TcpTransport options', () => {
     ['a zero inbound connection cap', { maxInboundConnections: 0, insecure: true }, 'InvalidArgument'],
     ['a backoff cap below its start', { backoff: { initialMs: 100, maxMs: 10 }, insecure: true }, 'InvalidArgument'],
     ['an adapter without decode', { adapter: { to: () => 'x', from: () => 'y' }, insecure: true }, 'InvalidArgument'],
+    ['a localAddress that is a host name', { localAddress: 'localhost', insecure: true }, 'InvalidArgument'],
+    ['an unspecified IPv4 localAddress', { localAddress: '0.0.0.0', insecure: true }, 'InvalidArgument'],
+    ['an unspecified IPv6 localAddress', { localAddress: '::', insecure: true }, 'InvalidArgument'],
   ];
   for (const [what, over, code] of bad) {
     it(`refuses ${what} (${code})`, () => {
@@ -331,5 +335,50 @@ describe('TcpTransport options', () => {
     await expect(t.start()).rejects.toMatchObject({ code: 'InvalidArgument' });
     await t.close();
     expect(t.hasOpenHandles()).toBe(false);
+  });
+});
+
+describe('source address of outbound connections (localAddress)', () => {
+  /** A bare TCP server on a loopback address that records the source IP of every connection it accepts. */
+  async function sourceRecorder(host: string): Promise<{ server: net.Server; sources: string[]; port: number }> {
+    const sources: string[] = [];
+    const server = net.createServer((s) => {
+      sources.push(s.remoteAddress ?? '');
+      s.on('error', () => {});
+      s.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    return { server, sources, port: (server.address() as net.AddressInfo).port };
+  }
+
+  for (const mode of ['plaintext', 'TLS'] as const) {
+    it(`a ${mode} dial leaves from localAddress, so the peer can tell who dialled by the source IP`, async () => {
+      const r = await sourceRecorder('127.0.0.3');
+      try {
+        const tls = mode === 'TLS' ? (await createClusterCerts({ nodes: ['n1'] })) : undefined;
+        const a = await started('n1', {
+          localAddress: '127.0.0.2',
+          ...(tls ? { tls: { ca: tls.ca.cert, ...(tls.nodes.get('n1') as { cert: string; key: string }) }, insecure: false } : {}),
+        });
+        a.t.addPeer('n2', { host: '127.0.0.3', port: r.port });
+        a.t.send('n2', ping('n1', 'n2', 1));
+        await waitFor(() => r.sources.length > 0, 'a connection at the recorder');
+        expect(r.sources[0]).toBe('127.0.0.2');
+      } finally {
+        r.server.close();
+      }
+    });
+  }
+
+  it('is applied only where it can reach the peer: same family, loopback only towards loopback, IP literals only', () => {
+    expect(sourceAddressFor('127.0.0.2', '127.0.0.3')).toBe('127.0.0.2');
+    expect(sourceAddressFor('10.0.0.2', '10.0.0.3')).toBe('10.0.0.2');
+    expect(sourceAddressFor('10.0.0.2', '127.0.0.1')).toBe('10.0.0.2');
+    expect(sourceAddressFor('::1', '::1')).toBe('::1');
+    expect(sourceAddressFor(null, '127.0.0.3')).toBeUndefined();
+    expect(sourceAddressFor('127.0.0.2', '10.0.0.3')).toBeUndefined();
+    expect(sourceAddressFor('127.0.0.2', '::1')).toBeUndefined();
+    expect(sourceAddressFor('::1', '127.0.0.1')).toBeUndefined();
+    expect(sourceAddressFor('127.0.0.2', 'localhost')).toBeUndefined();
   });
 });
