@@ -16,59 +16,44 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
-import { bootWork, dataDirOf, medianBootWork, VOTERS, writeNodeData, type BigState, type BootWork } from './big-state.js';
+import { bootWork, medianBootWork, VOTERS, writeNodeData, type BigState, type BootWork } from './big-state.js';
 import type { Compiled } from './compiled.js';
 import { samplesSummary } from './histogram.js';
-import { ipamValue, JsonHttp } from './http.js';
-import { BIG_WAIT_MS, leaderUrl, retrying, startIpamCluster } from './ipam-cluster.js';
+import { BIG_WAIT_MS, layoutIpamCluster, retrying, startLaidOut } from './ipam-cluster.js';
 import { rssMb } from './proc.js';
 import { waitForConvergence } from './probe.js';
 import type { Row } from './rows.js';
-import { medianMilestones, untilServing, type EmptyBaseline, type Milestones } from './serving.js';
+import { medianMilestones, timedStart, type EmptyBaseline, type Milestones } from './serving.js';
 import { log } from './throughput.js';
 
 export async function catchupRows(c: Compiled, root: string, state: BigState, baseline: EmptyBaseline, o: BenchOptions, withCatchup: boolean): Promise<Row[]> {
-  for (const id of VOTERS) await writeNodeData(c, dataDirOf(root, 'catchup', id), id, state, []);
-  const floorDir = join(root, 'catchup-floor');
-  await writeNodeData(c, floorDir, 'n1', state, []); // a copy no node opens, for the floor's fresh process
-  const floors: BootWork[] = [];
-  const check = { network: 'overlay', addresses: state.addresses };
-  const ipam = await startIpamCluster(c, root, 'catchup', { waitMs: BIG_WAIT_MS });
+  const ipam = await layoutIpamCluster(c, root, 'catchup', { nodes: VOTERS, startTimeoutMs: BIG_WAIT_MS });
   try {
     const cluster = ipam.cluster;
+    for (const id of VOTERS) await writeNodeData(c, cluster.node(id).dataDir, id, state, []);
+    const floorDir = join(root, 'catchup-floor');
+    await writeNodeData(c, floorDir, 'n1', state, []); // a copy no node opens, for the floor's fresh process
+    const floors: BootWork[] = [];
+    const check = { network: 'overlay', addresses: state.addresses };
+    await startLaidOut(ipam, BIG_WAIT_MS);
     const rows: Row[] = [];
     const times: number[] = [];
     const milestones: Milestones[] = [];
     const rounds = withCatchup ? o.rounds : 0;
     let lastLearner: string | undefined;
-    const addLearner = (id: string): Promise<void> =>
-      retrying(`members add ${id}`, async () => {
-        const { url } = await leaderUrl(cluster);
-        const http = new JsonHttp(url, 1);
-        const n = cluster.node(id);
-        try {
-          ipamValue(await http.post('/v1/members', { id, peerUrl: n.peer, clientUrl: n.url, learner: true }, 10_000));
-        } finally {
-          await http.close();
-        }
-      });
     for (let i = 0; i < rounds; i++) {
       await waitForConvergence(cluster, BIG_WAIT_MS);
       floors.push(await bootWork(floorDir, 'n1'));
       const id = `learner${i + 1}`;
       await cluster.prepareNode(id);
-      await addLearner(id);
-      const t = performance.now();
-      await cluster.startJoining(id);
-      const m = await untilServing(cluster, id, check, t, BIG_WAIT_MS);
+      await retrying(`members add ${id}`, () => cluster.addMember(id, { learner: true }));
+      const m = await timedStart(cluster, id, () => cluster.startJoining(id), check, BIG_WAIT_MS);
       milestones.push(m);
       times.push(m.servingMs);
       console.log(`  catch-up ${i + 1}/${rounds}: ${m.servingMs.toFixed(0)} ms (answering HTTP at ${m.httpMs.toFixed(0)}, ready at ${m.readyMs.toFixed(0)})`);
-      if (i < rounds - 1) {
-        await removeMember(cluster, id);
-        await cluster.kill(id);
-        cluster.nodes.delete(id);
-      } else lastLearner = id;
+      // removeMember stops the learner and retires it from the harness (its log kept).
+      if (i < rounds - 1) await retrying(`members remove ${id}`, () => cluster.removeMember(id));
+      else lastLearner = id;
     }
     if (withCatchup) {
       const s = samplesSummary(times);
@@ -88,7 +73,8 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
       });
     }
     await waitForConvergence(cluster, BIG_WAIT_MS);
-    const rss = await Promise.all([...cluster.nodes.values()].filter((n) => cluster.isRunning(n.id)).map(async (n) => [n.id, await rssMb(n.child?.pid)] as const));
+    const rss = await Promise.all(cluster.ids().filter((id) => cluster.isRunning(id)).map(async (id) => [id, await rssMb(cluster.handle(id)?.pid)] as const));
+    if (rss.some(([, v]) => v === undefined)) throw new Error(`resident set unreadable for ${rss.filter(([, v]) => v === undefined).map(([id]) => id).join(', ')}`);
     const max = Math.max(...rss.map(([, v]) => v ?? 0));
     rows.push({
       id: 'rss-1m',
@@ -108,17 +94,4 @@ export async function catchupRows(c: Compiled, root: string, state: BigState, ba
     await rm(join(root, 'catchup'), { recursive: true, force: true }).catch(() => undefined);
     await rm(join(root, 'catchup-floor'), { recursive: true, force: true }).catch(() => undefined);
   }
-}
-
-async function removeMember(cluster: Parameters<typeof leaderUrl>[0], id: string): Promise<void> {
-  await retrying(`members remove ${id}`, async () => {
-    const { url } = await leaderUrl(cluster);
-    const http = new JsonHttp(url, 1);
-    try {
-      const r = await http.delete(`/v1/members/${id}`, 10_000);
-      ipamValue(r);
-    } finally {
-      await http.close();
-    }
-  });
 }

@@ -12,8 +12,9 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(repoRoot, 'dist');
 
 export interface Compiled {
-  ProcessCluster: (typeof import('../../cluster/process-cluster.js'))['ProcessCluster'];
-  freePorts: (typeof import('../../cluster/process-cluster.js'))['freePorts'];
+  /** The cluster harness (cluster/cluster.ts); its process backend runs dist/src/cli/main.js. */
+  Cluster: (typeof import('../../cluster/cluster.js'))['Cluster'];
+  freePorts: (typeof import('../../cluster/addresses.js'))['freePorts'];
   IpamNode: (typeof import('../../src/node/ipam-node.js'))['IpamNode'];
   IpamClient: (typeof import('../../src/api/client.js'))['IpamClient'];
   LevelStorage: (typeof import('../../src/storage/level-storage.js'))['LevelStorage'];
@@ -36,11 +37,12 @@ export async function loadCompiled(): Promise<Compiled> {
   if (!existsSync(cliMain)) throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does)');
   if (newestMtime(join(repoRoot, 'src')) > statSync(cliMain).mtimeMs) console.warn('warning: src/ is newer than dist/; `npm run bench` rebuilds first');
   const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(dist, path)).href)) as T;
-  const cluster = await load<typeof import('../../cluster/process-cluster.js')>('cluster/process-cluster.js');
+  const cluster = await load<typeof import('../../cluster/cluster.js')>('cluster/cluster.js');
+  const addresses = await load<typeof import('../../cluster/addresses.js')>('cluster/addresses.js');
   const node = await load<typeof import('../../src/node/ipam-node.js')>('src/node/ipam-node.js');
   const client = await load<typeof import('../../src/api/client.js')>('src/api/client.js');
   const storage = await load<typeof import('../../src/storage/level-storage.js')>('src/storage/level-storage.js');
   const app = await load<typeof import('../../src/node/cluster-app.js')>('src/node/cluster-app.js');
   return {
-    ClusterApp: app.ClusterApp, ProcessCluster: cluster.ProcessCluster, freePorts: cluster.freePorts, IpamNode: node.IpamNode, IpamClient: client.IpamClient, LevelStorage: storage.LevelStorage, cliMain };
+    ClusterApp: app.ClusterApp, Cluster: cluster.Cluster, freePorts: addresses.freePorts, IpamNode: node.IpamNode, IpamClient: client.IpamClient, LevelStorage: storage.LevelStorage, cliMain };
 }

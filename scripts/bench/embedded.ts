@@ -28,7 +28,7 @@ export async function ensureLeader(ipam: IpamCluster, node: IpamNode): Promise<v
     if (Date.now() > deadline) throw new Error('the embedded node did not become leader within 60 s');
     const lead = node.raftReplica.status().lead;
     if (lead && lead !== 'n1') {
-      const http = new JsonHttp(ipam.cluster.node(lead).url, 1);
+      const http = new JsonHttp(ipam.cluster.node(lead).clientUrl, 1);
       try {
         ipamValue(await http.post('/v1/transfer-leader', { to: 'n1' }, 10_000));
       } catch {
@@ -45,8 +45,9 @@ export async function startEmbedded(c: Compiled, root: string): Promise<Embedded
   const ipam = await startIpamCluster(c, root, 'embedded');
   const n1 = ipam.cluster.node('n1');
   await ipam.cluster.stop('n1');
-  const initialCluster = Object.fromEntries([...ipam.cluster.nodes.values()].map((n) => [n.id, n.peer]));
-  const node = await c.IpamNode.start({ name: 'n1', dataDir: n1.dataDir, initialCluster, listenPeer: n1.peer, insecure: true });
+  // The harness runs these clusters without relays, so a node's advertised peer address is its listener.
+  const initialCluster = Object.fromEntries(ipam.cluster.nodes().map((n) => [n.id, n.peerAdvertised]));
+  const node = await c.IpamNode.start({ name: 'n1', dataDir: n1.dataDir, initialCluster, listenPeer: n1.peerListen, insecure: true });
   const stopNode = onCleanup('embedded leader n1', () => node.stop());
   await ensureLeader(ipam, node);
   return {

@@ -88,7 +88,7 @@ async function ipamKill(ipam: IpamCluster, probe: IpamProbe): Promise<number> {
   const c = ipam.cluster;
   await waitForConvergence(c);
   const { id } = await leaderUrl(c);
-  const survivors = [...c.nodes.values()].filter((n) => n.id !== id).map((n) => n.url);
+  const survivors = c.nodes().filter((n) => n.id !== id).map((n) => n.clientUrl);
   const t0 = performance.now();
   const killed = c.kill(id);
   const ms = await firstSuccess(survivors.map((u) => () => probe.write(u)), t0);
@@ -115,12 +115,12 @@ async function ipamTransfer(ipam: IpamCluster, probe: IpamProbe): Promise<number
   const c = ipam.cluster;
   await waitForConvergence(c);
   const { url, id } = await leaderUrl(c);
-  const to = [...c.nodes.keys()].find((x) => x !== id) as string;
+  const to = c.ids().find((x) => x !== id) as string;
   const http = new JsonHttp(url, 1);
   try {
     const t0 = performance.now();
     ipamValue(await http.post('/v1/transfer-leader', { to }, 10_000));
-    return await firstSuccess([() => probe.write(c.node(to).url)], t0);
+    return await firstSuccess([() => probe.write(c.node(to).clientUrl)], t0);
   } finally {
     await http.close();
   }

@@ -1,10 +1,12 @@
 /**
- * raft-ipam clusters for the rows: cluster/process-cluster.ts (3 `raft-ipam serve` processes on
- * 127.0.0.1 with LevelDB data and plaintext peers, the harness the demo and chaos tests use), registered
- * for cleanup, with the admin steps every load row needs (find the leader, make a network, assign slices).
+ * raft-ipam clusters for the rows, on the cluster harness (cluster/cluster.ts, loaded from the build): 3
+ * `raft-ipam serve` child processes, each on its own 127.0.0.x with durable LevelDB data, plaintext
+ * peers and no harness relays (the peers talk directly: a relay would add a hop in this process, which
+ * also runs the load generator). Registered for cleanup, with the admin steps every load row needs (find
+ * the leader, make a network, assign slices).
  */
 import { join } from 'node:path';
-import type { ProcessCluster, ProcessClusterOptions } from '../../cluster/process-cluster.js';
+import type { Cluster, ClusterOptions } from '../../cluster/cluster.js';
 import { onCleanup } from './cleanup.js';
 import type { Compiled } from './compiled.js';
 import { ipamValue, type JsonHttp } from './http.js';
@@ -12,7 +14,7 @@ import { waitForLeader } from './probe.js';
 import { sleep } from './proc.js';
 
 export interface IpamCluster {
-  cluster: ProcessCluster;
+  cluster: Cluster;
   /** Stop every node (and forget the cleanup). */
   close(): Promise<void>;
 }
@@ -20,18 +22,45 @@ export interface IpamCluster {
 /** Generous: three nodes restoring 1,000,000 addresses at once on 2 busy cores take tens of seconds. */
 export const BIG_WAIT_MS = 600_000;
 
-export async function startIpamCluster(c: Compiled, root: string, name: string, options: Partial<ProcessClusterOptions> & { waitMs?: number } = {}): Promise<IpamCluster> {
-  const { extraArgs, waitMs, ...rest } = options;
-  const cluster = await c.ProcessCluster.start({ root: join(root, name), ...rest, extraArgs: ['--log-level', process.env.BENCH_NODE_LOG_LEVEL ?? 'warn', ...(extraArgs ?? [])] });
+export type IpamClusterOptions = Omit<ClusterOptions, 'root' | 'relays' | 'backend'>;
+
+/**
+ * Lay the cluster out under `root/name` without launching it (its data directories exist, empty), so a
+ * row can fill them first; start it with startLaidOut().
+ */
+export async function layoutIpamCluster(c: Compiled, root: string, name: string, options: IpamClusterOptions = {}): Promise<IpamCluster> {
+  const cluster = await c.Cluster.layout({ logLevel: process.env.BENCH_NODE_LOG_LEVEL ?? 'warn', ...options, root: join(root, name), relays: false });
   const close = onCleanup(`raft-ipam cluster ${name}`, () => cluster.destroy());
-  await waitForLeader(cluster, waitMs ?? 60_000);
   return { cluster, close };
 }
 
-/** The leader's client URL, once every running node agrees on one that answers. */
-export async function leaderUrl(cluster: ProcessCluster, exclude: string[] = []): Promise<{ id: string; url: string }> {
+/** Launch a laid-out cluster; resolves once a leader is known (`waitMs` bounds both the start and that). */
+export async function startLaidOut(ipam: IpamCluster, waitMs = 60_000): Promise<void> {
+  await ipam.cluster.startAll();
+  await waitForLeader(ipam.cluster, waitMs);
+}
+
+export async function startIpamCluster(c: Compiled, root: string, name: string, options: IpamClusterOptions & { waitMs?: number } = {}): Promise<IpamCluster> {
+  const { waitMs, ...rest } = options;
+  const ipam = await layoutIpamCluster(c, root, name, { ...rest, startTimeoutMs: rest.startTimeoutMs ?? waitMs ?? 60_000 });
+  try {
+    await startLaidOut(ipam, waitMs);
+  } catch (e) {
+    await ipam.close();
+    throw e;
+  }
+  return ipam;
+}
+
+/** The leader's client URL, once a running node reports itself leader. */
+export async function leaderUrl(cluster: Cluster, exclude: string[] = []): Promise<{ id: string; url: string }> {
   const id = await waitForLeader(cluster, 60_000, exclude);
-  return { id, url: cluster.node(id).url };
+  return { id, url: cluster.node(id).clientUrl };
+}
+
+/** Client URL by node id, for a NotLeader answer that names the leader by id only (LeaderHttp). */
+export function urlOf(cluster: Cluster): (id: string) => string | undefined {
+  return (id) => (cluster.ids().includes(id) ? cluster.node(id).clientUrl : undefined);
 }
 
 /**

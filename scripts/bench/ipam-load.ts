@@ -8,14 +8,14 @@
  *    followers are processes) and calls node.submit() with a session: no HTTP at all, consensus and disk
  *    only. The load generator shares the leader's event loop, as an embedding agent's own work would.
  */
-import type { ProcessCluster } from '../../cluster/process-cluster.js';
+import type { Cluster } from '../../cluster/cluster.js';
 import type { IpamNode } from '../../src/node/ipam-node.js';
 import type { IpamClient } from '../../src/api/client.js';
 import type { Compiled } from './compiled.js';
 import { ipamValue, type JsonHttp } from './http.js';
 import { ensureLeader, type EmbeddedCluster } from './embedded.js';
 import { LeaderHttp } from './leader-http.js';
-import { leaderUrl, prepareNetwork } from './ipam-cluster.js';
+import { leaderUrl, prepareNetwork, urlOf } from './ipam-cluster.js';
 import { Acks, type LoadTarget, type PreparedRow } from './targets.js';
 
 interface AllocationValue {
@@ -34,14 +34,14 @@ async function checkUsage(http: LeaderHttp | JsonHttp, network: string, acks: Ac
   return { allocated: usage.addressesAllocated, acknowledged: acks.count, duplicates: 0 };
 }
 
-export function httpTarget(cluster: ProcessCluster, rowTag = 'http'): LoadTarget {
+export function httpTarget(cluster: Cluster, rowTag = 'http'): LoadTarget {
   return {
     key: `alloc-${rowTag}`,
     system: 'raft-ipam',
     label: 'raft-ipam allocate, HTTP',
     async prepare(clients, shared) {
       const network = `${rowTag}${shared ? '-shared' : ''}-${clients}`;
-      const http = new LeaderHttp((await leaderUrl(cluster)).url, Math.max(clients, 32), (id) => cluster.nodes.get(id)?.url);
+      const http = new LeaderHttp((await leaderUrl(cluster)).url, Math.max(clients, 32), urlOf(cluster));
       await prepareNetwork(http, network, clients, shared);
       const acks = new Acks();
       let failed = 0;
@@ -70,21 +70,21 @@ export function httpTarget(cluster: ProcessCluster, rowTag = 'http'): LoadTarget
   };
 }
 
-export function clientTarget(c: Compiled, cluster: ProcessCluster): LoadTarget {
+export function clientTarget(c: Compiled, cluster: Cluster): LoadTarget {
   return {
     key: 'alloc-client',
     system: 'raft-ipam',
     label: 'raft-ipam allocate, IpamClient',
     async prepare(clients, shared) {
       const network = `client${shared ? '-shared' : ''}-${clients}`;
-      const admin = new LeaderHttp((await leaderUrl(cluster)).url, 32, (id) => cluster.nodes.get(id)?.url);
+      const admin = new LeaderHttp((await leaderUrl(cluster)).url, 32, urlOf(cluster));
       await prepareNetwork(admin, network, clients, shared);
       const acks = new Acks();
       let failed = 0;
       const made: IpamClient[] = [];
       return {
         async makeClient(i) {
-          const client = new c.IpamClient({ endpoints: cluster.endpoints, session: true, timeoutMs: 30_000 });
+          const client = new c.IpamClient({ endpoints: cluster.endpoints(), session: true, timeoutMs: 30_000 });
           made.push(client);
           await client.openSession(); // also finds the leader, before the clock starts
           const nodeId = shared ? 'shared' : `c${i}`;

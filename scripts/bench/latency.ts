@@ -5,16 +5,16 @@
  */
 import type { BenchOptions } from './args.js';
 import type { EtcdCluster } from './etcd.js';
-import type { ProcessCluster } from '../../cluster/process-cluster.js';
+import type { Cluster } from '../../cluster/cluster.js';
 import { ipamValue } from './http.js';
-import { leaderUrl, prepareNetwork } from './ipam-cluster.js';
+import { leaderUrl, prepareNetwork, urlOf } from './ipam-cluster.js';
 import { LeaderHttp } from './leader-http.js';
 import { openLoop } from './load.js';
 import type { Row } from './rows.js';
 import { log } from './throughput.js';
 
-export async function ipamOpenLoopRow(cluster: ProcessCluster, o: BenchOptions): Promise<Row> {
-  const http = new LeaderHttp((await leaderUrl(cluster)).url, 128, (id) => cluster.nodes.get(id)?.url);
+export async function ipamOpenLoopRow(cluster: Cluster, o: BenchOptions): Promise<Row> {
+  const http = new LeaderHttp((await leaderUrl(cluster)).url, 128, urlOf(cluster));
   const network = 'open-loop';
   try {
     await prepareNetwork(http, network, 1, true);

@@ -2,13 +2,14 @@
  * Cheap questions to a running raft-ipam node — who leads, has everybody applied everything — answered
  * from GET /metrics (raft gauges read from the core at scrape time) instead of GET /v1/status.
  *
- * Why not /v1/status (what cluster/process-cluster.ts polls): its stateHash is a SHA-256 over a full
- * snapshot encoding, computed synchronously on the node's event loop. At 1,000,000 owned addresses one
- * status call blocks the node for seconds; the harness's 20 Hz polling of three nodes then kept a
- * cluster booting from that state from ever electing a leader. A benchmark that polls status would
- * measure its own polling, so nothing here calls it.
+ * Why not /v1/status (what the harness's findLeader, waitForLeader and waitForConvergence ask): its
+ * stateHash is a SHA-256 over a full snapshot encoding, computed synchronously on the node's event loop.
+ * At 1,000,000 owned addresses one status call blocks the node for seconds; polling three nodes at 20 Hz
+ * kept a cluster booting from that state from ever electing a leader. A benchmark that polls status
+ * would measure its own polling, so nothing here calls it, and the bench never calls those three harness
+ * methods (the harness's start and restart wait on /healthz, which is cheap).
  */
-import type { ProcessCluster } from '../../cluster/process-cluster.js';
+import type { Cluster } from '../../cluster/cluster.js';
 import { sleep } from './proc.js';
 
 export interface RaftGauges {
@@ -39,14 +40,14 @@ export async function raftGauges(url: string, timeoutMs = 1000): Promise<RaftGau
   }
 }
 
-const running = (cluster: ProcessCluster, exclude: string[] = []): string[] => [...cluster.nodes.keys()].filter((id) => cluster.isRunning(id) && !cluster.node(id).paused && !exclude.includes(id));
+const running = (cluster: Cluster, exclude: string[] = []): string[] => cluster.ids().filter((id) => cluster.isRunning(id) && !cluster.isPaused(id) && !exclude.includes(id));
 
 /** The node that reports itself leader at the highest term, within `timeoutMs`. */
-export async function waitForLeader(cluster: ProcessCluster, timeoutMs = 60_000, exclude: string[] = []): Promise<string> {
+export async function waitForLeader(cluster: Cluster, timeoutMs = 60_000, exclude: string[] = []): Promise<string> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const ids = running(cluster, exclude);
-    const gauges = await Promise.all(ids.map((id) => raftGauges(cluster.node(id).url)));
+    const gauges = await Promise.all(ids.map((id) => raftGauges(cluster.node(id).clientUrl)));
     let best: { id: string; term: number } | undefined;
     ids.forEach((id, i) => {
       const g = gauges[i];
@@ -59,12 +60,12 @@ export async function waitForLeader(cluster: ProcessCluster, timeoutMs = 60_000,
 }
 
 /** Every running node has applied everything the leader has committed (and nobody lags behind). */
-export async function waitForConvergence(cluster: ProcessCluster, timeoutMs = 60_000): Promise<void> {
+export async function waitForConvergence(cluster: Cluster, timeoutMs = 60_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let last = '';
   while (performance.now() < deadline) {
     const ids = running(cluster);
-    const gauges = await Promise.all(ids.map((id) => raftGauges(cluster.node(id).url)));
+    const gauges = await Promise.all(ids.map((id) => raftGauges(cluster.node(id).clientUrl)));
     if (gauges.every((g) => g !== undefined) && gauges.some((g) => g?.isLeader)) {
       const commit = Math.max(...gauges.map((g) => g?.commit ?? 0));
       if (gauges.every((g) => g?.applied === commit)) return;

@@ -82,17 +82,12 @@ export async function profileLeader(c: Compiled, root: string, o: BenchOptions):
   const dir = join(root, 'cpu-profiles');
   await mkdir(dir, { recursive: true });
   // node refuses --cpu-prof in NODE_OPTIONS, but --import is allowed: a preload starts the profiler and
-  // writes the profile on SIGUSR2. Set only while the harness spawns the nodes.
-  const saved = { options: process.env.NODE_OPTIONS, dir: process.env.BENCH_CPU_PROF_DIR };
-  process.env.NODE_OPTIONS = `${saved.options ?? ''} --import ${pathToFileURL(join(here, 'cpu-prof-preload.mjs')).href}`.trim();
-  process.env.BENCH_CPU_PROF_DIR = dir;
-  let ipam: Awaited<ReturnType<typeof startIpamCluster>>;
-  try {
-    ipam = await startIpamCluster(c, root, 'profile');
-  } finally {
-    restoreEnv('NODE_OPTIONS', saved.options);
-    restoreEnv('BENCH_CPU_PROF_DIR', saved.dir);
-  }
+  // writes the profile on SIGUSR2. The nodes' environment only (the harness's `env` option).
+  const env = {
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(join(here, 'cpu-prof-preload.mjs')).href}`.trim(),
+    BENCH_CPU_PROF_DIR: dir,
+  };
+  const ipam = await startIpamCluster(c, root, 'profile', { env });
   let row: unknown;
   const pids = new Map<number, string>();
   let leaderId = '';
@@ -100,10 +95,11 @@ export async function profileLeader(c: Compiled, root: string, o: BenchOptions):
   try {
     leaderId = (await leaderUrl(ipam.cluster)).id;
     const toggle = (): void => {
-      for (const n of ipam.cluster.nodes.values()) {
-        if (n.child?.pid === undefined) continue;
-        pids.set(n.child.pid, n.id);
-        n.child.kill('SIGUSR2');
+      for (const id of ipam.cluster.ids()) {
+        const pid = ipam.cluster.handle(id)?.pid;
+        if (pid === undefined) throw new Error(`${id} has no process id to signal`);
+        pids.set(pid, id);
+        process.kill(pid, 'SIGUSR2');
       }
     };
     toggle(); // start: the row's setup, warm-up and measured window are profiled, the start-up is not
@@ -123,9 +119,4 @@ export async function profileLeader(c: Compiled, root: string, o: BenchOptions):
   const leader = summaries.find((x) => x.id === leaderId);
   if (!leader) throw new Error(`no profile of the leader ${leaderId} among ${summaries.map((x) => x.id).join(', ')}`);
   return { row, leader: leader.s, followers: summaries.filter((x) => x !== leader).map((x) => x.s) };
-}
-
-function restoreEnv(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
 }

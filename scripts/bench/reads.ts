@@ -12,7 +12,7 @@ import type { BenchOptions } from './args.js';
 import type { EtcdCluster } from './etcd.js';
 import { ipamValue } from './http.js';
 import { LeaderHttp } from './leader-http.js';
-import { leaderUrl, type IpamCluster } from './ipam-cluster.js';
+import { leaderUrl, urlOf, type IpamCluster } from './ipam-cluster.js';
 import { closedLoop } from './load.js';
 import type { Row } from './rows.js';
 import { log } from './throughput.js';
@@ -20,7 +20,7 @@ import { log } from './throughput.js';
 export const READ_CLIENTS = 64;
 
 export async function ipamReadRow(ipam: IpamCluster, mode: 'readindex' | 'lease' | 'stale', o: BenchOptions): Promise<Row> {
-  const pool = new LeaderHttp((await leaderUrl(ipam.cluster)).url, READ_CLIENTS, (id) => ipam.cluster.nodes.get(id)?.url);
+  const pool = new LeaderHttp((await leaderUrl(ipam.cluster)).url, READ_CLIENTS, urlOf(ipam.cluster));
   const consistency = mode === 'stale' ? 'stale' : 'linearizable';
   try {
     if ((await pool.get('/v1/networks/reads?consistency=stale')).status !== 200) {

@@ -13,27 +13,28 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
-import { bootWork, dataDirOf, logTail, medianBootWork, VOTERS, writeNodeData, type BigState, type BootWork } from './big-state.js';
+import { bootWork, logTail, medianBootWork, VOTERS, writeNodeData, type BigState, type BootWork } from './big-state.js';
 import type { Compiled } from './compiled.js';
 import { samplesSummary } from './histogram.js';
 import { ipamValue, JsonHttp } from './http.js';
-import { BIG_WAIT_MS, leaderUrl, retrying, startIpamCluster } from './ipam-cluster.js';
+import { BIG_WAIT_MS, layoutIpamCluster, leaderUrl, retrying, startLaidOut } from './ipam-cluster.js';
 import { waitForConvergence } from './probe.js';
 import type { Row } from './rows.js';
-import { aFollower, medianMilestones, untilServing, type EmptyBaseline, type Milestones } from './serving.js';
+import { aFollower, medianMilestones, timedStart, type EmptyBaseline, type Milestones } from './serving.js';
 import { log } from './throughput.js';
 
 export async function restartRows(c: Compiled, root: string, state: BigState, baseline: EmptyBaseline, o: BenchOptions): Promise<Row[]> {
   const { entries: tail, allocations } = logTail(state, o.tailEntries);
-  for (const id of VOTERS) await writeNodeData(c, dataDirOf(root, 'restart', id), id, state, tail);
-  const floorDir = join(root, 'restart-floor');
-  await writeNodeData(c, floorDir, 'n1', state, tail); // a copy no node opens, for the floor's fresh process
-  const floors: BootWork[] = [];
-  const check = { network: 'overlay', addresses: state.addresses + allocations };
-  const t0 = performance.now();
-  const ipam = await startIpamCluster(c, root, 'restart', { snapshotEntries: Math.max(10_000, o.tailEntries * 10), waitMs: BIG_WAIT_MS });
+  const ipam = await layoutIpamCluster(c, root, 'restart', { nodes: VOTERS, snapshotEntries: Math.max(10_000, o.tailEntries * 10), startTimeoutMs: BIG_WAIT_MS });
   try {
     const cluster = ipam.cluster;
+    for (const id of VOTERS) await writeNodeData(c, cluster.node(id).dataDir, id, state, tail);
+    const floorDir = join(root, 'restart-floor');
+    await writeNodeData(c, floorDir, 'n1', state, tail); // a copy no node opens, for the floor's fresh process
+    const floors: BootWork[] = [];
+    const check = { network: 'overlay', addresses: state.addresses + allocations };
+    const t0 = performance.now();
+    await startLaidOut(ipam, BIG_WAIT_MS);
     // Whole cluster: from spawning all three to the first write committed by the new leader.
     await retrying('first write after cluster restart', async () => {
       const { url } = await leaderUrl(cluster);
@@ -52,9 +53,7 @@ export async function restartRows(c: Compiled, root: string, state: BigState, ba
       const id = await aFollower(cluster);
       floors.push(await bootWork(floorDir, 'n1'));
       await cluster.kill(id);
-      const t = performance.now();
-      await cluster.restart(id);
-      const m = await untilServing(cluster, id, check, t, BIG_WAIT_MS);
+      const m = await timedStart(cluster, id, () => cluster.restart(id), check, BIG_WAIT_MS);
       milestones.push(m);
       times.push(m.servingMs);
       console.log(`  restart ${i + 1}/${o.rounds}: ${m.servingMs.toFixed(0)} ms (answering HTTP at ${m.httpMs.toFixed(0)}, ready at ${m.readyMs.toFixed(0)})`);

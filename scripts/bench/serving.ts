@@ -5,7 +5,7 @@
  * a stale (local) one because these nodes are followers, and raft-ipam serves linearizable reads on the
  * leader only. Never /v1/status: see probe.ts.
  */
-import type { ProcessCluster } from '../../cluster/process-cluster.js';
+import type { Cluster } from '../../cluster/cluster.js';
 import type { Compiled } from './compiled.js';
 import { ipamValue, JsonHttp } from './http.js';
 import { sleep, rssMb } from './proc.js';
@@ -21,15 +21,20 @@ export interface Milestones {
   servingMs: number;
 }
 
-/** Poll the node every 10 ms from `t0` (performance.now()) until it serves; the times are from t0. */
-export async function untilServing(cluster: ProcessCluster, id: string, check: { network: string; addresses: number } | undefined, t0: number, timeoutMs = 120_000): Promise<Milestones> {
-  const http = new JsonHttp(cluster.node(id).url, 1);
+export type ServingCheck = { network: string; addresses: number } | undefined;
+
+/**
+ * Poll the node every 10 ms from `t0` (performance.now()) until it serves; the times are from t0. Gives up
+ * (rejects) after `timeoutMs` or once `cancel` is aborted.
+ */
+export async function untilServing(cluster: Cluster, id: string, check: ServingCheck, t0: number, timeoutMs = 120_000, cancel?: AbortSignal): Promise<Milestones> {
+  const http = new JsonHttp(cluster.node(id).clientUrl, 1);
   const deadline = t0 + timeoutMs;
   let last = 'not asked yet';
   let httpMs: number | undefined;
   let readyMs: number | undefined;
   try {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && !cancel?.aborted) {
       try {
         const ready = await http.get('/readyz', 1000);
         httpMs ??= performance.now() - t0;
@@ -48,10 +53,30 @@ export async function untilServing(cluster: ProcessCluster, id: string, check: {
       }
       await sleep(10);
     }
-    throw new Error(`${id} not serving within ${timeoutMs} ms: ${last}`);
+    throw new Error(`${id} not serving ${cancel?.aborted ? 'when its start failed' : `within ${timeoutMs} ms`}: ${last}`);
   } finally {
     await http.close();
   }
+}
+
+/**
+ * Time one node's start as a client sees it: `start` launches it through the harness (cluster.restart,
+ * cluster.startJoining), which resolves once the node answers /healthz (polled every 50 ms); the
+ * milestones are polled every 10 ms from the moment `start` is called, alongside it, so the harness's own
+ * wait neither delays nor rounds them.
+ */
+export async function timedStart(cluster: Cluster, id: string, start: () => Promise<void>, check: ServingCheck, timeoutMs: number): Promise<Milestones> {
+  const t0 = performance.now();
+  const cancel = new AbortController();
+  const serving = untilServing(cluster, id, check, t0, timeoutMs, cancel.signal);
+  try {
+    await start();
+  } catch (e) {
+    cancel.abort();
+    await serving.catch(() => undefined);
+    throw e;
+  }
+  return serving;
 }
 
 /** Medians of each milestone over the rounds, rounded to ms. */
@@ -64,9 +89,9 @@ export function medianMilestones(ms: Milestones[]): Milestones {
 }
 
 /** A follower of the current leader (the node a restart or catch-up round takes down). */
-export async function aFollower(cluster: ProcessCluster): Promise<string> {
+export async function aFollower(cluster: Cluster): Promise<string> {
   const leader = await waitForLeader(cluster, 60_000);
-  return [...cluster.nodes.keys()].filter((id) => id !== leader).sort().at(-1) as string;
+  return cluster.ids().filter((id) => id !== leader).sort().at(-1) as string;
 }
 
 export interface EmptyBaseline {
@@ -82,14 +107,13 @@ export async function emptyBaseline(c: Compiled, root: string, rounds: number): 
   try {
     const cluster = ipam.cluster;
     await waitForConvergence(cluster);
-    const rss = (await Promise.all([...cluster.nodes.values()].map((n) => rssMb(n.child?.pid)))).filter((x): x is number => x !== undefined);
+    const rss = (await Promise.all(cluster.ids().map((id) => rssMb(cluster.handle(id)?.pid)))).filter((x): x is number => x !== undefined);
+    if (rss.length === 0) throw new Error('no node of the empty cluster has a readable resident set (/proc/<pid>/status)');
     const times: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const id = await aFollower(cluster);
       await cluster.kill(id);
-      const t0 = performance.now();
-      await cluster.restart(id);
-      times.push((await untilServing(cluster, id, undefined, t0)).servingMs);
+      times.push((await timedStart(cluster, id, () => cluster.restart(id), undefined, 120_000)).servingMs);
       await waitForConvergence(cluster);
     }
     times.sort((a, b) => a - b);
