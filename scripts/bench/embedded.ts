@@ -1,8 +1,8 @@
 /**
  * The embedded deployment: the benchmark's own process runs the leader, an IpamNode on the compiled
  * runtime, and calls node.submit() directly; the two followers are `raft-ipam serve` processes. Built on
- * the process harness: a 3-node cluster starts, n1 is stopped gracefully, and an in-process IpamNode
- * opens n1's data directory on n1's peer address; leadership is then handed to it.
+ * the cluster harness (cluster/): a 3-node cluster starts, n1 is stopped gracefully, and an in-process
+ * IpamNode opens n1's data directory on n1's peer address; leadership is then handed to it.
  */
 import type { IpamNode } from '../../src/node/ipam-node.js';
 import { onCleanup } from './cleanup.js';
