@@ -73,6 +73,12 @@ export interface TestingKnobs {
 
 const knobsByConfig = new WeakMap<RaftConfig, TestingKnobs>();
 
+/**
+ * Election timeouts a learner waits without a leader before it campaigns (see hup): long enough that a
+ * voter with an up-to-date log, which waits one, normally wins first.
+ */
+const LEARNER_PATIENCE = 3;
+
 /** @internal A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
 export function withTestingKnobs(config: RaftConfig, knobs: TestingKnobs): RaftConfig {
   const copy = { ...config };
@@ -161,6 +167,8 @@ export class RaftCore {
 
   /** Index of the last conf change appended by this leader; no new one until it is applied. */
   private pendingConfIndex = 0;
+  /** Index of the no-op this leader appended on election: the first entry of its term. */
+  private leaderStart = 0;
   /** Bytes of this leader's proposals above the commit index (bounded by maxUncommittedBytes). */
   private uncommittedBytes = 0;
   private leadTransferee: NodeId | null = null;
@@ -446,6 +454,12 @@ export class RaftCore {
       if (e.type === 'conf') this.confChangeCommitted(e.change);
       this.log.applied = e.index;
     }
+    // A leader outside its latest configuration — removing itself (§4.2.2), or elected from a removal
+    // not known committed or as a learner (hup) — leads only until its configuration and the first entry
+    // of its term are applied; the voters holding them then elect one of themselves.
+    if (this.role === 'leader' && !this.tracker.isVoter(this.id) && this.log.applied >= Math.max(this.confIndex, this.leaderStart)) {
+      this.becomeFollower(this.term, null);
+    }
     if (this.role === 'leader') {
       // Our own entries count toward commit only once they are on our disk.
       this.tracker.progress(this.id)?.maybeUpdate(this.log.stable);
@@ -540,6 +554,7 @@ export class RaftCore {
     this.tickRole = () => this.tickHeartbeat();
     // §8: a no-op entry of the new term lets the leader commit (and learn the commit index) promptly.
     this.appendEntry({ type: 'normal', data: new Uint8Array(0) });
+    this.leaderStart = this.log.lastIndex();
   }
 
   private reset(term: number): void {
@@ -563,9 +578,12 @@ export class RaftCore {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+    const promotable = this.promotable();
+    const lastResort = !promotable && this.tracker.isLearner(this.id);
+    if (!promotable && !lastResort) return;
+    if (this.electionElapsed >= this.randomizedElectionTimeout * (lastResort ? LEARNER_PATIENCE : 1)) {
       this.electionElapsed = 0;
-      this.hup(false);
+      this.hup(false, lastResort);
     }
   }
 
@@ -613,10 +631,22 @@ export class RaftCore {
     return e?.type === 'conf' && e.change.op === 'remove' && e.change.node === this.id && this.confAt(this.confIndex - 1).voters.includes(this.id);
   }
 
-  private hup(transfer: boolean): void {
+  /**
+   * A learner of its latest configuration campaigns too, as a last resort (`lastResort`): only after
+   * LEARNER_PATIENCE election timeouts without a leader (tickElection); never on campaign() or a transfer.
+   * Without it a cluster can wedge with a live majority in both configurations (simulator seed 24435,
+   * testdata/learner-last-resort.txt): leader 1 of {1,2,3} appends `addVoter 4`, uncommitted; node 3 wins
+   * the next term without it, replicates its entries only to learner 4, and is lost for good. Node 1 counts {1,2,3,4} and needs node 4, whose log is newer
+   * (§5.4.1 refuses); node 2 counts {1,2,3} and needs node 1, whose log is newer than node 2's; only
+   * learner 4 holds a log every live voter grants to. Who the candidate is does not enter the safety
+   * argument (refreshConf): it counts a majority of its latest configuration, as any candidate does, just
+   * without its own vote. Such a leader accepts no proposals (checkCanPropose) and steps down once the
+   * first entry of its term is applied (advance), leaving voters with its log to elect one of themselves.
+   */
+  private hup(transfer: boolean, lastResort = false): void {
     // No wait for committed-but-unapplied conf entries: the configuration counted is already the latest
     // in the log (§4.1), whatever has been applied.
-    if (this.role === 'leader' || !this.promotable()) return;
+    if (this.role === 'leader' || !(lastResort || this.promotable())) return;
     if (this.cfg.preVote && !transfer) this.campaignPre();
     else this.campaignReal(transfer);
   }
@@ -854,7 +884,7 @@ export class RaftCore {
   private checkCanPropose(): void {
     if (this.role !== 'leader') throw new RaftError('NotLeader', 'not the leader', this.lead);
     if (this.leadTransferee !== null) throw new RaftError('ProposalDropped', `leadership is moving to ${this.leadTransferee}`, this.leadTransferee);
-    if (!this.tracker.isVoter(this.id)) throw new RaftError('ProposalDropped', 'this leader is being removed from the cluster', null);
+    if (!this.tracker.isVoter(this.id)) throw new RaftError('ProposalDropped', 'this leader is not a voter of its configuration and is about to step down', null);
   }
 
   /**
@@ -1068,15 +1098,12 @@ export class RaftCore {
 
   /**
    * A conf entry was applied. The configuration changed when the entry was appended; what remains is
-   * what waits for the commit: a removed leader steps down (§4.2.2: once Cnew is committed), and the
-   * leader stops replicating to a removed server, which has by now been sent the entry and its commit.
+   * what waits for the commit: the leader stops replicating to a removed server, which has by now been
+   * sent the entry and its commit. (A removed leader steps down in advance(), §4.2.2: once Cnew is
+   * committed.)
    */
   private confChangeCommitted(c: ConfChange): void {
-    if (this.role !== 'leader' || c.op !== 'remove') return;
-    if (c.node === this.id) {
-      if (!this.tracker.isVoter(this.id)) this.becomeFollower(this.term, null);
-      return;
-    }
+    if (this.role !== 'leader' || c.op !== 'remove' || c.node === this.id) return;
     this.tracker.dropProgress(c.node);
   }
 

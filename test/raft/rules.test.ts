@@ -328,7 +328,7 @@ describe('§4.1 membership: "a server always uses the latest configuration in it
     flush(l);
     const { index } = l.proposeConfChange({ op: 'remove', node: '1' });
     flush(l);
-    expect(() => l.propose(enc.encode('x'))).toThrow(/being removed/);
+    expect(() => l.propose(enc.encode('x'))).toThrow(/not a voter/);
     // Its own durable copy does not count: one of {2,3} is not a majority of {2,3}.
     l.step({ type: 'appResp', from: '2', to: '1', term, index, reject: false, hintIndex: 0, hintTerm: 0 });
     flush(l);
@@ -354,6 +354,29 @@ describe('§4.1 membership: "a server always uses the latest configuration in it
     g.campaign();
     expect(sent(g)).toEqual([]);
     expect(g.status().role).toBe('follower');
+  });
+
+  it('a learner campaigns only as a last resort: never on campaign(), and only after three election timeouts without a leader', () => {
+    const f = node('5', ['1', '2', '3'], { term: 2 });
+    f.step({ type: 'app', from: '2', to: '5', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'addLearner', node: '5' })], commit: 2 });
+    flush(f);
+    f.campaign();
+    expect(sent(f)).toEqual([]);
+    // Voters wait one randomized timeout in [10, 20) ticks; a learner three.
+    for (let i = 0; i < 29; i++) f.tick();
+    expect(sent(f).filter((m) => m.type === 'preVote')).toEqual([]);
+    // A word from the leader starts the wait over.
+    f.step({ type: 'heartbeat', from: '2', to: '5', term: 2, commit: 2, readSeq: 0, sentAt: 0 });
+    flush(f);
+    let waited = 0;
+    while (f.status().role === 'follower' && waited < 100) {
+      f.tick();
+      waited++;
+    }
+    expect(waited).toBeGreaterThanOrEqual(30);
+    expect(waited).toBeLessThan(60);
+    // It asks the voters of its latest configuration; its own vote does not count.
+    expect(sent(f).filter((m) => m.type === 'preVote').map((m) => m.to)).toEqual(['1', '2', '3']);
   });
 
   it('a learner removed by an uncommitted entry does not campaign (it never had a vote)', () => {
