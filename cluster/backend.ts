@@ -41,6 +41,12 @@ export interface NodeHandle {
   readonly id: string;
   /** For messages: "pid 1234", "container 3f2a…". */
   readonly description: string;
+  /**
+   * The node's process id on this host, when the backend runs it as a child process (the process
+   * backend): for reading its resident memory from /proc or sending it a signal the handle has no method
+   * for (a profiler's SIGUSR2). Undefined when the backend cannot name one (containers).
+   */
+  readonly pid?: number;
   /** Settles once the node is gone, however it ended (never rejects). */
   readonly exited: Promise<NodeExit>;
   /** Launched and not exited yet; a paused node is still running. */

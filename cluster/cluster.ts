@@ -92,6 +92,17 @@ const POLL_MS = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** GET /healthz answers 200: the process serves HTTP (liveness only; an open route, no token). */
+async function answersHttp(clientUrl: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const r = await fetch(`${clientUrl}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    await r.body?.cancel();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
 function checkId(id: unknown): string {
   if (typeof id !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new TypeError(`node id must be 1–64 of [A-Za-z0-9._-], got ${JSON.stringify(id)}`);
   return id;
@@ -640,7 +651,12 @@ export class Cluster {
     s.handle = await this.backend.launch({ id, argv, env, logFile: s.logFile, dataDir: s.dataDir, ...(this.tlsDir ? { readOnlyDirs: [this.tlsDir] } : {}) });
   }
 
-  /** Until the node answers HTTP; fails early, with its log's tail, if it exits first. */
+  /**
+   * Until the node answers HTTP (GET /healthz); fails early, with its log's tail, if it exits first. Not
+   * /v1/status: its stateHash encodes the whole state on the node's event loop (seconds at 1,000,000
+   * addresses), so polling it while a large node boots would keep that node busy hashing, each answer
+   * later than the poll's timeout.
+   */
   private async waitForServing(id: string): Promise<void> {
     const s = this.slot(id);
     const timeoutMs = this.options.startTimeoutMs ?? DEFAULT_WAIT_MS;
@@ -650,7 +666,7 @@ export class Cluster {
         const exit = await s.handle?.exited;
         throw new Error(`${id} exited (code ${exit?.code}, signal ${exit?.signal}) before serving:\n${(await this.readLog(id)).split('\n').slice(-10).join('\n')}`);
       }
-      if ((await this.status(id, 500)) !== undefined) return;
+      if (await answersHttp(s.clientUrl, 500)) return;
       if (Date.now() > deadline) throw new Error(`${id} did not answer on ${s.clientUrl} within ${timeoutMs} ms; log ${s.logFile}`);
       await sleep(POLL_MS);
     }

@@ -68,6 +68,7 @@ async function settle(pid: number, stopped: boolean): Promise<void> {
 
 class ProcessHandle implements NodeHandle {
   readonly description: string;
+  readonly pid: number;
   readonly exited: Promise<NodeExit>;
   private exit: NodeExit | undefined;
   private paused = false;
@@ -77,7 +78,8 @@ class ProcessHandle implements NodeHandle {
     private readonly child: ChildProcess,
     private readonly onGone: () => void,
   ) {
-    this.description = `pid ${child.pid}`;
+    this.pid = child.pid as number;
+    this.description = `pid ${this.pid}`;
     this.exited = new Promise<NodeExit>((resolve) => {
       child.once('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -114,14 +116,14 @@ class ProcessHandle implements NodeHandle {
     if (!this.isRunning() || this.paused) return;
     this.child.kill('SIGSTOP');
     this.paused = true;
-    await settle(this.child.pid as number, true);
+    await settle(this.pid, true);
   }
 
   async resume(): Promise<void> {
     if (!this.isRunning() || !this.paused) return;
     this.child.kill('SIGCONT');
     this.paused = false;
-    await settle(this.child.pid as number, false);
+    await settle(this.pid, false);
   }
 }
 

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeBackend, NodeExit, NodeHandle, NodeLaunchSpec } from '../../cluster/backend.js';
 import { Cluster } from '../../cluster/cluster.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -24,7 +26,54 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * A stand-in backend: each "node" is an HTTP server in this process on the node's client address that
+ * answers GET /healthz and never answers GET /v1/status, as a node busy hashing a large state would not
+ * within a poll's timeout.
+ */
+class HealthOnlyBackend implements NodeBackend {
+  readonly name = 'health-only';
+  statusRequests = 0;
+
+  async launch(spec: NodeLaunchSpec): Promise<NodeHandle> {
+    const listen = spec.argv[spec.argv.indexOf('--listen-client') + 1] as string;
+    const [host, port] = listen.split(':') as [string, string];
+    const server = createServer((req, res) => {
+      if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"value":{"up":true}}');
+      else if (req.url === '/v1/status') this.statusRequests++; // never answered
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(Number(port), host, resolve));
+    let exit: NodeExit | undefined;
+    let settle: (e: NodeExit) => void = () => undefined;
+    const exited = new Promise<NodeExit>((resolve) => (settle = resolve));
+    const end = async (signal: string): Promise<NodeExit> => {
+      if (exit === undefined) {
+        exit = { code: null, signal };
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        settle(exit);
+      }
+      return exited;
+    };
+    return { id: spec.id, description: `server ${listen}`, exited, isRunning: () => exit === undefined, isPaused: () => false, kill: () => end('SIGKILL'), stop: () => end('SIGTERM'), pause: async () => undefined, resume: async () => undefined };
+  }
+
+  async close(): Promise<void> {}
+}
+
 describe('Cluster', { timeout: 120_000 }, () => {
+  it('counts a launched node as serving once it answers /healthz, without asking /v1/status (which hashes the whole state)', async () => {
+    const backend = new HealthOnlyBackend();
+    const c = await Cluster.start({ nodes: ['a', 'b'], relays: false, backend, startTimeoutMs: 5000 });
+    cleanups.push(() => c.destroy());
+    expect(c.isRunning('a') && c.isRunning('b')).toBe(true);
+    await c.kill('a');
+    await c.restart('a');
+    expect(c.isRunning('a')).toBe(true);
+    expect(backend.statusRequests).toBe(0);
+  });
+
   it('lays a node out on its own loopback address behind a relay, keeps its log, copies logs for a report, and destroy leaves nothing', async () => {
     const c = await Cluster.start({ nodes: ['solo'] });
     cleanups.push(() => c.destroy());

@@ -64,6 +64,9 @@ describe('process backend', () => {
     const h = await launched(s, { GREETING: 'hello' });
     expect(h.isRunning()).toBe(true);
     expect(h.description).toMatch(/^pid \d+$/);
+    // The pid names the stand-in itself: its own command line is the one launched.
+    expect(h.pid).toBe(Number(h.description.slice(4)));
+    expect(readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['serve', '--name', 'n1']));
     expect(s.log()).toMatch(/^up serve --name n1 hello$/m);
     const header = JSON.parse(s.log().split('\n')[0] as string) as Record<string, unknown>;
     expect(header).toMatchObject({ harness: 'launch', backend: 'process', id: 'n1', argv: ['serve', '--name', 'n1'] });
@@ -75,7 +78,7 @@ describe('process backend', () => {
   it('pause stops the process (SIGSTOP) and resume continues it; a paused node still counts as running', async () => {
     const s = await setup();
     const h = await launched(s);
-    const pid = Number(h.description.slice(4));
+    const pid = h.pid as number;
     await h.pause();
     expect(h.isPaused()).toBe(true);
     expect(h.isRunning()).toBe(true);

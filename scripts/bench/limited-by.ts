@@ -1,0 +1,46 @@
+/**
+ * What limits each number, in words: one table keyed by row id, so that the explanation can be
+ * corrected as the code is understood better and an older run's JSON regenerated with it
+ * (`npm run bench:report`), instead of each measuring module carrying its own sentence.
+ */
+const TABLE: Array<[RegExp, string]> = [
+  [/^limit-fdatasync$/, 'the disk (a virtio block device, shared with the other work on this machine) and the kernel\'s flush path; it varied by more than 10× between runs on this machine'],
+  [/^limit-batch-1$/, 'one fdatasync per entry'],
+  [/^limit-batch-\d+$/, 'one fdatasync per batch, plus per-entry JS and LevelDB work'],
+  [/^limit-noop-(http|get)-\d+$/, 'HTTP parsing and JSON on both ends, server and load generator sharing 2 busy cores'],
+  [/^limit-noop-open$/, 'the load generator\'s timers and event loop, and HTTP on a busy machine'],
+  [
+    /^alloc-http-\d+$/,
+    'at 1 client the serial commit path: the leader\'s fsync, and only then the appends to the followers, their fsync, the acknowledgement and the reply (the replica steps no input while a write is in flight); with more clients the CPU: 3 nodes and the generator on 2 shared cores (the leader was ~45% busy at 64 clients: see the profile), and every commit costs that path once per batch',
+  ],
+  [/^alloc-http-shared-\d+$/, 'as the other HTTP rows: the state machine applies one command at a time, so one shared slice costs nothing extra (no retries, no conflicts)'],
+  [/^alloc-client-\d+$/, 'as HTTP, plus the client library: fetch (Node\'s bundled undici 6), an AbortSignal timer per attempt, and retry bookkeeping per call'],
+  [/^alloc-embedded-\d+$/, 'as HTTP without HTTP: the leader\'s serial persist → send → apply cycle, and its process\'s CPU, which the load generator shares'],
+  [/^etcd-put-\d+$/, 'etcd\'s WAL fsync batches, Raft, bbolt and the gRPC gateway (HTTP/JSON → gRPC) for 3 members, on the same 2 shared cores'],
+  [/^etcd-txn-\d+$/, 'two round trips per allocation: a linearizable range read (a ReadIndex round), then a txn through Raft and bbolt'],
+  [/^etcd-txn-shared-\d+$/, 'conflicts: every client races for the same lowest free address, so all but one txn per round fail their create_revision compare and retry'],
+  [/^latency-open-http$/, 'queueing behind the leader\'s persist cycle and CPU bursts of the other processes; the generator\'s own timer jitter is the no-op row'],
+  [/^etcd-latency-open-put$/, 'as raft-ipam: WAL fsync batches and CPU bursts'],
+  [/^reads-readindex-\d+$/, 'a heartbeat round to a quorum per batch of reads; followers answer NotLeader (they do not forward a ReadIndex request), so every read lands on the leader'],
+  [/^reads-lease-\d+$/, 'HTTP and JSON, as stale reads: the lease needs no message'],
+  [/^reads-stale-\d+$/, 'HTTP, JSON and the query on the leader, sharing 2 busy cores'],
+  [/^etcd-reads-\d+$/, 'a ReadIndex round per batch and the gateway\'s HTTP → gRPC hop'],
+  [/^transfer$/, 'catching the target up, TimeoutNow, one vote round, the new leader\'s first commit; nothing to wait out, so scheduling delays on the busy machine make the tail'],
+  [/^etcd-transfer$/, 'as raft-ipam; etcd\'s MoveLeader also waits until the new leader is seen, which takes about one heartbeat interval (100 ms) in every sample'],
+  [/^failover-kill$/, 'the election timeout: a follower waits 10–20 ticks of 50 ms (randomized in [500, 1000) ms) without a heartbeat before it pre-votes, then a vote round and one commit; the p50 target sits below the timeout\'s own range'],
+  [/^etcd-failover-kill$/, 'etcd\'s election timeout (set to 500 ms, randomized up to 2×), pre-vote and vote rounds'],
+  [
+    /^restart-follower$/,
+    'restoring the 1,000,000 owned addresses at boot (decoding owner strings and rebuilding the owner index dominate; see the boot work in the JSON), then the leader\'s next dial: its transport re-dials a peer that went away with a backoff doubling from 50 ms to 5 s',
+  ],
+  [/^restart-cluster$/, 'three nodes restoring and replaying at once on 2 shared cores, then an election (≥ 500 ms timeout)'],
+  [
+    /^catchup-snapshot$/,
+    'decoding the snapshot step by step between heartbeats, after the process start and the leader\'s first successful dial (the member is added before its process listens, so the dial backs off, doubling from 50 ms)',
+  ],
+  [/^rss-1m$/, 'the allocation state on the V8 heap, dominated by owners: measured in-process, 1,000,000 addresses take 31 MB of heap without owners and 201 MB with them (≈ 170 B per owner string and owner-index entry); the rest is the runtime, GC headroom and snapshot bytes'],
+];
+
+export function limitedBy(id: string): string | undefined {
+  return TABLE.find(([re]) => re.test(id))?.[1];
+}
