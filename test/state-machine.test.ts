@@ -16,6 +16,7 @@ import {
   type SeedImport,
 } from '../src/index.js';
 import { encodeEntry } from '../src/index.js';
+import { formatAddress, parseAddress, parseCidr } from '../src/ipam/address.js';
 import { injectStepFailure } from '../src/ipam/state-machine.js';
 import { commandArb, setupCommands } from './support/ipam-workload.js';
 import { runs } from './support/runs.js';
@@ -591,6 +592,72 @@ describe('listing queries', () => {
     expect(sm.allocations('pods', { nodeId: 'nobody' })).toEqual([]);
     expect(sm.slices('nope')).toBeUndefined();
     expect(sm.allocations('nope')).toBeUndefined();
+  });
+});
+
+describe('allocations(): the `after` page cursor', () => {
+  const NETS = [
+    { cidr: '10.200.0.0/16', slicePrefix: 24 },
+    { cidr: 'fd00::/48', slicePrefix: 112 }, // number offsets
+    { cidr: 'fd00:1::/56', slicePrefix: 64 }, // bigint offsets
+  ];
+  const value = (address: string): bigint => parseAddress(address).value;
+
+  it('pages (limit k, then after = the last address listed) concatenate to the whole listing; any cursor in the CIDR lists exactly the addresses above it', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...NETS),
+        fc.array(fc.record({ node: fc.integer({ min: 0, max: 3 }), release: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.bigInt({ min: 0n, max: (1n << 16n) - 1n }),
+        ({ cidr, slicePrefix }, ops, k, probe) => {
+          const sm = new IpamStateMachine();
+          sm.apply({ type: 'configureNetwork', name: 'n', cidr, slicePrefix });
+          for (const nodeId of ['w2', 'w0', 'w3']) sm.apply({ type: 'assignSlice', network: 'n', nodeId });
+          for (const op of ops) {
+            const nodeId = `w${op.node}`;
+            const r = sm.apply({ type: 'allocate', network: 'n', nodeId });
+            if (r.ok && op.release) sm.apply({ type: 'release', network: 'n', address: (r.value as { address: string }).address });
+          }
+          const all = sm.allocations('n') ?? [];
+          const pages: string[] = [];
+          let after: string | undefined;
+          for (;;) {
+            const page = sm.allocations('n', { limit: k + 1, ...(after !== undefined ? { after } : {}) }) ?? [];
+            pages.push(...page.slice(0, k).map((r) => r.address));
+            if (page.length <= k) break;
+            after = page[k - 1]?.address;
+          }
+          expect(pages).toEqual(all.map((r) => r.address));
+          // Listing order is ascending address.
+          expect(all.map((r) => value(r.address))).toEqual(all.map((r) => value(r.address)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+          // A cursor anywhere in the network's first 2^16 addresses: assigned slice or not, allocated or not.
+          const base = parseCidr(cidr).network;
+          const cursor = formatAddress(parseCidr(cidr).family, base + probe);
+          const expected = all.filter((r) => value(r.address) > base + probe);
+          expect(sm.allocations('n', { after: cursor })).toEqual(expected);
+          expect(sm.allocations('n', { after: cursor, nodeId: 'w0' })).toEqual(expected.filter((r) => r.nodeId === 'w0'));
+        },
+      ),
+      { numRuns: runs(150) },
+    );
+  });
+
+  it('a cursor that is not an address of the network is refused with its code', () => {
+    const sm = new IpamStateMachine();
+    sm.apply({ type: 'configureNetwork', name: 'n', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    const code = (after: string): string | undefined => {
+      try {
+        sm.allocations('n', { after });
+        return undefined;
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    expect(code('10.201.0.1')).toBe('IpNotInRange');
+    expect(code('fd00::1')).toBe('AddressFamilyMismatch');
+    expect(code('not-an-ip')).toBe('InvalidAddress');
+    expect(code('10.200.255.255')).toBeUndefined();
   });
 });
 

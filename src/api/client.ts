@@ -294,11 +294,13 @@ export class IpamClient {
   slices(network: string, options: { consistency?: Consistency } = {}): Promise<NetworkSlicesView> {
     return this.read<NetworkSlicesView>(`/v1/networks/${encodeURIComponent(network)}/slices`, options.consistency);
   }
-  allocations(network: string, options: { node?: string; owner?: string; limit?: number; consistency?: Consistency } = {}): Promise<AllocationsView> {
+  /** One page (at most `limit`, default 10,000); pass a truncated page's `next` as `after` for the next. */
+  allocations(network: string, options: { node?: string; owner?: string; limit?: number; after?: string; consistency?: Consistency } = {}): Promise<AllocationsView> {
     const extra = new URLSearchParams();
     if (options.node !== undefined) extra.set('node', options.node);
     if (options.owner !== undefined) extra.set('owner', options.owner);
     if (options.limit !== undefined) extra.set('limit', String(options.limit));
+    if (options.after !== undefined) extra.set('after', options.after);
     return this.read<AllocationsView>(`/v1/networks/${encodeURIComponent(network)}/allocations`, options.consistency, extra);
   }
 

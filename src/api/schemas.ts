@@ -36,6 +36,8 @@ export const allocationsQuery = {
     node: name,
     owner: name,
     limit: { type: 'string', pattern: '^[1-9][0-9]{0,5}$' },
+    // An IPv4 or IPv6 address (checked by the state machine); the longest IPv6 text form is 45 characters.
+    after: { type: 'string', minLength: 2, maxLength: 45 },
   },
   additionalProperties: false,
 } as const;

@@ -65,6 +65,8 @@ export interface AllocationsView {
   allocations: AllocationView[];
   /** True when more allocations matched than `limit`; the list is the first `limit` in (slice position, address) order. */
   truncated: boolean;
+  /** When truncated: the last address listed, to pass as `after` for the next page. */
+  next?: string;
 }
 
 export interface NetworkSummary {

@@ -117,12 +117,13 @@ export function registerClientCommands(program: Command, print: Print = (l) => c
     .option('--node <id>', 'only this node')
     .option('--owner <owner>', 'only this owner')
     .option('--limit <n>', 'at most this many (default 10000)', integer('--limit', 1, 100_000))
-    .action(async (network: string, o: { node?: string; owner?: string; limit?: number }, cmd: Command) => {
+    .option('--after <address>', 'only addresses above this one (the next page of a truncated listing)')
+    .action(async (network: string, o: { node?: string; owner?: string; limit?: number; after?: string }, cmd: Command) => {
       const { client, json } = clientOf(cmd);
       const v = await client.allocations(network, o);
       emit(json, print, v, () => {
         table(print, ['ADDRESS', 'NODE', 'OWNER', 'GENERATION'], v.allocations.map((a) => [a.address, a.nodeId, a.owner, a.generation]));
-        if (v.truncated) print(`(truncated at ${v.allocations.length}; use --limit)`);
+        if (v.truncated) print(`(truncated at ${v.allocations.length}; next page: --after ${v.next ?? ''})`);
       });
     });
 

@@ -4,7 +4,7 @@
  * this network lives). Every change to a block's owned addresses goes through take()/free()/attach()/
  * detach() here, so the owner index can never disagree with the blocks.
  */
-import { describe, type Family } from './address.js';
+import { describe, formatAddress, parseAddress, type Family } from './address.js';
 import { AllocationBlock, type Allocation } from './allocation-block.js';
 import { OverlayError } from './errors.js';
 import type { Offset } from './host-range.js';
@@ -120,6 +120,18 @@ export class Network {
   /** Where `owner`'s address in this network lives, if it has one. */
   holding(owner: string): Located | undefined {
     return this.ownerIndex.get(owner);
+  }
+
+  /**
+   * Where an address of this network's CIDR sits in listing order (slice index, then offset in the
+   * slice), assigned or not; a typed error for an address that is not one (a cursor for allocations()).
+   */
+  positionOf(input: string): { index: Offset; value: bigint } {
+    const a = parseAddress(input);
+    if (a.family !== this.family) throw new OverlayError('AddressFamilyMismatch', `IPv${a.family} address ${formatAddress(a.family, a.value)} cannot be in IPv${this.family} network ${this.name}`);
+    const index = this.geometry.indexOfAddress(a.value);
+    if (index === undefined) throw new OverlayError('IpNotInRange', `IP address ${formatAddress(a.family, a.value)} is not in network ${this.name} (${this.cidr()})`);
+    return { index, value: a.value };
   }
 
   /** Block and offset of an address value of this family, when an assigned slice holds it. */

@@ -362,15 +362,22 @@ export class IpamStateMachine {
   /**
    * Allocations of a network (optionally of one node's slice), ascending by slice position then address,
    * at most `limit` of them; undefined when the network does not exist. O(answer), not O(state).
+   * `after` pages through a long listing: only addresses above it (an address of the network's CIDR,
+   * assigned or not; InvalidAddress, AddressFamilyMismatch or IpNotInRange otherwise).
    */
-  allocations(network: string, filter: { nodeId?: string; limit?: number } = {}): AllocationRecord[] | undefined {
+  allocations(network: string, filter: { nodeId?: string; limit?: number; after?: string } = {}): AllocationRecord[] | undefined {
     const net = this.state.networks.get(network);
     if (!net) return undefined;
     const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    // A page cursor: only addresses above `after` (order is slice position, then address: ascending).
+    const after = filter.after !== undefined ? net.positionOf(filter.after) : undefined;
     const blocks = filter.nodeId !== undefined ? [net.block(filter.nodeId)].filter((b) => b !== undefined) : net.blocks();
     const out: AllocationRecord[] = [];
     for (const block of blocks) {
+      if (after !== undefined && block.index < after.index) continue;
+      const floor = after !== undefined && block.index === after.index ? block.range.offsetOf(after.value) : undefined;
       for (const a of block.allocations()) {
+        if (floor !== undefined && a.offset <= floor) continue;
         if (out.length >= limit) return out;
         out.push({ network: net.name, nodeId: block.nodeId, address: block.format(a.offset), generation: a.generation, ...(a.owner !== undefined ? { owner: a.owner } : {}) });
       }

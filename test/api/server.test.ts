@@ -292,7 +292,16 @@ describe('reads', () => {
     const mismatch = await get(app, '/v1/networks/pods/allocations?owner=c2&node=w1');
     expect(mismatch.body.value).toEqual({ network: 'pods', allocations: [], truncated: false });
     const limited = await get(app, '/v1/networks/pods/allocations?limit=2');
-    expect(limited.body.value).toEqual({ network: 'pods', allocations: records.slice(0, 2), truncated: true });
+    expect(limited.body.value).toEqual({ network: 'pods', allocations: records.slice(0, 2), truncated: true, next: records[1]?.address });
+    // The next page starts after the cursor; a cursor that is not an address of the network is refused.
+    const rest = await get(app, `/v1/networks/pods/allocations?limit=2&after=${records[1]?.address}`);
+    expect(rest.body.value).toEqual({ network: 'pods', allocations: records.slice(2), truncated: false });
+    const owned = records.find((a) => a.owner !== undefined) as { owner: string; address: string };
+    expect((await get(app, `/v1/networks/pods/allocations?owner=${owned.owner}&after=${owned.address}`)).body.value).toEqual({ network: 'pods', allocations: [], truncated: false });
+    for (const [after, code] of [['10.9.0.1', 'IpNotInRange'], ['fd00::1', 'AddressFamilyMismatch'], ['nope', 'InvalidAddress']] as const) {
+      const r = await get(app, `/v1/networks/pods/allocations?after=${after}`);
+      expect({ after, status: r.status, code: r.body.error?.code }).toEqual({ after, status: 400, code });
+    }
     for (const q of ['limit=0', 'limit=abc', 'limit=-1', 'node=', 'colour=red']) {
       const r = await get(app, `/v1/networks/pods/allocations?${q}`);
       expect({ q, status: r.status, code: r.body.error?.code }).toEqual({ q, status: 400, code: 'InvalidRequest' });

@@ -16,6 +16,7 @@ interface AllocationsQuery extends ConsistencyQuery {
   node?: string;
   owner?: string;
   limit?: string;
+  after?: string;
 }
 
 const unknownNetwork = (reply: FastifyReply, name: string): FastifyReply =>
@@ -55,12 +56,13 @@ export function registerNetworkRoutes(app: FastifyInstance, service: NodeService
     '/v1/networks/:name/allocations',
     { schema: { params: networkParams, querystring: allocationsQuery } },
     async (request, reply) => {
-      const { consistency, node, owner, limit } = request.query;
+      const { consistency, node, owner, limit, after } = request.query;
       // The schema's pattern bounds limit to 1..999999; the cap keeps one answer from holding the loop.
       const max = Math.min(limit !== undefined ? Number(limit) : DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
       const view = await listAllocations(service, consistency ?? 'linearizable', request.params.name, {
         ...(node !== undefined ? { node } : {}),
         ...(owner !== undefined ? { owner } : {}),
+        ...(after !== undefined ? { after } : {}),
         limit: max,
       });
       return view ? sendValue(reply, view) : unknownNetwork(reply, request.params.name);
