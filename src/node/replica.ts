@@ -8,6 +8,9 @@
  *                                                                       4. read states, waiters
  *                                                                       5. core.advance
  *
+ * A leader's appends and heartbeats (Ready.earlyMessages) leave before step 1, so followers write in
+ * parallel with the leader (§10.2.1); everything else waits for the disk.
+ *
  * Storage is asynchronous: while a Ready's batch is being made durable the core must not be touched
  * (no step between ready() and advance()), so inputs wait in a bounded inbox and are fed to the core as
  * soon as the batch is durable. Everything that arrived meanwhile then goes out in the next Ready: one
@@ -406,24 +409,35 @@ export class Replica<Out> {
     this.busy = true;
     const started = this.now();
     if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot) {
-      this.afterDurable(rd, started);
+      this.afterDurable(rd, started, 0);
       return;
+    }
+    // A leader's appends and heartbeats leave now (Ready.earlyMessages, §10.2.1): the followers write
+    // while we do, instead of after.
+    const early = rd.earlyMessages ?? 0;
+    for (let i = 0; i < early; i++) {
+      const m = rd.messages[i] as Message;
+      this.transport.send(m.to, m);
     }
     // Step 1 of the Ready contract: durable before anything that depends on it leaves this node.
     this.inFlight = this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }).then(
-      () => this.afterDurable(rd, started),
+      () => this.afterDurable(rd, started, early),
       (e: unknown) => this.fatal(e),
     );
   }
 
-  private afterDurable(rd: Ready, started: number): void {
+  /** `sent`: how many of rd.messages already left (the early ones). */
+  private afterDurable(rd: Ready, started: number, sent: number): void {
     if (this.stopped) return;
     try {
       if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
         this.observer.persisted?.({ ...(rd.hardState ? { hardState: rd.hardState } : {}), entries: rd.entries.length, ...(rd.snapshot ? { snapshotIndex: rd.snapshot.meta.index } : {}) }, this.now() - started);
       }
       // 2. Send: votes and acknowledgements now describe durable state (§5.2, §5.3).
-      for (const m of rd.messages) this.transport.send(m.to, m);
+      for (let i = sent; i < rd.messages.length; i++) {
+        const m = rd.messages[i] as Message;
+        this.transport.send(m.to, m);
+      }
       // 3. Apply: a received snapshot replaces the state, then committed entries in log order.
       if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.meta.term, rd.snapshot.data);
       for (const e of rd.committedEntries) {

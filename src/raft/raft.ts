@@ -79,6 +79,9 @@ const knobsByConfig = new WeakMap<RaftConfig, TestingKnobs>();
  */
 const LEARNER_PATIENCE = 3;
 
+/** Message types only a leader sends (see splitMessages). */
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['app', 'heartbeat', 'snap', 'timeoutNow']);
+
 /** @internal A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
 export function withTestingKnobs(config: RaftConfig, knobs: TestingKnobs): RaftConfig {
   const copy = { ...config };
@@ -430,10 +433,29 @@ export class RaftCore {
     if (!sameHard(hs, this.prevHard)) rd.hardState = hs;
     if (this.lead !== this.prevSoft.lead || this.role !== this.prevSoft.role) rd.softState = { lead: this.lead, role: this.role };
     if (this.pendingSnapshot) rd.snapshot = this.pendingSnapshot;
+    const early = this.earlyPrefix(hs);
+    if (early > 0) rd.earlyMessages = early;
     this.msgs = [];
     this.readStates = [];
     this.readyOutstanding = true;
     return rd;
+  }
+
+  /**
+   * Ready.earlyMessages: the leading run of messages only a leader sends, of the term already durable
+   * (prevHard is the hard state of the last Ready advanced, so on disk), when this Ready changes neither
+   * term nor vote.
+   */
+  private earlyPrefix(hs: HardState): number {
+    const durable = this.prevHard;
+    if (hs.term !== durable.term || hs.vote !== durable.vote) return 0;
+    let n = 0;
+    while (n < this.msgs.length) {
+      const m = this.msgs[n] as Message;
+      if (m.term !== durable.term || !LEADER_MESSAGES.has(m.type)) break;
+      n++;
+    }
+    return n;
   }
 
   /** The driver has done everything the Ready asked (persisted, sent, applied). */

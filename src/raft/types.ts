@@ -94,6 +94,7 @@ export interface SoftState {
  *  1. Persist `snapshot`, `entries` and `hardState` durably (fsync). A `snapshot` replaces the persisted
  *     log: delete every persisted entry. `entries` may start at or below the last persisted index: delete
  *     every persisted entry from entries[0].index on, then write them.
+ *  0. The first `earlyMessages` of `messages` may be sent at once, before or while step 1 runs.
  *  2. Only then send `messages`: a vote grant or an append acknowledgement promises that the state it
  *     reflects is on disk (§5.2, §5.3); sending first would let a crash forget a vote or an entry that a
  *     quorum counted.
@@ -124,6 +125,16 @@ export interface Ready {
   snapshot?: Snapshot;
   /** Messages to send, only after everything above is durable. Order within one peer matters little. */
   messages: Message[];
+  /**
+   * How many of `messages`, from the first, may leave before this Ready is durable (0 when absent): a
+   * leader's appends, heartbeats, snapshots and TimeoutNow of a term already durable here, in a Ready that
+   * changes neither term nor vote. Followers then write in parallel with the leader (dissertation
+   * §10.2.1). These promise nothing about this node's disk: the leader counts its own entries toward
+   * commit only once they are durable (advance), and (index, term) still names one entry, since no other
+   * node appends in this term and this one, should it crash first, can never lead this term again. A
+   * prefix, so that messages keep their order; a driver that ignores it stays correct.
+   */
+  earlyMessages?: number;
   /**
    * Entries known committed and already durable: apply them in order. Conf entries also change the core's
    * membership when advance() is called. Nothing here needs to be persisted again.
