@@ -104,6 +104,12 @@ export interface ReplicaOptions<Out> {
   now?: () => number;
   /** Called once when the replica stops because it cannot go on (storage failure, apply failure). */
   onFatal?: (error: unknown) => void;
+  /**
+   * Whether this Ready's early messages (Ready.earlyMessages) leave before its write, asked per Ready;
+   * always when absent. Sending them after the write is also correct, only slower: the simulator picks
+   * either from its seeded RNG so that its seeds explore both orders.
+   */
+  earlySend?: () => boolean;
 }
 
 /** The core's status as the replica reports it (see Replica.status). */
@@ -171,6 +177,7 @@ export class Replica<Out> {
   private readonly now: () => number;
   private readonly maxInboxMessages: number;
   private readonly onFatal: (error: unknown) => void;
+  private readonly earlySend: () => boolean;
 
   /** A Ready is out: its batch is being made durable and the core must not be touched. */
   private busy = false;
@@ -213,6 +220,7 @@ export class Replica<Out> {
     this.now = options.now ?? (() => 0);
     this.maxInboxMessages = options.maxInboxMessages ?? 10_000;
     this.onFatal = options.onFatal ?? (() => undefined);
+    this.earlySend = options.earlySend ?? (() => true);
     this.appliedIndex = core.status().applied;
   }
 
@@ -414,7 +422,7 @@ export class Replica<Out> {
     }
     // A leader's appends and heartbeats leave now (Ready.earlyMessages, §10.2.1): the followers write
     // while we do, instead of after.
-    const early = rd.earlyMessages ?? 0;
+    const early = rd.earlyMessages !== undefined && this.earlySend() ? rd.earlyMessages : 0;
     for (let i = 0; i < early; i++) {
       const m = rd.messages[i] as Message;
       this.transport.send(m.to, m);

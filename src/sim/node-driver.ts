@@ -137,6 +137,8 @@ export class SimNode {
     this.completionScheduled = false;
     this.soonWork.length = 0;
     const raft = withTestingKnobs({ id: this.id, ...config, rng: rng.fork() }, knobs);
+    // A leader's appends leave before its own write or after it, a coin per Ready (both are correct).
+    const sendRng = rng.fork();
     const replica = await Replica.open<ApplyResult>({
       raft,
       storage,
@@ -151,6 +153,7 @@ export class SimNode {
       observer: this.observer(life),
       now: () => scheduler.now,
       onFatal: (e) => this.fatal(life, e),
+      earlySend: () => sendRng.chance(0.5),
     });
     this.storage = storage;
     this.transport = transport;

@@ -11,7 +11,7 @@ import { Replica, type ReplicaOptions, type Scheduler } from '../../src/node/rep
 import { parseMessage } from '../../src/raft/message-parse.js';
 import { createRng } from '../../src/raft/rng.js';
 import type { Message, NodeId } from '../../src/raft/types.js';
-import { MemoryDisk, MemoryStorage } from '../../src/storage/memory-storage.js';
+import { MemoryDisk, MemoryStorage, type MemoryStorageOptions } from '../../src/storage/memory-storage.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory.js';
 import { addressedAdapter } from '../../src/transport/types.js';
 
@@ -46,8 +46,8 @@ export class LocalCluster {
   }
 
   /** Open (or reopen after stop) node `id` on `disk`. */
-  async boot(id: NodeId, disk: MemoryDisk, initialConf?: { voters: NodeId[]; learners: NodeId[] }, perNode: Partial<ReplicaOptions<ApplyResult>> = {}): Promise<LocalNode> {
-    const storage = await MemoryStorage.open(disk, { clusterId: CLUSTER, nodeId: id });
+  async boot(id: NodeId, disk: MemoryDisk, initialConf?: { voters: NodeId[]; learners: NodeId[] }, perNode: Partial<ReplicaOptions<ApplyResult>> = {}, storageOptions: MemoryStorageOptions = {}): Promise<LocalNode> {
+    const storage = await MemoryStorage.open(disk, { clusterId: CLUSTER, nodeId: id }, storageOptions);
     const transport = this.network.createTransport(id, addressedAdapter((raw) => parseMessage(raw)));
     await transport.start();
     const app = new IpamApp();

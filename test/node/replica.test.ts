@@ -3,7 +3,7 @@ import { encodeEntry } from '../../src/ipam/log-entry.js';
 import { IpamApp } from '../../src/node/ipam-app.js';
 import { NodeError } from '../../src/node/service.js';
 import { MemoryDisk } from '../../src/storage/memory-storage.js';
-import { LocalCluster } from './local-cluster.js';
+import { LocalCluster, type LocalNode } from './local-cluster.js';
 
 const NET = { type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 } as const;
 
@@ -72,6 +72,40 @@ describe('replica driver: the production Ready loop', () => {
     expect(all.every((a) => a.result.ok)).toBe(true);
     // 50 proposals, far fewer synced writes on the leader (each write carries everything queued meanwhile).
     expect(leader.storage.stats().writes - writesBefore).toBeLessThan(10);
+  });
+
+  it('a leader’s appends leave before its own write is durable (§10.2.1); it applies its entry only once that write is done', async () => {
+    for (const early of [true, false]) {
+      const voters = ['n1', 'n2', 'n3'];
+      const c = new LocalCluster(voters, { earlySend: () => early });
+      // Writes complete only when the test says so.
+      for (const id of voters) await c.boot(id, new MemoryDisk(), { voters, learners: [] }, {}, { writes: 'manual' });
+      const pump = async (skip?: string): Promise<void> => {
+        for (const n of c.nodes.values()) if (n.id !== skip) n.storage.completeWrite();
+        await c.turn();
+      };
+      for (let i = 0; i < 400 && !c.leader(); i++) {
+        if (i % 3 === 0) for (const n of c.nodes.values()) n.replica.tick();
+        await pump();
+      }
+      const leader = c.leader() as LocalNode;
+      for (let i = 0; i < 30; i++) await pump();
+      expect(c.network.pending()).toEqual([]);
+      const before = leader.replica.status();
+      const p = leader.replica.propose(encodeEntry({ id: 1, command: NET }));
+      const turn = await c.turn(); // the Ready holding the entry: its write is in flight
+      expect(leader.storage.pendingWrite()).toBeGreaterThan(0);
+      const sent = turn.delivered.filter((m) => m.from === leader.id).map((m) => m.to).sort();
+      expect(sent).toEqual(early ? voters.filter((id) => id !== leader.id) : []);
+      // The followers write and acknowledge while the leader's write stays in flight: nothing is applied
+      // on the leader before its own copy is durable.
+      for (let i = 0; i < 20; i++) await pump(leader.id);
+      expect(leader.replica.status().applied).toBe(before.applied);
+      for (let i = 0; i < 20; i++) await pump();
+      const applied = await p;
+      expect(applied.result.ok).toBe(true);
+      expect(applied.index).toBe(before.lastIndex + 1);
+    }
   });
 
   it('a crashed follower restarts from its disk and catches up to the same state hash', async () => {
