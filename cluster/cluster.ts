@@ -653,9 +653,8 @@ export class Cluster {
 
   /**
    * Until the node answers HTTP (GET /healthz); fails early, with its log's tail, if it exits first. Not
-   * /v1/status: its stateHash encodes the whole state on the node's event loop (seconds at 1,000,000
-   * addresses), so polling it while a large node boots would keep that node busy hashing, each answer
-   * later than the poll's timeout.
+   * /v1/status: its stateHash is a capture and SHA-256 of the whole state (spread over many event-loop
+   * turns, but seconds of work at 1,000,000 addresses), more than "is it up" needs.
    */
   private async waitForServing(id: string): Promise<void> {
     const s = this.slot(id);

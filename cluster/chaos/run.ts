@@ -142,10 +142,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   return out;
 }
 
-/** Every member's applied index and state hash, as it answers now. */
+/** Every member's state hash and the applied index it is of, as it answers now. */
 async function nodeStates(cluster: Cluster): Promise<NodeState[]> {
   const out: NodeState[] = [];
-  for (const [id, st] of await cluster.statuses()) if (st) out.push({ id, applied: st.applied, stateHash: st.stateHash });
+  // The hash is of the state at stateHashIndex (equal to applied on a quiet node, maybe below it under load).
+  for (const [id, st] of await cluster.statuses()) if (st) out.push({ id, applied: st.stateHashIndex, stateHash: st.stateHash });
   return out;
 }
 

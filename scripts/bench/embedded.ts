@@ -23,7 +23,7 @@ export interface EmbeddedCluster {
  */
 export async function ensureLeader(ipam: IpamCluster, node: IpamNode): Promise<void> {
   const deadline = Date.now() + 60_000;
-  // The replica's raft status, not node.status(): that one hashes the whole state (see probe.ts).
+  // The replica's raft status, not node.status(): that one captures and hashes the whole state (see probe.ts).
   while (node.raftReplica.status().role !== 'leader') {
     if (Date.now() > deadline) throw new Error('the embedded node did not become leader within 60 s');
     const lead = node.raftReplica.status().lead;

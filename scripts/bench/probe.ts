@@ -3,11 +3,10 @@
  * from GET /metrics (raft gauges read from the core at scrape time) instead of GET /v1/status.
  *
  * Why not /v1/status (what the harness's findLeader, waitForLeader and waitForConvergence ask): its
- * stateHash is a SHA-256 over a full snapshot encoding, computed synchronously on the node's event loop.
- * At 1,000,000 owned addresses one status call blocks the node for seconds; polling three nodes at 20 Hz
- * kept a cluster booting from that state from ever electing a leader. A benchmark that polls status
- * would measure its own polling, so nothing here calls it, and the bench never calls those three harness
- * methods (the harness's start and restart wait on /healthz, which is cheap).
+ * stateHash is a SHA-256 over a full snapshot encoding. It is computed a step at a time and once per
+ * applied index, so it no longer blocks the node, but under load every call at a new index still costs a
+ * whole capture, and a benchmark that polls status would measure its own polling. So nothing here calls
+ * it, and the bench never calls those three harness methods (start and restart wait on /healthz).
  */
 import type { Cluster } from '../../cluster/cluster.js';
 import { sleep } from './proc.js';

@@ -202,8 +202,22 @@ export class IpamNode implements NodeService {
   }
 
   async status(): Promise<NodeStatusView> {
-    const { index, hash } = await this.stateHashNow();
-    return { ...this.raftStatus(), stateHash: hash, stateHashIndex: index };
+    let h: { index: number; hash: string };
+    try {
+      h = await this.stateHashNow();
+    } catch (e) {
+      // Stopped meanwhile (removed from the cluster, a fatal error): still answer, as raftStatus() does.
+      if (!this.replica.isStopped) throw e;
+      h = this.stoppedStateHash();
+    }
+    return { ...this.raftStatus(), stateHash: h.hash, stateHashIndex: h.index };
+  }
+
+  /** A stopped replica's state never changes again: hash it once, on the spot (nothing else runs). */
+  private stoppedStateHash(): { index: number; hash: string } {
+    const index = this.replica.status().applied;
+    if (this.hashCache?.index !== index) this.hashCache = { index, hash: this.app.ipam.sm.stateHash() };
+    return this.hashCache;
   }
 
   /**
@@ -213,6 +227,7 @@ export class IpamNode implements NodeService {
    * capture at a time.
    */
   private stateHashNow(): Promise<{ index: number; hash: string }> {
+    if (this.replica.isStopped) return Promise.resolve(this.stoppedStateHash());
     const cached = this.hashCache;
     if (cached && cached.index === this.replica.status().applied) return Promise.resolve(cached);
     this.hashing ??= (async () => {

@@ -753,8 +753,10 @@ export class Replica<Out> {
       case 'NotLeader':
         return this.notLeader(e.leaderHint);
       case 'ProposalDropped':
-        // The core names itself when its uncommitted tail is full; otherwise leadership is moving away.
-        return new NodeError(e.leaderHint === this.core.id ? 'Overloaded' : 'ProposalDropped', e.message);
+        // Refused before anything was appended, so never ambiguous: the core names itself when its
+        // uncommitted tail is full; otherwise leadership is moving away (a transfer, or a leader outside
+        // its configuration about to step down) and the caller retries once a leader is known.
+        return new NodeError(e.leaderHint === this.core.id ? 'Overloaded' : 'NoLeader', `${e.message}; retry shortly`);
       case 'ConfChangePending':
       case 'InvalidConfChange':
         return new NodeError('InvalidMembership', e.message);

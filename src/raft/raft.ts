@@ -601,7 +601,9 @@ export class RaftCore {
   private tickElection(): void {
     this.electionElapsed++;
     const promotable = this.promotable();
-    const lastResort = !promotable && this.tracker.isLearner(this.id);
+    // Only with CheckQuorum: then voters that hear from a live leader ignore a learner's campaign (leases),
+    // so a learner cut off from a healthy leader cannot depose it.
+    const lastResort = !promotable && this.cfg.checkQuorum && this.tracker.isLearner(this.id);
     if (!promotable && !lastResort) return;
     if (this.electionElapsed >= this.randomizedElectionTimeout * (lastResort ? LEARNER_PATIENCE : 1)) {
       this.electionElapsed = 0;
@@ -655,7 +657,8 @@ export class RaftCore {
 
   /**
    * A learner of its latest configuration campaigns too, as a last resort (`lastResort`): only after
-   * LEARNER_PATIENCE election timeouts without a leader (tickElection); never on campaign() or a transfer.
+   * LEARNER_PATIENCE election timeouts without a leader (tickElection), only with CheckQuorum, always
+   * through a pre-vote; never on campaign() or a transfer.
    * Without it a cluster can wedge with a live majority in both configurations (simulator seed 24435,
    * testdata/learner-last-resort.txt): leader 1 of {1,2,3} appends `addVoter 4`, uncommitted; node 3 wins
    * the next term without it, replicates its entries only to learner 4, and is lost for good. Node 1 counts {1,2,3,4} and needs node 4, whose log is newer
@@ -669,7 +672,8 @@ export class RaftCore {
     // No wait for committed-but-unapplied conf entries: the configuration counted is already the latest
     // in the log (§4.1), whatever has been applied.
     if (this.role === 'leader' || !(lastResort || this.promotable())) return;
-    if (this.cfg.preVote && !transfer) this.campaignPre();
+    // A last-resort campaign always starts with a pre-vote: a learner that cannot win never raises a term.
+    if ((this.cfg.preVote || lastResort) && !transfer) this.campaignPre();
     else this.campaignReal(transfer);
   }
 

@@ -63,7 +63,7 @@ class HealthOnlyBackend implements NodeBackend {
 }
 
 describe('Cluster', { timeout: 120_000 }, () => {
-  it('counts a launched node as serving once it answers /healthz, without asking /v1/status (which hashes the whole state)', async () => {
+  it('counts a launched node as serving once it answers /healthz, without asking /v1/status (which captures and hashes the whole state)', async () => {
     const backend = new HealthOnlyBackend();
     const c = await Cluster.start({ nodes: ['a', 'b'], relays: false, backend, startTimeoutMs: 5000 });
     cleanups.push(() => c.destroy());

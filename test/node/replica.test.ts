@@ -108,6 +108,19 @@ describe('replica driver: the production Ready loop', () => {
     }
   });
 
+  it('a proposal refused before it was appended (a leader removing itself) is NoLeader, never the ambiguous ProposalDropped', async () => {
+    const c = await cluster3();
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    const removal = leader.replica.proposeConfChange({ op: 'remove', node: leader.id });
+    // The removal is appended at once: from now on this leader is outside its configuration.
+    const refused = await leader.replica.propose(encodeEntry({ id: 99, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } })).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NodeError);
+    expect(refused).toMatchObject({ code: 'NoLeader', message: expect.stringMatching(/not a voter/) });
+    await c.drive(removal);
+    expect(leader.replica.status().role).toBe('follower');
+  });
+
   it('a crashed follower restarts from its disk and catches up to the same state hash', async () => {
     const c = await cluster3();
     const leader = await c.elect();

@@ -77,5 +77,9 @@ describe('IpamNode.status()', () => {
     expect(x.stateHash).not.toBe(first.value.stateHash);
     // The node is quiet again: the hash is of its state machine as it is now.
     expect(x).toMatchObject({ stateHash: node.stateMachine().stateHash(), stateHashIndex: node.raftStatus().applied });
+
+    // A stopped node still answers (as raftStatus() does), with the hash of the state it stopped at.
+    await node.stop();
+    expect(await node.status()).toMatchObject({ stateHash: node.stateMachine().stateHash(), stateHashIndex: node.raftStatus().applied });
   });
 });

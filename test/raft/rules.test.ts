@@ -379,6 +379,28 @@ describe('§4.1 membership: "a server always uses the latest configuration in it
     expect(sent(f).filter((m) => m.type === 'preVote').map((m) => m.to)).toEqual(['1', '2', '3']);
   });
 
+  it('a learner’s last resort needs CheckQuorum (voters in a lease then ignore it) and always starts with a pre-vote', () => {
+    const learner = (cfg: Partial<RaftConfig>): RaftCore => {
+      const f = node('5', ['1', '2', '3'], { term: 2, cfg });
+      f.step({ type: 'app', from: '2', to: '5', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'addLearner', node: '5' })], commit: 2 });
+      flush(f);
+      return f;
+    };
+    const withoutCheckQuorum = learner({ checkQuorum: false });
+    for (let i = 0; i < 200; i++) withoutCheckQuorum.tick();
+    expect(withoutCheckQuorum.status()).toMatchObject({ role: 'follower', term: 2 });
+    expect(sent(withoutCheckQuorum).filter((m) => m.type === 'preVote' || m.type === 'vote')).toEqual([]);
+    const withoutPreVote = learner({ preVote: false });
+    for (let i = 0; i < 60 && withoutPreVote.status().role === 'follower'; i++) withoutPreVote.tick();
+    // A pre-vote for term 3, not a real campaign: its term stays 2 until a majority would grant.
+    expect(withoutPreVote.status()).toMatchObject({ role: 'preCandidate', term: 2 });
+    expect(sent(withoutPreVote).filter((m) => m.type === 'preVote' || m.type === 'vote').map((m) => [m.type, m.term])).toEqual([
+      ['preVote', 3],
+      ['preVote', 3],
+      ['preVote', 3],
+    ]);
+  });
+
   it('a learner removed by an uncommitted entry does not campaign (it never had a vote)', () => {
     const f = node('5', ['1', '2', '3'], { term: 2 });
     f.step({ type: 'app', from: '2', to: '5', term: 2, prevIndex: 1, prevTerm: 1, entries: [conf(2, 2, { op: 'addLearner', node: '5' }), conf(3, 2, { op: 'remove', node: '5' })], commit: 1 });
