@@ -521,7 +521,7 @@ export interface ListedAllocation {
 export type ReadAnswer =
   | { kind: 'refused'; code: ErrorCode; message: string }
   | { kind: 'view'; value: unknown }
-  | { kind: 'allocations'; network: string; allocations: ListedAllocation[]; truncated: boolean };
+  | { kind: 'allocations'; network: string; allocations: ListedAllocation[]; truncated: boolean; next?: string };
 
 const sortedBlocks = (net: ModelNetwork): ModelBlock[] => [...net.blocks.values()].sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
 
@@ -564,7 +564,10 @@ export function query(s: ModelState, read: ReadQuery): ReadAnswer {
             }
           }
         }
-        return { kind: 'allocations', network: read.network, allocations: out.slice(0, limit), truncated: out.length > limit };
+        const page = out.slice(0, limit);
+        // A truncated answer names its last address, the cursor for the next page (src/api/listing.ts).
+        const next = out.length > limit ? page[page.length - 1]?.address : undefined;
+        return { kind: 'allocations', network: read.network, allocations: page, truncated: out.length > limit, ...(next !== undefined ? { next } : {}) };
       }
     }
   } catch (e) {
@@ -635,8 +638,8 @@ interface WireAllocation {
 
 /** Compare a listing with the model's; generations the model does not know are taken from the listing. */
 function matchAllocations(state: ModelState, answer: Extract<ReadAnswer, { kind: 'allocations' }>, value: unknown): ModelState | undefined {
-  const v = value as { network: string; allocations: WireAllocation[]; truncated: boolean };
-  if (v.network !== answer.network || v.truncated !== answer.truncated || v.allocations.length !== answer.allocations.length) return undefined;
+  const v = value as { network: string; allocations: WireAllocation[]; truncated: boolean; next?: string };
+  if (v.network !== answer.network || v.truncated !== answer.truncated || v.next !== answer.next || v.allocations.length !== answer.allocations.length) return undefined;
   let next = state;
   for (let i = 0; i < answer.allocations.length; i++) {
     const want = answer.allocations[i] as ListedAllocation;
@@ -752,7 +755,7 @@ export function expectation(state: ModelState, op: Operation): string {
     const a = query(state, op);
     if (a.kind === 'refused') return refused(a.code, a.message);
     if (a.kind === 'view') return describeOutcome(op, { type: 'ok', value: a.value });
-    const value = { network: a.network, allocations: a.allocations.map((x) => ({ ...allocationView(x), generation: x.gen ?? '?' })), truncated: a.truncated };
+    const value = { network: a.network, allocations: a.allocations.map((x) => ({ ...allocationView(x), generation: x.gen ?? '?' })), truncated: a.truncated, ...(a.next !== undefined ? { next: a.next } : {}) };
     return describeOutcome(op, { type: 'ok', value });
   }
   return execute(state, op)

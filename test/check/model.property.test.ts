@@ -19,7 +19,7 @@ function modelView(state: ModelState, read: Parameters<typeof query>[1]): { ok: 
   const a = query(state, read);
   if (a.kind === 'refused') return { ok: false, code: a.code };
   if (a.kind === 'view') return { ok: true, value: a.value };
-  return { ok: true, value: { network: a.network, allocations: a.allocations.map(allocationView), truncated: a.truncated } };
+  return { ok: true, value: { network: a.network, allocations: a.allocations.map(allocationView), truncated: a.truncated, ...(a.next !== undefined ? { next: a.next } : {}) } };
 }
 
 /** Apply `command` to both; the model's prediction must be the state machine's answer. Returns the model's next state. */
