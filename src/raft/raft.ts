@@ -79,7 +79,7 @@ const knobsByConfig = new WeakMap<RaftConfig, TestingKnobs>();
  */
 const LEARNER_PATIENCE = 3;
 
-/** Message types only a leader sends (see splitMessages). */
+/** Message types only a leader sends (see earlyPrefix). */
 const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['app', 'heartbeat', 'snap', 'timeoutNow']);
 
 /** @internal A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
@@ -661,12 +661,13 @@ export class RaftCore {
    * through a pre-vote; never on campaign() or a transfer.
    * Without it a cluster can wedge with a live majority in both configurations (simulator seed 24435,
    * testdata/learner-last-resort.txt): leader 1 of {1,2,3} appends `addVoter 4`, uncommitted; node 3 wins
-   * the next term without it, replicates its entries only to learner 4, and is lost for good. Node 1 counts {1,2,3,4} and needs node 4, whose log is newer
-   * (§5.4.1 refuses); node 2 counts {1,2,3} and needs node 1, whose log is newer than node 2's; only
-   * learner 4 holds a log every live voter grants to. Who the candidate is does not enter the safety
-   * argument (refreshConf): it counts a majority of its latest configuration, as any candidate does, just
-   * without its own vote. Such a leader accepts no proposals (checkCanPropose) and steps down once the
-   * first entry of its term is applied (advance), leaving voters with its log to elect one of themselves.
+   * the next term without it, replicates its entries only to learner 4, and is lost for good. Node 1
+   * counts {1,2,3,4} and needs node 4, whose log is newer (§5.4.1 refuses); node 2 counts {1,2,3} and
+   * needs node 1, whose log is newer than node 2's; only learner 4 holds a log every live voter grants to.
+   * Who the candidate is does not enter the safety argument (refreshConf): it counts a majority of its
+   * latest configuration, as any candidate does, just without its own vote. Such a leader refuses
+   * proposals (checkCanPropose) and steps down once the first entry of its term is applied (advance),
+   * leaving voters with its log to elect one of themselves.
    */
   private hup(transfer: boolean, lastResort = false): void {
     // No wait for committed-but-unapplied conf entries: the configuration counted is already the latest
