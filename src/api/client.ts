@@ -177,8 +177,8 @@ export class IpamClient {
   }
 
   /**
-   * Under a session: a command refused because the session is gone (expired, closed, or unknown after a
-   * restore) was not applied, so it is sent once more under a new session. Unless an earlier attempt of
+   * Under a session: a command refused because the session is gone (expired or closed) was not applied,
+   * so it is sent once more under a new session. Unless an earlier attempt of
    * it had an unknown outcome: that attempt may have been applied under the old session, whose cached
    * answer is gone, so re-sending could apply it twice; the caller gets OutcomeUnknown (request()).
    */
