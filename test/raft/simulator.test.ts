@@ -16,6 +16,13 @@ describe('deterministic simulator', () => {
     expect(r.failures.map((f) => `${f.violation} — ${f.replay}`)).toEqual([]);
   }, LONG);
 
+  it('a leader of a lower term elected after a higher term committed is not a leader-completeness violation (Figure 3 says "higher-numbered terms")', async () => {
+    // Seed 23367 (5 voters): n1's vote responses for term 7 wait while its vote is made durable; meanwhile
+    // n4 commits entry 33 in term 8; then n1 wins term 7 without it, and can commit nothing.
+    const r = await simulate({ seed: 23367, steps: 3000, nodes: 5 });
+    expect(r.ok, r.violation).toBe(true);
+  });
+
   it('replays a seed exactly', async () => {
     // The first seed from 4242 whose run elects and acknowledges writes (a run that did nothing would
     // replay trivially); any change to the driver remaps which seed that is.
