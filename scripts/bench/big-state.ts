@@ -70,7 +70,7 @@ export async function writeNodeData(c: Compiled, dataDir: string, nodeId: string
   try {
     await storage.persist({
       hardState: { term: TERM, vote: null, commit: state.index },
-      snapshot: { meta: { index: state.index, term: TERM, conf: { voters: VOTERS, learners: [] } }, data: state.data },
+      ...c.wholeSnapshot({ meta: { index: state.index, term: TERM, conf: { voters: VOTERS, learners: [] } }, data: state.data }),
     });
     for (let i = 0; i < tail.length; i += 10_000) {
       const chunk = tail.slice(i, i + 10_000);

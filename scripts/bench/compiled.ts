@@ -18,6 +18,7 @@ export interface Compiled {
   IpamNode: (typeof import('../../src/node/ipam-node.js'))['IpamNode'];
   IpamClient: (typeof import('../../src/api/client.js'))['IpamClient'];
   LevelStorage: (typeof import('../../src/storage/level-storage.js'))['LevelStorage'];
+  wholeSnapshot: (typeof import('../../src/storage/whole-snapshot.js'))['wholeSnapshot'];
   ClusterApp: (typeof import('../../src/node/cluster-app.js'))['ClusterApp'];
   /** The CLI entry the node processes run. */
   cliMain: string;
@@ -42,7 +43,16 @@ export async function loadCompiled(): Promise<Compiled> {
   const node = await load<typeof import('../../src/node/ipam-node.js')>('src/node/ipam-node.js');
   const client = await load<typeof import('../../src/api/client.js')>('src/api/client.js');
   const storage = await load<typeof import('../../src/storage/level-storage.js')>('src/storage/level-storage.js');
+  const whole = await load<typeof import('../../src/storage/whole-snapshot.js')>('src/storage/whole-snapshot.js');
   const app = await load<typeof import('../../src/node/cluster-app.js')>('src/node/cluster-app.js');
   return {
-    ClusterApp: app.ClusterApp, Cluster: cluster.Cluster, freePorts: addresses.freePorts, IpamNode: node.IpamNode, IpamClient: client.IpamClient, LevelStorage: storage.LevelStorage, cliMain };
+    ClusterApp: app.ClusterApp,
+    Cluster: cluster.Cluster,
+    freePorts: addresses.freePorts,
+    IpamNode: node.IpamNode,
+    IpamClient: client.IpamClient,
+    LevelStorage: storage.LevelStorage,
+    wholeSnapshot: whole.wholeSnapshot,
+    cliMain,
+  };
 }

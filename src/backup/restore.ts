@@ -33,6 +33,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { checkMember, encodeNodeSnapshot, type MemberAttributes } from '../node/cluster-app.js';
 import type { Snapshot } from '../raft/types.js';
 import { LevelStorage } from '../storage/level-storage.js';
+import { wholeSnapshot } from '../storage/whole-snapshot.js';
 import { isTransportError, validateClusterId, validateNodeId } from '../transport/errors.js';
 import { BackupError } from './errors.js';
 import { readSnapshotFile } from './snapshot-file.js';
@@ -165,7 +166,7 @@ async function buildStore(dir: string, clusterId: string, nodeId: string, snapsh
   try {
     // Exactly what a follower persists when it installs a leader's snapshot: the snapshot replaces the
     // (empty) log, and the hard state commits it.
-    await storage.persist({ snapshot, hardState: { term: snapshot.meta.term, vote: null, commit: snapshot.meta.index } });
+    await storage.persist({ ...wholeSnapshot(snapshot), hardState: { term: snapshot.meta.term, vote: null, commit: snapshot.meta.index } });
   } finally {
     await storage.close();
   }

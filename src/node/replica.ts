@@ -23,7 +23,7 @@
  */
 import { RaftCore, type RaftConfig } from '../raft/raft.js';
 import { SnapshotPolicy, type SnapshotPolicyOptions } from '../raft/snapshot-policy.js';
-import { RaftError, type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready, type SoftState } from '../raft/types.js';
+import { RaftError, type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready, type SnapshotSend, type SoftState } from '../raft/types.js';
 import type { RaftStorage } from '../storage/types.js';
 import type { Transport } from '../transport/types.js';
 import { NodeError } from './service.js';
@@ -159,6 +159,17 @@ interface Capture {
   export: ExportWaiter | undefined;
 }
 
+/** A received snapshot being installed: its bytes read back from storage, then decoded (task). */
+interface Install {
+  index: number;
+  term: number;
+  bytes: number;
+  /** Undefined while the bytes are being read from storage. */
+  task: RestoreTask | undefined;
+  steps: number;
+  held: Entry[];
+}
+
 type InboxItem =
   | { kind: 'message'; message: Message }
   | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined }
@@ -207,7 +218,7 @@ export class Replica<Out> {
    * through advance), so committed entries after it arrive meanwhile; they wait in `held`, in log order,
    * and are applied once the new state is in.
    */
-  private install: { index: number; term: number; bytes: number; task: RestoreTask; steps: number; held: Entry[] } | undefined;
+  private install: Install | undefined;
 
   private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
     this.core = core;
@@ -231,7 +242,15 @@ export class Replica<Out> {
   static async open<Out>(options: ReplicaOptions<Out>): Promise<Replica<Out>> {
     const boot = await options.storage.load();
     const fresh = !boot.snapshot && boot.entries.length === 0 && boot.hardState.term === 0;
-    const core = new RaftCore(options.raft, { ...boot, ...(fresh && options.initialConf ? { initialConf: options.initialConf } : {}) });
+    const snapshot = boot.snapshot && { meta: boot.snapshot.meta, size: boot.snapshot.data.length };
+    const core = new RaftCore(options.raft, {
+      hardState: boot.hardState,
+      entries: boot.entries,
+      ...(snapshot ? { snapshot } : {}),
+      ...(fresh && options.initialConf ? { initialConf: options.initialConf } : {}),
+    });
+    // Restored once, before the node serves: the bytes are dropped afterwards (the core and later
+    // snapshot sends read them from storage).
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
     const replica = new Replica(options, core);
     replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
@@ -416,7 +435,7 @@ export class Replica<Out> {
     const rd = this.core.ready();
     this.busy = true;
     const started = this.now();
-    if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot) {
+    if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot && !rd.snapshotChunks) {
       this.afterDurable(rd, started, 0);
       return;
     }
@@ -428,7 +447,7 @@ export class Replica<Out> {
       this.transport.send(m.to, m);
     }
     // Step 1 of the Ready contract: durable before anything that depends on it leaves this node.
-    this.inFlight = this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }).then(
+    this.inFlight = this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotChunks: rd.snapshotChunks, snapshot: rd.snapshot }).then(
       () => this.afterDurable(rd, started, early),
       (e: unknown) => this.fatal(e),
     );
@@ -446,8 +465,9 @@ export class Replica<Out> {
         const m = rd.messages[i] as Message;
         this.transport.send(m.to, m);
       }
+      for (const send of rd.snapshotSends ?? []) this.sendSnapshotChunk(send);
       // 3. Apply: a received snapshot replaces the state, then committed entries in log order.
-      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.meta.term, rd.snapshot.data);
+      if (rd.snapshot) this.installSnapshot(rd.snapshot.meta.index, rd.snapshot.meta.term, rd.snapshot.size);
       for (const e of rd.committedEntries) {
         if (this.install) this.install.held.push(e);
         else this.applyEntry(e);
@@ -520,49 +540,84 @@ export class Replica<Out> {
   }
 
   /**
-   * A snapshot from the leader replaces the state (§7). With an application that can restore in steps,
-   * the bytes are decoded between inputs — heartbeats are answered and ticks counted meanwhile — and the
-   * state is swapped in at the end; otherwise it is restored now, on the loop.
+   * A range of our stored snapshot for a follower, read from storage and sent as it arrives (the core
+   * keeps only the snapshot's metadata). Dropped if storage holds a newer snapshot by then: the core
+   * resends, from that one, when the chunk goes unanswered.
    */
-  private installSnapshot(index: number, term: number, data: Uint8Array): void {
+  private sendSnapshotChunk(send: SnapshotSend): void {
+    this.storage.readSnapshot(send.meta.index, send.offset, send.length).then(
+      (chunk) => {
+        if (this.stopped || !chunk) return;
+        this.transport.send(send.to, { type: 'snap', from: this.core.id, to: send.to, term: send.term, meta: send.meta, offset: send.offset, total: send.total, chunk });
+      },
+      (e: unknown) => this.fatal(e),
+    );
+  }
+
+  /**
+   * A snapshot from the leader replaces the state (§7). Its bytes were staged in storage as they arrived;
+   * they are read back (off the loop) and, with an application that can restore in steps, decoded
+   * between inputs — heartbeats are answered and ticks counted meanwhile — and the state is swapped in at
+   * the end; otherwise it is restored at once when read. Committed entries after it wait in `held`.
+   */
+  private installSnapshot(index: number, term: number, size: number): void {
     // A capture of the state being replaced is of an index below this snapshot: the core would refuse it.
     this.dropCapture();
-    // A newer snapshot overtakes one still decoding; the entries held for the old one are below this one.
-    this.install = undefined;
     // Proposals at or below the snapshot were decided elsewhere; whether ours is among them is unknown.
     for (const [at, waiter] of this.proposals) {
       if (at > index) continue;
       this.proposals.delete(at);
       waiter.reject(new NodeError('ProposalDropped', `a snapshot at index ${index} overtook the proposal at ${at}: it may or may not have been applied; retry with the same session`));
     }
-    if (!this.app.beginRestore) {
-      this.app.restore(data);
-      this.installed(index, term, data.length);
-      return;
-    }
-    const install = { index, term, bytes: data.length, task: this.app.beginRestore(data), steps: 0, held: [] as Entry[] };
+    // A newer snapshot overtakes one still installing; the entries held for the old one are below this one.
+    const install: Install = { index, term, bytes: size, task: undefined, steps: 0, held: [] };
     this.install = install;
-    this.scheduler.soon(() => this.restoreStep(install));
+    this.storage.readSnapshot(index, 0, size).then(
+      (data) => {
+        if (this.stopped || this.install !== install) return;
+        // It was durable when this read was asked for, and only a newer install replaces it.
+        if (!data || data.length !== size) throw new NodeError('Stopped', `the snapshot at ${index} (${size} bytes) just installed is not in storage`);
+        if (!this.app.beginRestore) {
+          this.app.restore(data);
+          this.finishInstall(install);
+          return;
+        }
+        install.task = this.app.beginRestore(data);
+        this.restoreStep(install);
+      },
+      (e: unknown) => this.fatal(e),
+    ).catch((e: unknown) => this.fatal(e));
   }
 
-  private restoreStep(install: NonNullable<Replica<Out>['install']>): void {
+  private restoreStep(install: Install): void {
     if (this.stopped || this.install !== install) return;
     try {
-      const done = install.task.step();
+      const task = install.task as RestoreTask;
+      const done = task.step();
       install.steps++;
       this.observer.restoreStep?.(install.index, install.steps);
       if (!done) {
         this.scheduler.soon(() => this.restoreStep(install));
         return;
       }
-      install.task.finish();
-      this.install = undefined;
-      this.installed(install.index, install.term, install.bytes);
-      for (const e of install.held) this.applyEntry(e);
+      task.finish();
     } catch (e) {
       // The bytes were durable and acknowledged before decoding began: a snapshot this node cannot read
-      // leaves it with no state to serve from, so it stops (and refuses the same bytes at restart). An
-      // apply failure of a held entry is fatal exactly as it is in afterDurable.
+      // leaves it with no state to serve from, so it stops (and refuses the same bytes at restart).
+      this.fatal(e);
+      return;
+    }
+    this.finishInstall(install);
+  }
+
+  /** The new state is in: apply what was held for it, then serve and snapshot again. */
+  private finishInstall(install: Install): void {
+    this.install = undefined;
+    this.installed(install.index, install.term, install.bytes);
+    try {
+      // An apply failure of a held entry is fatal exactly as it is in afterDurable.
+      for (const e of install.held) this.applyEntry(e);
+    } catch (e) {
       this.fatal(e);
       return;
     }
@@ -701,10 +756,11 @@ export class Replica<Out> {
   }
 
   private record(index: number, data: Uint8Array): void {
-    const { snapshot, compactedTo } = this.core.compact(index, data, this.policy);
+    const { snapshot, compactedTo } = this.core.compact(index, data.length, this.policy);
     this.observer.snapshotTaken?.(snapshot.meta.index, data.length);
-    // The storage queue keeps call order: the snapshot is durable before the entries it covers go.
-    const saved = this.storage.saveSnapshot(snapshot).then(() => (compactedTo >= this.storage.firstIndex() ? this.storage.compact(compactedTo) : undefined));
+    // The storage queue keeps call order: the snapshot is durable before the entries it covers go, and
+    // before any read of it (a follower's chunk) is served. The bytes live in storage from here on.
+    const saved = this.storage.saveSnapshot({ meta: snapshot.meta, data }).then(() => (compactedTo >= this.storage.firstIndex() ? this.storage.compact(compactedTo) : undefined));
     saved.catch((e: unknown) => this.fatal(e));
   }
 

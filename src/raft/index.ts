@@ -21,7 +21,10 @@ export {
   type Ready,
   type Role,
   type Snapshot,
+  type SnapshotChunk,
+  type SnapshotInfo,
   type SnapshotMeta,
+  type SnapshotSend,
   type SoftState,
   type VoteRefusal,
 } from './types.js';

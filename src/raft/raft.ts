@@ -24,7 +24,9 @@ import {
   type ReadState,
   type Ready,
   type Role,
-  type Snapshot,
+  type SnapshotChunk,
+  type SnapshotInfo,
+  type SnapshotSend,
   type SoftState,
 } from './types.js';
 
@@ -80,7 +82,7 @@ const knobsByConfig = new WeakMap<RaftConfig, TestingKnobs>();
 const LEARNER_PATIENCE = 3;
 
 /** Message types only a leader sends (see earlyPrefix). */
-const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['app', 'heartbeat', 'snap', 'timeoutNow']);
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['app', 'heartbeat', 'timeoutNow']);
 
 /** @internal A copy of `config` that makes the core misbehave as `knobs` say (tests and the simulator only). */
 export function withTestingKnobs(config: RaftConfig, knobs: TestingKnobs): RaftConfig {
@@ -106,8 +108,8 @@ export function logView(core: RaftCore): LogView {
 /** What a node persisted before it stopped: everything it needs to restart (§5, Figure 2). */
 export interface RaftBootState {
   hardState: HardState;
-  /** Latest snapshot, if any (its meta.conf is the membership at that point). */
-  snapshot?: Snapshot;
+  /** Latest stored snapshot, if any (its meta.conf is the membership at that point); the driver keeps its bytes. */
+  snapshot?: SnapshotInfo;
   /** Persisted entries after the snapshot (or from index 1). */
   entries: Entry[];
   /** Membership when there is no snapshot yet (the initial cluster). */
@@ -130,12 +132,14 @@ export interface Status {
   pendingReads?: number;
 }
 
-/** Reassembly of an InstallSnapshot arriving in chunks (§7); kept across chunks so transfers resume. */
+/**
+ * An InstallSnapshot arriving in chunks (§7), kept across chunks so transfers resume. The bytes go to the
+ * driver's storage as they arrive (Ready.snapshotChunks); only the count of bytes staged is kept here.
+ */
 interface IncomingSnapshot {
   index: number;
   term: number;
   total: number;
-  chunks: Uint8Array[];
   received: number;
 }
 
@@ -187,12 +191,15 @@ export class RaftCore {
   // Stryker disable next-line ArrayDeclaration: equivalent, the constructor's becomeFollower() → reset() sets it
   private deferredReads: string[] = [];
 
-  private snapshot: Snapshot | undefined;
+  private snapshot: SnapshotInfo | undefined;
   /** Installed from the leader, not yet handed to the driver. */
-  private pendingSnapshot: Snapshot | undefined;
+  private pendingSnapshot: SnapshotInfo | undefined;
   private incoming: IncomingSnapshot | undefined;
 
   private msgs: Message[] = [];
+  /** Received snapshot bytes for the driver to stage, and ranges of our stored snapshot to send. */
+  private chunksIn: SnapshotChunk[] = [];
+  private snapshotSends: SnapshotSend[] = [];
   private readStates: ReadState[] = [];
   private prevHard: HardState;
   private prevSoft: SoftState;
@@ -385,13 +392,14 @@ export class RaftCore {
    * state machine is about to be replaced, and a snapshot taken now would pair the old state with the
    * new membership and a log point this node no longer holds.
    */
-  compact(index: number, data: Uint8Array, keep: SnapshotPolicy | number): { snapshot: Snapshot; compactedTo: number } {
+  compact(index: number, size: number, keep: SnapshotPolicy | number): { snapshot: SnapshotInfo; compactedTo: number } {
     this.assertNoReady();
     if (this.pendingSnapshot) {
       throw new RaftError('SnapshotOutOfDate', `a snapshot at ${this.pendingSnapshot.meta.index} from the leader is waiting to be restored (call ready()/advance() first)`);
     }
     if (!Number.isSafeInteger(index) || index > this.log.applied) throw new RaftError('Misuse', `compact at ${index} but applied is ${this.log.applied}`);
     if (index < 1) throw new RaftError('Misuse', 'nothing is applied yet: there is nothing to snapshot');
+    if (!Number.isSafeInteger(size) || size < 0) throw new RaftError('Misuse', `snapshot size must be a non-negative integer, got ${size}`);
     if (this.snapshot && index <= this.snapshot.meta.index) throw new RaftError('SnapshotOutOfDate', `snapshot at ${this.snapshot.meta.index} is not older than ${index}`);
     const keepTrailing = typeof keep === 'number' ? keep : keep.options.keepTrailing;
     if (!(Number.isSafeInteger(keepTrailing) && keepTrailing >= 0)) throw new RaftError('Misuse', `keepTrailing must be a non-negative integer, got ${keepTrailing}`);
@@ -399,7 +407,7 @@ export class RaftCore {
     // Its membership is the one AT `index` (§4.1: the latest configuration in the log up to there), not the
     // tracker's, which may already hold later, even uncommitted, changes. The entries index+1 … applied
     // are all retained: index is above the last snapshot, and compaction never passes it.
-    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confAt(index) }, data };
+    this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confAt(index) }, size };
     this.log.compactTo(Math.max(this.log.offset, index - keepTrailing));
     if (keep instanceof SnapshotPolicy) keep.reset();
     return { snapshot: this.snapshot, compactedTo: this.log.offset };
@@ -411,6 +419,8 @@ export class RaftCore {
     const hs = this.hardState();
     return (
       this.msgs.length > 0 ||
+      this.chunksIn.length > 0 ||
+      this.snapshotSends.length > 0 ||
       this.readStates.length > 0 ||
       this.pendingSnapshot !== undefined ||
       this.log.lastIndex() > this.log.stable ||
@@ -433,9 +443,13 @@ export class RaftCore {
     if (!sameHard(hs, this.prevHard)) rd.hardState = hs;
     if (this.lead !== this.prevSoft.lead || this.role !== this.prevSoft.role) rd.softState = { lead: this.lead, role: this.role };
     if (this.pendingSnapshot) rd.snapshot = this.pendingSnapshot;
+    if (this.chunksIn.length > 0) rd.snapshotChunks = this.chunksIn;
+    if (this.snapshotSends.length > 0) rd.snapshotSends = this.snapshotSends;
     const early = this.earlyPrefix(hs);
     if (early > 0) rd.earlyMessages = early;
     this.msgs = [];
+    this.chunksIn = [];
+    this.snapshotSends = [];
     this.readStates = [];
     this.readyOutstanding = true;
     return rd;
@@ -869,32 +883,34 @@ export class RaftCore {
       reply(m.total, true);
       return;
     }
+    // A snapshot complete here and not yet handed to the driver owns the staged bytes until ready():
+    // starting another now would overwrite them. The leader resends after a heartbeat interval.
+    if (this.pendingSnapshot) return;
     let inc = this.incoming;
     if (!inc || inc.index !== meta.index || inc.term !== meta.term || inc.total !== m.total) {
       if (m.offset !== 0) {
         reply(0, false); // we hold none of this snapshot: restart from the beginning
         return;
       }
-      inc = { index: meta.index, term: meta.term, total: m.total, chunks: [], received: 0 };
+      inc = { index: meta.index, term: meta.term, total: m.total, received: 0 };
       this.incoming = inc;
     }
     if (m.offset !== inc.received) {
       reply(inc.received, false); // resume where we are (a lost chunk, or a new leader restarting at 0)
       return;
     }
-    inc.chunks.push(m.chunk);
+    this.chunksIn.push({ meta, total: inc.total, offset: m.offset, data: m.chunk });
     inc.received += m.chunk.length;
     if (inc.received < inc.total) {
       reply(inc.received, false);
       return;
     }
-    const data = concat(inc.chunks, inc.total);
     this.incoming = undefined;
-    this.installSnapshot({ meta, data });
+    this.installSnapshot({ meta, size: inc.total });
     reply(m.total, true);
   }
 
-  private installSnapshot(snap: Snapshot): void {
+  private installSnapshot(snap: SnapshotInfo): void {
     const { index, term } = snap.meta;
     if (this.log.matchTerm(index, term)) {
       // Our log already contains the snapshot's last entry: keep the entries after it (§7).
@@ -984,9 +1000,9 @@ export class RaftCore {
       // A newer snapshot exists: send that one instead (the follower restarts at offset 0).
       pr.becomeSnapshot(snap.meta.index);
     }
-    const offset = Math.min(pr.snapshotOffset, snap.data.length);
-    const chunk = snap.data.subarray(offset, offset + this.cfg.snapshotChunkBytes);
-    this.msgs.push({ type: 'snap', from: this.id, to, term: this.term, meta: snap.meta, offset, total: snap.data.length, chunk });
+    const offset = Math.min(pr.snapshotOffset, snap.size);
+    const length = Math.min(this.cfg.snapshotChunkBytes, snap.size - offset);
+    this.snapshotSends.push({ to, term: this.term, meta: snap.meta, offset, length, total: snap.size });
     pr.sentSnapshotChunk(this.ticks);
   }
 
@@ -1204,14 +1220,4 @@ export class RaftCore {
 
 function sameHard(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

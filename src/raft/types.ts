@@ -34,9 +34,47 @@ export interface SnapshotMeta {
   conf: ConfState;
 }
 
+/** A snapshot with its bytes: what storage keeps and a restart restores from. */
 export interface Snapshot {
   meta: SnapshotMeta;
   data: Uint8Array;
+}
+
+/**
+ * A snapshot as the core knows it: its place in the log and its length in bytes. The bytes themselves
+ * stay in the driver's storage (hashicorp/raft's SnapshotStore): the core sends them as ranges the driver
+ * reads (Ready.snapshotSends) and receives them as chunks the driver stages (Ready.snapshotChunks), so it
+ * never holds a copy of a snapshot that may be tens of megabytes.
+ */
+export interface SnapshotInfo {
+  meta: SnapshotMeta;
+  size: number;
+}
+
+/**
+ * Bytes of a snapshot arriving from the leader, at `offset` of `total`. Chunks come in order: one at
+ * offset 0 starts staging a new snapshot (discarding any staged one), every other continues the staged
+ * one exactly where it ends.
+ */
+export interface SnapshotChunk {
+  meta: SnapshotMeta;
+  total: number;
+  offset: number;
+  data: Uint8Array;
+}
+
+/**
+ * A range of this node's stored snapshot (`meta.index`) for the driver to read and send to `to` as a
+ * 'snap' message of `term`. If the store holds another snapshot by then (a newer one replaced it), the
+ * send is dropped: the leader sends the newer one after a heartbeat interval without an answer.
+ */
+export interface SnapshotSend {
+  to: NodeId;
+  term: number;
+  meta: SnapshotMeta;
+  offset: number;
+  length: number;
+  total: number;
 }
 
 export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
@@ -91,15 +129,17 @@ export interface SoftState {
 
 /**
  * What the core asks its driver to do, in this order (etcd-io/raft node.go):
- *  1. Persist `snapshot`, `entries` and `hardState` durably (fsync). A `snapshot` replaces the persisted
- *     log: delete every persisted entry. `entries` may start at or below the last persisted index: delete
- *     every persisted entry from entries[0].index on, then write them.
+ *  1. Stage `snapshotChunks`; persist `snapshot`, `entries` and `hardState` durably (fsync). A
+ *     `snapshot` (its bytes are the staged chunks) replaces the persisted log: delete every persisted
+ *     entry. `entries` may start at or below the last persisted index: delete every persisted entry from
+ *     entries[0].index on, then write them.
  *  0. The first `earlyMessages` of `messages` may be sent at once, before or while step 1 runs.
- *  2. Only then send `messages`: a vote grant or an append acknowledgement promises that the state it
- *     reflects is on disk (§5.2, §5.3); sending first would let a crash forget a vote or an entry that a
- *     quorum counted.
- *  3. If `snapshot` is set, restore the state machine from it; then apply `committedEntries` in order.
- *     These only ever include entries already persisted (by this or an earlier Ready).
+ *  2. Only then send `messages` (and `snapshotSends`, read from storage): a vote grant or an append
+ *     acknowledgement promises that the state it reflects is on disk (§5.2, §5.3); sending first would
+ *     let a crash forget a vote or an entry that a quorum counted.
+ *  3. If `snapshot` is set, restore the state machine from its stored bytes; then apply
+ *     `committedEntries` in order. These only ever include entries already persisted (by this or an
+ *     earlier Ready).
  *  4. Serve `readStates` once the state machine has applied their index.
  *  5. Call advance(ready). No step(), tick() or proposal may happen between ready() and advance().
  */
@@ -118,16 +158,23 @@ export interface Ready {
    */
   entries: Entry[];
   /**
-   * A snapshot received from the leader. DURABLE BEFORE `messages` are sent (the acknowledgement tells the
-   * leader we hold it) and it replaces the whole persisted log. Restore the state machine from it before
-   * applying `committedEntries`.
+   * Bytes of a snapshot being received, in order: stage them in storage before `snapshot` (if any) and
+   * before `messages` are sent (each acknowledgement says how many bytes are staged). Staged bytes need
+   * not be synced: a node that crashes forgets the transfer and asks the leader to start over.
    */
-  snapshot?: Snapshot;
+  snapshotChunks?: SnapshotChunk[];
+  /**
+   * A snapshot received from the leader, its bytes staged by `snapshotChunks` of this and earlier
+   * Readies. DURABLE BEFORE `messages` are sent (the acknowledgement tells the leader we hold it) and it
+   * replaces the whole persisted log. Restore the state machine from the stored bytes before applying
+   * `committedEntries`.
+   */
+  snapshot?: SnapshotInfo;
   /** Messages to send, only after everything above is durable. Order within one peer matters little. */
   messages: Message[];
   /**
    * How many of `messages`, from the first, may leave before this Ready is durable (0 when absent): a
-   * leader's appends, heartbeats, snapshots and TimeoutNow of a term already durable here, in a Ready that
+   * leader's appends, heartbeats and TimeoutNow of a term already durable here, in a Ready that
    * changes neither term nor vote. Followers then write in parallel with the leader (dissertation
    * §10.2.1). These promise nothing about this node's disk: the leader counts its own entries toward
    * commit only once they are durable (advance), and (index, term) still names one entry, since no other
@@ -135,6 +182,11 @@ export interface Ready {
    * prefix, so that messages keep their order; a driver that ignores it stays correct.
    */
   earlyMessages?: number;
+  /**
+   * Ranges of this node's stored snapshot to read and send, as 'snap' messages, after step 1 like
+   * `messages` (a leader streams its snapshot from storage; the core holds only its metadata).
+   */
+  snapshotSends?: SnapshotSend[];
   /**
    * Entries known committed and already durable: apply them in order. Conf entries also change the core's
    * membership when advance() is called. Nothing here needs to be persisted again.

@@ -32,7 +32,7 @@ import {
 import { checkStoredLog, type LogView, type WriteOp } from './log-view.js';
 import { QueuedStorage } from './queued-storage.js';
 import { argCheck, checkIdentity } from './shape.js';
-import { checkSnapshotFile, readSnapshotFile, removeUnreferenced, writeSnapshotFile } from './snapshot-file.js';
+import { checkSnapshotFile, readSnapshotFile, readSnapshotRange, removeUnreferenced, StagedSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 import { StorageError, type BootState, type StorageIdentity } from './types.js';
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -50,6 +50,8 @@ interface StoredState {
 
 export class LevelStorage extends QueuedStorage {
   private snap: SnapshotRecord | undefined;
+  /** The received snapshot being written chunk by chunk (a temp file until it is installed). */
+  private staging: StagedSnapshotFile | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -106,7 +108,18 @@ export class LevelStorage extends QueuedStorage {
     const snapDir = join(this.dir, 'snap');
     // 1. Snapshot data first: the batch below must never reference a file that is not durable.
     const records = new Map<WriteOp, SnapshotRecord>();
-    for (const op of ops) if (op.snapshot) records.set(op, await writeSnapshotFile(snapDir, op.snapshot));
+    for (const op of ops) {
+      await this.stage(snapDir, op);
+      if (!op.snapshot) continue;
+      const { meta, data } = op.snapshot;
+      if (data) records.set(op, await writeSnapshotFile(snapDir, { meta, data }));
+      else {
+        // LogView accepted the install only with this snapshot staged whole.
+        const staged = this.staging as StagedSnapshotFile;
+        this.staging = undefined;
+        records.set(op, await staged.finish());
+      }
+    }
     // 2. One chained batch for everything, synced: one fsync for the whole group.
     const batch = this.db.batch();
     let latest = this.snap;
@@ -131,7 +144,26 @@ export class LevelStorage extends QueuedStorage {
     this.snap = latest;
     // 3. Superseded snapshot files. Failing to remove one loses nothing (the batch is durable and the
     // next open removes it), so it must not fail calls whose data is on disk.
-    if (latest && latest !== previous) await removeUnreferenced(snapDir, latest.file).catch(() => undefined);
+    if (latest && latest !== previous) await removeUnreferenced(snapDir, latest.file, this.staging?.tmpName).catch(() => undefined);
+  }
+
+  /** Write an op's received chunks to the staged file; a chunk at offset 0 starts a new one. */
+  private async stage(snapDir: string, op: WriteOp): Promise<void> {
+    for (const c of op.chunks) {
+      if (c.offset === 0) {
+        const old = this.staging;
+        this.staging = undefined;
+        await old?.discard();
+        this.staging = await StagedSnapshotFile.start(snapDir, c.meta, c.total);
+      }
+      await (this.staging as StagedSnapshotFile).append(c.data);
+    }
+  }
+
+  protected readSnapshotData(index: number, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const rec = this.snap;
+    if (!rec || rec.meta.index !== index) return Promise.resolve(undefined);
+    return readSnapshotRange(join(this.dir, 'snap'), rec, offset, length);
   }
 
   protected async readBoot(): Promise<BootState> {
@@ -143,8 +175,11 @@ export class LevelStorage extends QueuedStorage {
     return { ...boot, snapshot: { meta: stored.snap.meta, data } };
   }
 
-  protected release(): Promise<void> {
-    return this.db.close();
+  protected async release(): Promise<void> {
+    // A transfer not installed is forgotten, as by a crash (the next open removes its file too).
+    await this.staging?.discard();
+    this.staging = undefined;
+    await this.db.close();
   }
 }
 

@@ -3,7 +3,7 @@
  * disk. It is the single place where calls are validated and turned into physical operations, so both
  * backends refuse exactly the same inputs and only execute `WriteOp`s.
  */
-import type { Entry, HardState, Snapshot, SnapshotMeta } from '../raft/types.js';
+import type { Entry, HardState, Snapshot, SnapshotChunk, SnapshotInfo, SnapshotMeta } from '../raft/types.js';
 import { argCheck } from './shape.js';
 import { StorageError, type BootState, type PersistBatch } from './types.js';
 
@@ -12,8 +12,13 @@ export interface WriteOp {
   kind: 'persist' | 'saveSnapshot' | 'compact';
   /** Inclusive index ranges of stored entries to delete. */
   deletes: Array<[number, number]>;
-  /** A new snapshot record (received or taken locally). */
-  snapshot?: Snapshot;
+  /** Received snapshot bytes to stage, in order (persist only). */
+  chunks: SnapshotChunk[];
+  /**
+   * A new snapshot record: taken locally (saveSnapshot, with its `data`) or received (persist, without:
+   * its bytes are the staged chunks).
+   */
+  snapshot?: SnapshotInfo & { data?: Uint8Array };
   /** Entries to put (overwriting any deleted above). */
   entries: Entry[];
   hardState?: HardState;
@@ -93,6 +98,8 @@ export class LogView {
   private first = 1;
   private last = 0;
   private readonly runs = new TermRuns();
+  /** The received snapshot being staged, as accepted calls leave it (never on disk as part of the log). */
+  private staged: { index: number; term: number; total: number; received: number } | undefined;
 
   /** The view of a freshly read store; `entries` are all stored entries ascending (already checked). */
   static fromDisk(hard: HardState, snap: SnapshotMeta | undefined, entries: readonly Entry[]): LogView {
@@ -137,8 +144,9 @@ export class LogView {
   // --- validation: each returns the physical operation and changes nothing ----------------------------
 
   preparePersist(batch: PersistBatch): WriteOp {
-    const b = argCheck.record(batch, 'persist batch', ['hardState', 'entries', 'snapshot']);
-    const snapshot = b.snapshot === undefined ? undefined : checkSnapshotArg(b.snapshot, 'persist batch.snapshot');
+    const b = argCheck.record(batch, 'persist batch', ['hardState', 'entries', 'snapshotChunks', 'snapshot']);
+    const chunks = this.checkChunks(b.snapshotChunks);
+    const snapshot = b.snapshot === undefined ? undefined : checkInstallArg(b.snapshot, 'persist batch.snapshot');
     if (b.entries !== undefined && !Array.isArray(b.entries)) argCheck.fail('persist batch.entries', 'must be an array of entries');
     const entries = ((b.entries ?? []) as unknown[]).map((e, i) => argCheck.entry(e, `persist batch.entries[${i}]`));
     const hardState = b.hardState === undefined ? undefined : argCheck.hardState(b.hardState, 'persist batch.hardState');
@@ -149,6 +157,11 @@ export class LogView {
     let baseTerm = (i: number): number | undefined => this.termAt(i);
     if (snapshot) {
       const s = snapshot.meta;
+      const staged = chunks.staged;
+      if (!staged || staged.index !== s.index || staged.term !== s.term || staged.total !== snapshot.size || staged.received !== snapshot.size) {
+        const have = staged ? `snapshot ${staged.index}/${staged.term}, ${staged.received} of ${staged.total} bytes` : 'nothing';
+        argCheck.fail('persist batch.snapshot', `installs snapshot ${s.index}/${s.term} of ${snapshot.size} bytes, but the staged chunks hold ${have}`);
+      }
       if (s.index <= this.snapIndex()) argCheck.fail('persist batch.snapshot', `index ${s.index} is not newer than the stored snapshot at ${this.snapIndex()}`);
       // A snapshot never moves commit back past entries a quorum may have counted; RaftCore only installs
       // a snapshot ahead of its commit index.
@@ -188,6 +201,7 @@ export class LogView {
       kind: 'persist',
       deletes,
       entries,
+      chunks: chunks.list,
       ...(snapshot ? { snapshot } : {}),
       ...(hardState ? { hardState } : {}),
     };
@@ -202,7 +216,7 @@ export class LogView {
     const stored = index >= this.first && index <= this.last ? this.runs.at(index) : undefined;
     if (stored === undefined) argCheck.fail('saveSnapshot snapshot.meta.index', `${index} is not a stored entry (stored ${this.first}..${this.last})`);
     if (stored !== term) argCheck.fail('saveSnapshot snapshot.meta.term', `${term} differs from the stored entry ${index}'s term ${stored}`);
-    return { kind: 'saveSnapshot', deletes: [], entries: [], snapshot: s };
+    return { kind: 'saveSnapshot', deletes: [], entries: [], chunks: [], snapshot: { meta: s.meta, size: s.data.length, data: s.data } };
   }
 
   prepareCompact(upTo: unknown): WriteOp {
@@ -211,12 +225,35 @@ export class LogView {
     // Entries no snapshot covers are the only copy of that history on this node.
     if (u > this.snapIndex()) argCheck.fail('compact upTo', `${u} is beyond the snapshot index ${this.snapIndex()}: only entries a snapshot covers may be dropped`);
     const hi = Math.min(u, this.last);
-    return { kind: 'compact', deletes: this.first <= hi ? [[this.first, hi]] : [], entries: [] };
+    return { kind: 'compact', deletes: this.first <= hi ? [[this.first, hi]] : [], entries: [], chunks: [] };
+  }
+
+  /** Check received chunks against the staged snapshot and each other; what staging they leave. */
+  private checkChunks(v: unknown): { list: SnapshotChunk[]; staged: LogView['staged'] } {
+    if (v !== undefined && !Array.isArray(v)) argCheck.fail('persist batch.snapshotChunks', 'must be an array of chunks');
+    let staged = this.staged;
+    const list = ((v ?? []) as unknown[]).map((raw, i) => {
+      const what = `persist batch.snapshotChunks[${i}]`;
+      const o = argCheck.record(raw, what, ['meta', 'total', 'offset', 'data']);
+      const c: SnapshotChunk = { meta: argCheck.snapshotMeta(o.meta, `${what}.meta`), total: argCheck.index(o.total, `${what}.total`), offset: argCheck.index(o.offset, `${what}.offset`), data: argCheck.bytes(o.data, `${what}.data`) };
+      if (c.offset === 0) staged = { index: c.meta.index, term: c.meta.term, total: c.total, received: 0 };
+      else if (!staged || staged.index !== c.meta.index || staged.term !== c.meta.term || staged.total !== c.total) {
+        argCheck.fail(`${what}.offset`, `${c.offset} continues snapshot ${c.meta.index}/${c.meta.term}, which is not the one staged (a transfer starts at offset 0)`);
+      } else if (c.offset !== staged.received) argCheck.fail(`${what}.offset`, `${c.offset} is not where the staged bytes end (${staged.received})`);
+      if (staged.received + c.data.length > staged.total) argCheck.fail(`${what}.data`, `${c.data.length} bytes at ${c.offset} run past the snapshot's ${staged.total} bytes`);
+      staged = { ...staged, received: staged.received + c.data.length };
+      return c;
+    });
+    return { list, staged };
   }
 
   // --- application of an accepted op ---------------------------------------------------------------
 
   apply(op: WriteOp): void {
+    for (const c of op.chunks) {
+      const base = c.offset === 0 ? { index: c.meta.index, term: c.meta.term, total: c.total, received: 0 } : this.staged;
+      if (base) this.staged = { ...base, received: base.received + c.data.length };
+    }
     if (op.kind === 'compact') {
       for (const [, hi] of op.deletes) this.first = hi + 1;
       if (this.first > this.last) this.runs.clear();
@@ -225,6 +262,7 @@ export class LogView {
     if (op.snapshot) {
       this.snap = cloneMeta(op.snapshot.meta);
       if (op.kind === 'persist') {
+        this.staged = undefined;
         // A received snapshot replaces the whole log.
         this.runs.clear();
         this.first = this.snap.index + 1;
@@ -243,6 +281,11 @@ export class LogView {
     }
     if (op.hardState) this.hard = { ...op.hardState };
   }
+}
+
+function checkInstallArg(v: unknown, what: string): SnapshotInfo {
+  const o = argCheck.record(v, what, ['meta', 'size']);
+  return { meta: argCheck.snapshotMeta(o.meta, `${what}.meta`), size: argCheck.index(o.size, `${what}.size`) };
 }
 
 function checkSnapshotArg(v: unknown, what: string): Snapshot {

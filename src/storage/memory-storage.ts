@@ -59,8 +59,11 @@ export class MemoryDisk {
     return this.damage.get(record);
   }
 
-  /** @internal Execute one accepted op; it was validated by LogView, so index arithmetic is safe. */
-  applyOp(op: WriteOp): void {
+  /**
+   * @internal Execute one accepted op; it was validated by LogView, so index arithmetic is safe. `staged`:
+   * the bytes of a received snapshot the op installs (the handle staged them).
+   */
+  applyOp(op: WriteOp, staged?: Uint8Array): void {
     for (const [lo, hi] of op.deletes) {
       const first = this.entries[0]?.index;
       if (first === undefined) continue;
@@ -72,7 +75,7 @@ export class MemoryDisk {
       this.entries.splice(a, b - a + 1);
     }
     if (op.snapshot) {
-      this.snapshot = { meta: copyMeta(op.snapshot.meta), data: op.snapshot.data };
+      this.snapshot = { meta: copyMeta(op.snapshot.meta), data: op.snapshot.data ?? (staged as Uint8Array) };
       this.damage.delete(RecordName.snapshot);
     }
     const head = op.entries[0];
@@ -107,7 +110,10 @@ interface PendingWrite {
 
 export class MemoryStorage extends QueuedStorage {
   private pending: PendingWrite | undefined;
+  /** Bytes of the received snapshot being staged: this handle's, not the disk's (a crash forgets them). */
+  private staging: { parts: Uint8Array[]; received: number } | undefined;
   private armedFailure: string | undefined;
+  private readFailure: string | undefined;
   private crashed = false;
 
   private constructor(
@@ -143,6 +149,11 @@ export class MemoryStorage extends QueuedStorage {
   /** The next group write fails (nothing of it reaches the disk), whenever it completes. */
   failNextWrite(message = 'injected write failure'): void {
     this.armedFailure = message;
+  }
+
+  /** Every snapshot read from now on fails with StorageIo (a bad sector under the snapshot file). */
+  failReads(message = 'injected read failure'): void {
+    this.readFailure = message;
   }
 
   /** Number of calls in the write now in flight (manual mode; 0 when none). */
@@ -204,8 +215,34 @@ export class MemoryStorage extends QueuedStorage {
       p.done(new StorageError('StorageIo', `write failed: ${failure}`));
       return;
     }
-    for (const op of p.ops) this.disk.applyOp(op);
+    for (const op of p.ops) {
+      for (const c of op.chunks) {
+        if (c.offset === 0) this.staging = { parts: [], received: 0 };
+        const st = this.staging as NonNullable<MemoryStorage['staging']>;
+        st.parts.push(c.data);
+        st.received += c.data.length;
+      }
+      let staged: Uint8Array | undefined;
+      if (op.snapshot && !op.snapshot.data) {
+        const st = this.staging as NonNullable<MemoryStorage['staging']>;
+        staged = new Uint8Array(st.received);
+        let at = 0;
+        for (const part of st.parts) {
+          staged.set(part, at);
+          at += part.length;
+        }
+        this.staging = undefined;
+      }
+      this.disk.applyOp(op, staged);
+    }
     p.done();
+  }
+
+  protected readSnapshotData(index: number, offset: number, length: number): Promise<Uint8Array | undefined> {
+    if (this.readFailure !== undefined) return Promise.reject(new StorageError('StorageIo', `snapshot read failed: ${this.readFailure}`));
+    const snap = this.disk.snapshot;
+    if (this.crashed || !snap || snap.meta.index !== index) return Promise.resolve(undefined);
+    return Promise.resolve(snap.data.subarray(Math.min(offset, snap.data.length), Math.min(offset + length, snap.data.length)));
   }
 
   protected readBoot(): Promise<BootState> {

@@ -4,11 +4,14 @@
  */
 import type { Snapshot, SnapshotMeta, HardState } from '../raft/types.js';
 import type { LogView, WriteOp } from './log-view.js';
+import { argCheck } from './shape.js';
 import { StorageError, type BootState, type PersistBatch, type RaftStorage, type StorageStats } from './types.js';
 
 type Job =
   | { kind: 'write'; op: WriteOp; resolve: () => void; reject: (e: StorageError) => void }
-  | { kind: 'load'; resolve: (b: BootState) => void; reject: (e: unknown) => void };
+  | { kind: 'load'; resolve: (b: BootState) => void; reject: (e: unknown) => void }
+  /** Resolves once every write queued before it is durable (a snapshot read must see them). */
+  | { kind: 'barrier'; resolve: () => void; reject: (e: unknown) => void };
 
 type Status = 'open' | 'closing' | 'closed' | 'failed';
 
@@ -37,6 +40,12 @@ export abstract class QueuedStorage implements RaftStorage {
   protected abstract readBoot(): Promise<BootState>;
   /** Release the underlying store and its lock. Called once, when no write is in flight. */
   protected abstract release(): Promise<void>;
+  /**
+   * Bytes of the durable snapshot at `index` from `offset` (at most `length`), or undefined if the
+   * durable snapshot is another. May run while later writes are in flight: a write that replaces the
+   * snapshot may make it undefined, never a mix of two snapshots.
+   */
+  protected abstract readSnapshotData(index: number, offset: number, length: number): Promise<Uint8Array | undefined>;
 
   persist(batch: PersistBatch): Promise<void> {
     return this.accept(() => this.view.preparePersist(batch));
@@ -48,6 +57,24 @@ export abstract class QueuedStorage implements RaftStorage {
 
   compact(upTo: number): Promise<void> {
     return this.accept(() => this.view.prepareCompact(upTo));
+  }
+
+  readSnapshot(index: number, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    try {
+      argCheck.index(index, 'readSnapshot index', 1);
+      argCheck.index(offset, 'readSnapshot offset');
+      argCheck.index(length, 'readSnapshot length');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // Not the snapshot the accepted calls leave: nothing to wait for.
+    if (this.view.snapshotMeta()?.index !== index) return Promise.resolve(undefined);
+    return new Promise<void>((resolve, reject) => {
+      this.jobs.push({ kind: 'barrier', resolve, reject });
+      this.pump();
+    }).then(() => this.readSnapshotData(index, offset, length));
   }
 
   load(): Promise<BootState> {
@@ -137,6 +164,8 @@ export abstract class QueuedStorage implements RaftStorage {
 
   private pump(): void {
     if (this.busy) return;
+    // A barrier at the head has nothing queued before it: every earlier write is durable.
+    while (this.jobs[0]?.kind === 'barrier' && this.status !== 'failed' && this.status !== 'closed') (this.jobs.shift() as Extract<Job, { kind: 'barrier' }>).resolve();
     if (this.jobs.length === 0 || this.status === 'failed' || this.status === 'closed') {
       this.wakeIdle();
       return;
@@ -153,8 +182,8 @@ export abstract class QueuedStorage implements RaftStorage {
       );
       return;
     }
-    // Group commit: every write queued behind the one in flight goes out together (up to a load, which
-    // must see exactly the writes accepted before it).
+    // Group commit: every write queued behind the one in flight goes out together (up to a load or a
+    // barrier, which must see exactly the writes accepted before it).
     let n = 0;
     while (n < this.jobs.length && (this.jobs[n] as Job).kind === 'write') n++;
     const group = this.jobs.splice(0, n) as Array<Extract<Job, { kind: 'write' }>>;

@@ -13,9 +13,9 @@
  * paired with the wrong record is caught, not only a flipped bit.
  */
 import { crc32 } from 'node:zlib';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Snapshot } from '../raft/types.js';
+import type { Snapshot, SnapshotMeta } from '../raft/types.js';
 import type { SnapshotRecord } from './level-codec.js';
 import { StorageError } from './types.js';
 
@@ -27,21 +27,25 @@ export function snapshotFileName(index: number, term: number): string {
   return `${index.toString(16).padStart(16, '0')}-${term.toString(16).padStart(16, '0')}.snap`;
 }
 
+function header(meta: SnapshotMeta, size: number, crc: number): Buffer {
+  const h = Buffer.alloc(HEADER);
+  MAGIC.copy(h, 0);
+  h.writeUInt32BE(FILE_FORMAT, 8);
+  h.writeBigUInt64BE(BigInt(meta.index), 12);
+  h.writeBigUInt64BE(BigInt(meta.term), 20);
+  h.writeBigUInt64BE(BigInt(size), 28);
+  h.writeUInt32BE(crc, 36);
+  return h;
+}
+
 /** Write `snap` durably into `dir` and return the record that will reference it. */
 export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<SnapshotRecord> {
   const file = snapshotFileName(snap.meta.index, snap.meta.term);
   const crc = crc32(snap.data);
-  const header = Buffer.alloc(HEADER);
-  MAGIC.copy(header, 0);
-  header.writeUInt32BE(FILE_FORMAT, 8);
-  header.writeBigUInt64BE(BigInt(snap.meta.index), 12);
-  header.writeBigUInt64BE(BigInt(snap.meta.term), 20);
-  header.writeBigUInt64BE(BigInt(snap.data.length), 28);
-  header.writeUInt32BE(crc, 36);
   const tmp = join(dir, `${file}.tmp`);
   const fh = await open(tmp, 'w');
   try {
-    await fh.writev([header, snap.data]);
+    await fh.writev([header(snap.meta, snap.data.length, crc), snap.data]);
     await fh.sync();
   } finally {
     await fh.close();
@@ -49,6 +53,89 @@ export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<Sn
   await rename(tmp, join(dir, file));
   await syncDir(dir);
   return { meta: snap.meta, file, size: snap.data.length, crc };
+}
+
+/**
+ * A snapshot received from a leader, written to a temp file chunk by chunk as it arrives (hashicorp/raft's
+ * SnapshotSink), so no copy of it is kept in memory. Chunks are not synced one by one: until finish() the
+ * file is nobody's, and a crash leaves a temp file the next open removes. finish() writes the header
+ * with the checksum accumulated over the chunks, syncs, and renames it to its snapshot file name.
+ */
+export class StagedSnapshotFile {
+  private crc = 0;
+  private received = 0;
+
+  private constructor(
+    private readonly dir: string,
+    readonly meta: SnapshotMeta,
+    readonly total: number,
+    private readonly fh: FileHandle,
+    readonly tmpName: string,
+  ) {}
+
+  static async start(dir: string, meta: SnapshotMeta, total: number): Promise<StagedSnapshotFile> {
+    const tmpName = `${snapshotFileName(meta.index, meta.term)}.part`;
+    const fh = await open(join(dir, tmpName), 'w');
+    return new StagedSnapshotFile(dir, meta, total, fh, tmpName);
+  }
+
+  async append(data: Uint8Array): Promise<void> {
+    // Data goes after the header, which is written last (its checksum covers every chunk).
+    await this.fh.write(data, 0, data.length, HEADER + this.received);
+    this.crc = crc32(data, this.crc);
+    this.received += data.length;
+  }
+
+  async finish(): Promise<SnapshotRecord> {
+    if (this.received !== this.total) throw new StorageError('InvalidArgument', `staged snapshot ${this.meta.index}/${this.meta.term} holds ${this.received} of ${this.total} bytes`);
+    const file = snapshotFileName(this.meta.index, this.meta.term);
+    try {
+      await this.fh.write(header(this.meta, this.total, this.crc), 0, HEADER, 0);
+      await this.fh.sync();
+    } finally {
+      await this.fh.close();
+    }
+    await rename(join(this.dir, this.tmpName), join(this.dir, file));
+    await syncDir(this.dir);
+    return { meta: this.meta, file, size: this.total, crc: this.crc };
+  }
+
+  /** Give the transfer up (a newer one started): close and remove the temp file. */
+  async discard(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await rm(join(this.dir, this.tmpName), { force: true });
+  }
+}
+
+/**
+ * Bytes [offset, offset + length) of a snapshot file's data (fewer at its end); undefined if the file is
+ * gone (a newer snapshot replaced it meanwhile).
+ */
+export async function readSnapshotRange(dir: string, rec: SnapshotRecord, offset: number, length: number): Promise<Uint8Array | undefined> {
+  const path = join(dir, rec.file);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StorageError('StorageIo', `snapshot: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const n = Math.max(0, Math.min(length, rec.size - offset));
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(buf, got, n - got, HEADER + offset + got);
+      if (bytesRead === 0) throw new StorageError('StorageCorrupt', `snapshot file ${path}: ends at ${HEADER + offset + got} bytes, its record says ${HEADER + rec.size}`);
+      got += bytesRead;
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, n);
+  } catch (e) {
+    if (e instanceof StorageError) throw e;
+    throw new StorageError('StorageIo', `snapshot: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Read and verify the file a snapshot record names. */
@@ -97,13 +184,13 @@ export async function checkSnapshotFile(dir: string, rec: SnapshotRecord): Promi
 }
 
 /**
- * Remove every file in `dir` except `keep`: temp files of interrupted writes and snapshots no record
+ * Remove every file in `dir` except those in `keep`: temp files of interrupted writes and snapshots no record
  * references any more. Returns the names removed.
  */
-export async function removeUnreferenced(dir: string, keep: string | undefined): Promise<string[]> {
+export async function removeUnreferenced(dir: string, ...keep: Array<string | undefined>): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(dir)) {
-    if (name === keep) continue;
+    if (keep.includes(name)) continue;
     await rm(join(dir, name), { force: true });
     removed.push(name);
   }

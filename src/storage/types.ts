@@ -5,7 +5,7 @@
  * Every implementation (MemoryStorage for tests and the simulator, LevelStorage on disk) runs the same
  * conformance suite (test/storage/conformance.ts), so the simulator exercises the contract that ships.
  */
-import type { Entry, HardState, Snapshot, SnapshotMeta } from '../raft/types.js';
+import type { Entry, HardState, Snapshot, SnapshotChunk, SnapshotInfo, SnapshotMeta } from '../raft/types.js';
 
 /** What a node restarts from: exactly the durable part of RaftBootState (the caller adds initialConf). */
 export interface BootState {
@@ -18,7 +18,11 @@ export interface BootState {
 
 /**
  * One Ready's durable part, written as ONE atomic batch. Applied in this order:
- *  1. `snapshot` (received from a leader) replaces the whole log: every stored entry is deleted.
+ *  0. `snapshotChunks` (bytes of a snapshot arriving from a leader) are staged: a chunk at offset 0 starts
+ *     a new staged snapshot, discarding any other; every other chunk continues the staged one exactly
+ *     where it ends. Staged bytes are not part of the log and a crash or reopen forgets them.
+ *  1. `snapshot` (received from a leader) installs the staged snapshot, which must be complete and be
+ *     this one, and replaces the whole log: every stored entry is deleted.
  *  2. `entries`: if entries[0].index is at or below the last stored index, the stored suffix from there
  *     is deleted first (a conflicting suffix, §5.3), then they are written.
  *  3. `hardState` replaces the stored one.
@@ -28,7 +32,8 @@ export interface BootState {
 export interface PersistBatch {
   hardState?: HardState | undefined;
   entries?: readonly Entry[] | undefined;
-  snapshot?: Snapshot | undefined;
+  snapshotChunks?: readonly SnapshotChunk[] | undefined;
+  snapshot?: SnapshotInfo | undefined;
 }
 
 /**
@@ -53,6 +58,14 @@ export interface RaftStorage {
   load(): Promise<BootState>;
   /** Persist one Ready's hardState/entries/snapshot atomically; resolves once durable. */
   persist(batch: PersistBatch): Promise<void>;
+  /**
+   * Bytes [offset, offset + length) of the stored snapshot at `index` (fewer at its end), read after
+   * every write accepted before this call is durable; undefined if the store holds another snapshot (or
+   * none) by then. How a leader streams its snapshot and a follower restores one it received, without
+   * keeping the snapshot in memory. A chunk is not checked against the file's checksum (only a whole
+   * read could be): the snapshot format carries its own, which the receiver verifies.
+   */
+  readSnapshot(index: number, offset: number, length: number): Promise<Uint8Array | undefined>;
   /**
    * Record a snapshot this node took of its own state machine (RaftCore.compact): it must be at a
    * committed, stored index with the stored entry's term. Unlike a received snapshot it keeps the log;

@@ -9,6 +9,7 @@ import type { ApplyResult } from '../../src/ipam/state-machine.js';
 import { IpamApp } from '../../src/node/ipam-app.js';
 import { Replica, type ReplicaOptions, type Scheduler } from '../../src/node/replica.js';
 import { parseMessage } from '../../src/raft/message-parse.js';
+import type { RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
 import type { Message, NodeId } from '../../src/raft/types.js';
 import { MemoryDisk, MemoryStorage, type MemoryStorageOptions } from '../../src/storage/memory-storage.js';
@@ -27,6 +28,9 @@ export interface LocalNode {
 
 const CLUSTER = 'local';
 
+/** Replica options for every node, and Raft settings merged into each node's own (id, timing, seed). */
+export type ClusterOptions = Partial<ReplicaOptions<ApplyResult>> & { raftTuning?: Partial<Omit<RaftConfig, 'id' | 'rng'>> };
+
 export class LocalCluster {
   readonly network = new MemoryNetwork({ cluster: CLUSTER });
   readonly nodes = new Map<NodeId, LocalNode>();
@@ -36,10 +40,10 @@ export class LocalCluster {
 
   constructor(
     private readonly voters: NodeId[],
-    private readonly extra: Partial<ReplicaOptions<ApplyResult>> = {},
+    private readonly extra: ClusterOptions = {},
   ) {}
 
-  static async start(voters: NodeId[], extra: Partial<ReplicaOptions<ApplyResult>> = {}): Promise<LocalCluster> {
+  static async start(voters: NodeId[], extra: ClusterOptions = {}): Promise<LocalCluster> {
     const c = new LocalCluster(voters, extra);
     for (const id of voters) await c.boot(id, new MemoryDisk(), { voters, learners: [] });
     return c;
@@ -52,15 +56,16 @@ export class LocalCluster {
     await transport.start();
     const app = new IpamApp();
     const fatal: unknown[] = [];
+    const { raftTuning, ...extra } = this.extra;
     const replica = await Replica.open<ApplyResult>({
-      raft: { id, electionTick: 10, heartbeatTick: 2, rng: createRng([...id].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 7)) },
+      raft: { id, electionTick: 10, heartbeatTick: 2, rng: createRng([...id].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 7)), ...raftTuning },
       storage,
       transport,
       app,
       scheduler: this.scheduler,
       ...(initialConf ? { initialConf } : {}),
       onFatal: (e) => fatal.push(e),
-      ...this.extra,
+      ...extra,
       ...perNode,
     });
     const node: LocalNode = { id, disk, storage, transport, app, replica, fatal };

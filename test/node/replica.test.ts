@@ -3,11 +3,12 @@ import { encodeEntry } from '../../src/ipam/log-entry.js';
 import { IpamApp } from '../../src/node/ipam-app.js';
 import { NodeError } from '../../src/node/service.js';
 import { MemoryDisk } from '../../src/storage/memory-storage.js';
-import { LocalCluster, type LocalNode } from './local-cluster.js';
+import type { Snapshot } from '../../src/raft/types.js';
+import { LocalCluster, type ClusterOptions, type LocalNode } from './local-cluster.js';
 
 const NET = { type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 } as const;
 
-async function cluster3(extra = {}): Promise<LocalCluster> {
+async function cluster3(extra: ClusterOptions = {}): Promise<LocalCluster> {
   return LocalCluster.start(['n1', 'n2', 'n3'], extra);
 }
 
@@ -149,6 +150,39 @@ describe('replica driver: the production Ready loop', () => {
     await c.ticks(30);
     expect(joiner.replica.status().snapshotIndex).toBeGreaterThan(0);
     expect(joiner.app.sm.stateHash()).toBe(leader.app.sm.stateHash());
+  });
+
+  it('the leader streams its snapshot from storage: the joiner stores exactly the bytes the leader stored, and restores from them', async () => {
+    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 }, raftTuning: { snapshotChunkBytes: 64 } });
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
+    await c.ticks(3);
+    const stored = leader.disk.snapshot as Snapshot;
+    expect(stored.data.length).toBeGreaterThan(3 * 64); // several chunks
+    // The joiner takes no snapshot of its own, so what its disk holds is what it received.
+    const joiner = await c.boot('n4', new MemoryDisk(), undefined, { snapshotPolicy: { entries: 1_000_000, bytes: 1 << 30, keepTrailing: 2 } });
+    await c.drive(leader.replica.proposeConfChange({ op: 'addLearner', node: 'n4' }));
+    await c.ticks(60);
+    const installed = joiner.disk.snapshot as Snapshot;
+    expect(installed.meta).toEqual(stored.meta);
+    expect(Buffer.from(installed.data)).toEqual(Buffer.from(stored.data));
+    expect(joiner.app.sm.stateHash()).toBe(leader.app.sm.stateHash());
+  });
+
+  it('a snapshot chunk the leader cannot read from storage stops the leader (never a silent retry on a failing disk)', async () => {
+    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 } });
+    const leader = await c.elect();
+    await c.submit(leader, NET);
+    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
+    await c.ticks(3);
+    leader.storage.failReads('bad sector');
+    const joiner = await c.boot('n4', new MemoryDisk());
+    await c.drive(leader.replica.proposeConfChange({ op: 'addLearner', node: 'n4' }));
+    await c.ticks(10);
+    expect(leader.replica.isStopped).toBe(true);
+    expect(String(leader.fatal[0])).toMatch(/bad sector/);
+    expect(joiner.disk.snapshot).toBeUndefined();
   });
 
   it('a received snapshot that fails to decode half-way stops the joining replica; its old state is never replaced and nothing after the snapshot is applied', async () => {

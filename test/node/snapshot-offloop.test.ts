@@ -18,6 +18,7 @@ import { encodeEntry } from '../../src/ipam/log-entry.js';
 import { IpamStateMachine } from '../../src/ipam/state-machine.js';
 import type { Entry, NodeId } from '../../src/raft/types.js';
 import { MemoryDisk, MemoryStorage } from '../../src/storage/memory-storage.js';
+import { wholeSnapshot } from '../../src/storage/whole-snapshot.js';
 import { LocalCluster } from './local-cluster.js';
 
 const ADDRESSES = 200_000;
@@ -41,7 +42,7 @@ function bigState(): IpamStateMachine {
 async function diskWithSnapshot(id: NodeId, data: Uint8Array): Promise<MemoryDisk> {
   const disk = new MemoryDisk();
   const storage = await MemoryStorage.open(disk, { clusterId: 'local', nodeId: id });
-  await storage.persist({ hardState: { term: 1, vote: null, commit: 1 }, entries: [], snapshot: { meta: { index: 1, term: 1, conf: { voters: VOTERS, learners: [] } }, data } });
+  await storage.persist({ hardState: { term: 1, vote: null, commit: 1 }, entries: [], ...wholeSnapshot({ meta: { index: 1, term: 1, conf: { voters: VOTERS, learners: [] } }, data }) });
   await storage.close();
   return disk;
 }

@@ -15,7 +15,7 @@ import { Cluster, enc } from './cluster.js';
 const fresh = (voters: string[], learners: string[] = []): RaftBootState => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [], initialConf: { voters, learners } });
 const cfg = (over: Partial<RaftConfig> = {}): RaftConfig => ({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(1), ...over });
 const ents = (from: number, terms: number[]): Entry[] => terms.map((term, i) => ({ term, index: from + i, type: 'normal', data: enc.encode(`e${from + i}`) }));
-const snapAt = (index: number, term: number, voters = ['1', '2', '3']) => ({ meta: { index, term, conf: { voters, learners: [] } }, data: new Uint8Array() });
+const snapAt = (index: number, term: number, voters = ['1', '2', '3']) => ({ meta: { index, term, conf: { voters, learners: [] } }, size: 0 });
 
 /** Node 1 becomes leader of a 3-node cluster whose answers to it are all cut: its no-op stays uncommitted. */
 function winWithoutAcks(c: Cluster): void {
@@ -382,24 +382,24 @@ describe('compact', () => {
     c.flush('1');
     const core = c.core('1');
     const applied = core.status().applied;
-    expect(misuse(() => core.compact(applied + 1, new Uint8Array(), 0))).toEqual({ code: 'Misuse', message: `compact at ${applied + 1} but applied is ${applied}` });
-    for (const bad of [-1, 1.5]) expect(misuse(() => core.compact(applied, new Uint8Array(), bad))).toEqual({ code: 'Misuse', message: `keepTrailing must be a non-negative integer, got ${bad}` });
-    const { snapshot, compactedTo } = core.compact(applied, new Uint8Array([1]), 1);
+    expect(misuse(() => core.compact(applied + 1, 0, 0))).toEqual({ code: 'Misuse', message: `compact at ${applied + 1} but applied is ${applied}` });
+    for (const bad of [-1, 1.5]) expect(misuse(() => core.compact(applied, 0, bad))).toEqual({ code: 'Misuse', message: `keepTrailing must be a non-negative integer, got ${bad}` });
+    const { snapshot, compactedTo } = core.compact(applied, 1, 1);
     expect(snapshot.meta.index).toBe(applied);
     expect(compactedTo).toBe(applied - 1);
-    expect(misuse(() => core.compact(applied, new Uint8Array(), 0))).toEqual({ code: 'SnapshotOutOfDate', message: `snapshot at ${applied} is not older than ${applied}` });
+    expect(misuse(() => core.compact(applied, 0, 0))).toEqual({ code: 'SnapshotOutOfDate', message: `snapshot at ${applied} is not older than ${applied}` });
     const policy = new SnapshotPolicy({ entries: 1, bytes: 1, keepTrailing: 0 });
     c.propose('1', 'b');
     c.flush('1');
     policy.applied([{ term: 1, index: 1, type: 'normal', data: new Uint8Array() }]);
     expect(policy.due()).toBe(true);
-    expect(core.compact(core.status().applied, new Uint8Array(), policy).compactedTo).toBe(core.status().applied);
+    expect(core.compact(core.status().applied, 0, policy).compactedTo).toBe(core.status().applied);
     expect(policy.due()).toBe(false);
   });
 
   it('a node that has applied nothing has nothing to snapshot', () => {
     const core = new RaftCore(cfg({ id: '4' }), { hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
-    expect(misuse(() => core.compact(0, new Uint8Array(), 0))).toEqual({ code: 'Misuse', message: 'nothing is applied yet: there is nothing to snapshot' });
+    expect(misuse(() => core.compact(0, 0, 0))).toEqual({ code: 'Misuse', message: 'nothing is applied yet: there is nothing to snapshot' });
   });
 });
 

@@ -5,7 +5,9 @@
  */
 import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
+import type { SnapshotPolicy } from '../../src/raft/snapshot-policy.js';
 import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Ready, Snapshot } from '../../src/raft/types.js';
+import { SnapshotBytes } from './snapshot-bytes.js';
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
@@ -22,6 +24,8 @@ export class Cluster {
   readonly applied = new Map<NodeId, string[]>();
   readonly reads = new Map<NodeId, ReadState[]>();
   readonly readies = new Map<NodeId, Ready[]>();
+  /** Each node's snapshot bytes (the core keeps only their metadata): its "disk", kept across restarts. */
+  readonly snapshots = new Map<NodeId, SnapshotBytes>();
   queue: Message[] = [];
   /** Links that drop everything: "from>to". */
   readonly cut = new Set<string>();
@@ -36,9 +40,11 @@ export class Cluster {
   }
 
   boot(id: NodeId, stored: Stored, initialConf?: ConfState): RaftCore {
+    const bytes = new SnapshotBytes(stored.snapshot);
+    this.snapshots.set(id, bytes);
     const core = new RaftCore(
       { id, electionTick: 10, heartbeatTick: 1, rng: createRng(id.charCodeAt(0) * 7 + id.length), ...this.cfg },
-      { hardState: stored.hardState, entries: [...stored.entries], ...(stored.snapshot ? { snapshot: stored.snapshot } : {}), ...(initialConf ? { initialConf } : {}) },
+      { hardState: stored.hardState, entries: [...stored.entries], ...(bytes.info ? { snapshot: bytes.info } : {}), ...(initialConf ? { initialConf } : {}) },
     );
     this.cores.set(id, core);
     this.stored.set(id, { hardState: { ...stored.hardState }, entries: [...stored.entries], ...(stored.snapshot ? { snapshot: stored.snapshot } : {}) });
@@ -54,6 +60,13 @@ export class Cluster {
     return this.boot(id, { hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
   }
 
+  /** The driver of `id` snapshots its state machine at `index` (the bytes stay with the driver). */
+  compact(id: NodeId, index: number, data: Uint8Array, keep: SnapshotPolicy | number): { snapshot: Snapshot; compactedTo: number } {
+    const r = (this.snapshots.get(id) as SnapshotBytes).compact(this.core(id), index, data, keep);
+    (this.stored.get(id) as Stored).snapshot = r.snapshot;
+    return r;
+  }
+
   core(id: NodeId): RaftCore {
     const c = this.cores.get(id);
     if (!c) throw new Error(`no node ${id}`);
@@ -67,8 +80,10 @@ export class Cluster {
     while (core.hasReady()) {
       const rd = core.ready();
       (this.readies.get(id) as Ready[]).push(rd);
-      if (rd.snapshot) {
-        st.snapshot = rd.snapshot;
+      const bytes = this.snapshots.get(id) as SnapshotBytes;
+      const installed = bytes.persist(rd);
+      if (installed) {
+        st.snapshot = installed;
         st.entries = [];
       }
       if (rd.entries.length > 0) {
@@ -78,8 +93,9 @@ export class Cluster {
       if (rd.hardState) st.hardState = rd.hardState;
       for (const e of rd.committedEntries) if (e.type === 'normal' && e.data.length > 0) (this.applied.get(id) as string[]).push(dec.decode(e.data));
       (this.reads.get(id) as ReadState[]).push(...rd.readStates);
-      this.sent.push(...rd.messages);
-      this.queue.push(...rd.messages);
+      const out = [...rd.messages, ...bytes.messages(id, rd)];
+      this.sent.push(...out);
+      this.queue.push(...out);
       core.advance(rd);
     }
   }

@@ -33,7 +33,7 @@ describe('compact() at an older applied index', () => {
   it('records the snapshot at that index with the term of its entry, and compacts behind it only', () => {
     const c = leader();
     const applied = c.status().applied;
-    const { snapshot, compactedTo } = c.compact(applied - 2, new Uint8Array([7]), 0);
+    const { snapshot, compactedTo } = c.compact(applied - 2, 1, 0);
     expect(snapshot.meta).toEqual({ index: applied - 2, term: c.status().term, conf: { voters: ['1'], learners: [] } });
     expect(compactedTo).toBe(applied - 2);
     expect(c.status()).toMatchObject({ applied, snapshotIndex: applied - 2 });
@@ -42,11 +42,11 @@ describe('compact() at an older applied index', () => {
   it('is refused above applied (Misuse) and at or below the last snapshot (SnapshotOutOfDate)', () => {
     const c = leader();
     const applied = c.status().applied;
-    expect(() => c.compact(applied + 1, new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'Misuse' }));
-    c.compact(applied - 1, new Uint8Array(1), 0);
-    expect(() => c.compact(applied - 1, new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
-    expect(() => c.compact(applied - 2, new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
-    expect(c.compact(applied, new Uint8Array(1), 0).snapshot.meta.index).toBe(applied);
+    expect(() => c.compact(applied + 1, 1, 0)).toThrow(expect.objectContaining({ code: 'Misuse' }));
+    c.compact(applied - 1, 1, 0);
+    expect(() => c.compact(applied - 1, 1, 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
+    expect(() => c.compact(applied - 2, 1, 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
+    expect(c.compact(applied, 1, 0).snapshot.meta.index).toBe(applied);
   });
 
   it('carries the membership in force at its index, not a later one (§7: "the latest configuration as of the last included index")', () => {
@@ -59,9 +59,9 @@ describe('compact() at an older applied index', () => {
     expect(c.status().applied).toBe(confAt + 1);
     expect(c.status().conf).toEqual({ voters: ['1'], learners: ['2'] });
     // Before the conf entry: the membership without the learner, although the learner is in force now.
-    expect(c.compact(confAt - 1, new Uint8Array(1), 0).snapshot.meta).toMatchObject({ index: confAt - 1, conf: { voters: ['1'], learners: [] } });
+    expect(c.compact(confAt - 1, 1, 0).snapshot.meta).toMatchObject({ index: confAt - 1, conf: { voters: ['1'], learners: [] } });
     expect(confAt - 1).toBeGreaterThanOrEqual(before);
     // At the conf entry itself the change is part of the snapshot.
-    expect(c.compact(confAt, new Uint8Array(1), 0).snapshot.meta.conf).toEqual({ voters: ['1'], learners: ['2'] });
+    expect(c.compact(confAt, 1, 0).snapshot.meta.conf).toEqual({ voters: ['1'], learners: ['2'] });
   });
 });

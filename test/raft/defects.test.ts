@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { RaftCore, type RaftConfig } from '../../src/raft/raft.js';
 import { createRng } from '../../src/raft/rng.js';
 import { SnapshotPolicy } from '../../src/raft/snapshot-policy.js';
-import { RaftError, type Entry, type Message, type NodeId, type Ready, type Snapshot } from '../../src/raft/types.js';
+import { RaftError, type Entry, type Message, type NodeId, type Ready, type SnapshotInfo } from '../../src/raft/types.js';
+import { SnapshotBytes } from './snapshot-bytes.js';
 
 const enc = new TextEncoder();
 
@@ -18,6 +19,8 @@ class Net {
   readonly cores = new Map<NodeId, RaftCore>();
   readonly sent: Message[] = [];
   readonly installed = new Map<NodeId, number>();
+  /** Each node's snapshot bytes, kept by its "driver" (the core holds only their metadata). */
+  readonly bytes = new Map<NodeId, SnapshotBytes>();
   private inFlight: Array<{ at: number; m: Message }> = [];
   private readonly cut = new Set<NodeId>();
   now = 0;
@@ -29,12 +32,18 @@ class Net {
         entries: [],
         initialConf: { voters: ids, learners: [] },
       }));
+      this.bytes.set(id, new SnapshotBytes());
     }
     this.flush();
   }
 
   core(id: NodeId): RaftCore {
     return this.cores.get(id) as RaftCore;
+  }
+
+  /** Node `id`'s driver snapshots its state machine as `data` at its applied index. */
+  compact(id: NodeId, data: Uint8Array): void {
+    (this.bytes.get(id) as SnapshotBytes).compact(this.core(id), this.core(id).status().applied, data, 0);
   }
 
   isolate(id: NodeId): void {
@@ -50,8 +59,9 @@ class Net {
     for (const [id, c] of this.cores) {
       while (c.hasReady()) {
         const rd: Ready = c.ready();
-        if (rd.snapshot) this.installed.set(id, this.now);
-        for (const m of rd.messages) {
+        const bytes = this.bytes.get(id) as SnapshotBytes;
+        if (bytes.persist(rd)) this.installed.set(id, this.now);
+        for (const m of [...rd.messages, ...bytes.messages(id, rd)]) {
           this.sent.push(m);
           if (!this.cut.has(m.from) && !this.cut.has(m.to)) this.inFlight.push({ at: this.now + this.latency, m });
         }
@@ -125,8 +135,7 @@ function snapshotTransfer(chunks: number, latency: number, perLinkPerTick = Infi
   for (let i = 0; i < 5; i++) net.core('1').propose(enc.encode(`p${i}`));
   net.flush();
   net.run(10, () => net.core('1').status().applied === net.core('1').status().lastIndex);
-  const l = net.core('1');
-  l.compact(l.status().applied, new Uint8Array(chunks * chunkBytes).fill(1), 0);
+  net.compact('1', new Uint8Array(chunks * chunkBytes).fill(1));
   net.heal();
   net.sent.length = 0;
   return { net, chunkBytes };
@@ -209,12 +218,13 @@ describe('stale rejections', () => {
     net.run(10);
     const st = l.status();
     expect(st.progress?.['2']?.match).toBe(st.lastIndex);
-    l.compact(st.applied, new Uint8Array(10), 0);
+    l.compact(st.applied, 10, 0);
     l.reportUnreachable('2'); // probing again from match + 1
     // A rejection of an old probe at `match`, delayed in the network, arrives now.
     l.step({ type: 'appResp', from: '2', to: '1', term: st.term, index: st.lastIndex, reject: true, hintIndex: 0, hintTerm: 0 });
-    const out = sent(l).filter((m) => m.to === '2');
-    expect(out.filter((m) => m.type === 'snap')).toEqual([]);
+    const rd = flush(l);
+    expect(rd?.snapshotSends ?? []).toEqual([]);
+    const out = (rd?.messages ?? []).filter((m) => m.to === '2');
     expect(l.status().progress?.['2']?.next).toBeGreaterThan(st.lastIndex);
   });
 });
@@ -225,11 +235,11 @@ describe('compact() and a received snapshot', () => {
     settle(f);
     expect(f.status().applied).toBe(3);
     f.step({ type: 'snap', from: '1', to: '2', term: 2, meta: { index: 10, term: 2, conf: { voters: ['1', '2', '3', '4'], learners: [] } }, offset: 0, total: 4, chunk: new Uint8Array(4) });
-    expect(() => f.compact(3, new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
+    expect(() => f.compact(3, 1, 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
     // After the driver restored it, the next snapshot is taken at the snapshot's point or later.
     const rd = flush(f) as Ready;
     expect(rd.snapshot?.meta.index).toBe(10);
-    expect(() => f.compact(10, new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
+    expect(() => f.compact(10, 1, 0)).toThrow(expect.objectContaining({ code: 'SnapshotOutOfDate' }));
   });
   it('keepTrailing of the SnapshotPolicy is the trailing window compaction keeps, and the policy starts counting again', () => {
     const net = new Net(['1'], {});
@@ -241,7 +251,7 @@ describe('compact() and a received snapshot', () => {
     policy.applied(Array.from({ length: 5 }, (_, i): Entry => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array() })));
     expect(policy.due()).toBe(true);
     const applied = l.status().applied;
-    const { snapshot, compactedTo } = l.compact(applied, new Uint8Array(1), policy);
+    const { snapshot, compactedTo } = l.compact(applied, 1, policy);
     expect(snapshot.meta.index).toBe(applied);
     expect(compactedTo).toBe(applied - 4);
     expect(policy.due()).toBe(false);
@@ -253,7 +263,7 @@ describe('hostile numbers and malformed messages are dropped by step()', () => {
     const f = new RaftCore({ id: '2', electionTick: 10, heartbeatTick: 1, rng: createRng(2) }, {
       hardState: { term: 2, vote: null, commit: 4 },
       entries: [2, 2, 2].map((t, i): Entry => ({ term: t, index: 5 + i, type: 'normal', data: enc.encode(`e${5 + i}`) })),
-      snapshot: { meta: { index: 4, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() },
+      snapshot: { meta: { index: 4, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, size: 0 },
     });
     flush(f);
     return f;
@@ -296,12 +306,12 @@ describe('hostile numbers and malformed messages are dropped by step()', () => {
 
 describe('boot', () => {
   it('a snapshot at index 0 carrying a membership is refused: nothing would replicate that membership', () => {
-    const snap: Snapshot = { meta: { index: 0, term: 0, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() };
+    const snap: SnapshotInfo = { meta: { index: 0, term: 0, conf: { voters: ['1', '2', '3'], learners: [] } }, size: 0 };
     expect(() => new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(1) }, { hardState: { term: 1, vote: null, commit: 0 }, entries: [], snapshot: snap })).toThrow(expect.objectContaining({ code: 'Misuse' }));
   });
   it('compact() before anything is applied is refused (a snapshot at 0 could not boot a node)', () => {
-    const c = new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(1) }, { hardState: { term: 1, vote: null, commit: 0 }, entries: [], snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1'], learners: [] } }, data: new Uint8Array() } });
-    expect(() => c.compact(1, new Uint8Array(), 0)).toThrow(RaftError);
+    const c = new RaftCore({ id: '1', electionTick: 10, heartbeatTick: 1, rng: createRng(1) }, { hardState: { term: 1, vote: null, commit: 0 }, entries: [], snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1'], learners: [] } }, size: 0 } });
+    expect(() => c.compact(1, 0, 0)).toThrow(RaftError);
   });
 });
 

@@ -15,11 +15,12 @@ import { createRng } from '../../src/raft/rng.js';
 import { PartitionTable } from '../../src/sim/partition-table.js';
 import { logView, withTestingKnobs, type TestingKnobs } from '../../src/raft/internal.js';
 import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../../src/raft/types.js';
+import { SnapshotBytes } from './snapshot-bytes.js';
 
 interface Node {
   id: NodeId;
   core: RaftCore | undefined;
-  storage: { hardState: HardState; snapshot?: Snapshot; entries: Entry[] };
+  storage: { hardState: HardState; snapshots: SnapshotBytes; entries: Entry[] };
   applied: string[];
   cfg: Omit<RaftConfig, 'id' | 'rng'>;
   initialVoters?: NodeId[];
@@ -80,8 +81,7 @@ export class Harness {
         const node = this.node(pos[0]);
         const core = this.core(pos[0]);
         const st = core.status();
-        const { snapshot, compactedTo } = core.compact(st.applied, enc.encode(JSON.stringify(node.applied)), Number(kv.keep ?? '0'));
-        node.storage.snapshot = snapshot;
+        const { snapshot, compactedTo } = node.storage.snapshots.compact(core, st.applied, enc.encode(JSON.stringify(node.applied)), Number(kv.keep ?? '0'));
         node.storage.entries = node.storage.entries.filter((e) => e.index > compactedTo);
         return [`snapshot ${snapshot.meta.index}/${snapshot.meta.term} (${snapshot.data.length} bytes), log from ${compactedTo + 1}`];
       }
@@ -175,7 +175,7 @@ export class Harness {
     this.setDefaults(kv);
     for (const id of [...voters, ...learners]) {
       const snapshot: Snapshot = { meta: { index, term: 1, conf: { voters, learners } }, data: enc.encode('[]') };
-      const node: Node = { id, core: undefined, storage: { hardState: { term: 1, vote: null, commit: index }, entries: [], snapshot }, applied: [], cfg: { ...this.defaults } };
+      const node: Node = { id, core: undefined, storage: { hardState: { term: 1, vote: null, commit: index }, entries: [], snapshots: new SnapshotBytes(snapshot) }, applied: [], cfg: { ...this.defaults } };
       this.nodes.set(id, node);
       this.start(node);
     }
@@ -189,7 +189,7 @@ export class Harness {
     const node: Node = {
       id,
       core: undefined,
-      storage: { hardState: { term: 0, vote: null, commit: 0 }, entries: [] },
+      storage: { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshots: new SnapshotBytes() },
       applied: [],
       cfg: { ...this.defaults },
       ...(voters ? { initialVoters: voters, initialLearners: learners ?? [] } : {}),
@@ -200,15 +200,16 @@ export class Harness {
 
   private start(node: Node): void {
     const s = node.storage;
-    node.applied = s.snapshot ? (JSON.parse(dec.decode(s.snapshot.data)) as string[]) : [];
+    const snapshot = s.snapshots.snapshot;
+    node.applied = snapshot ? (JSON.parse(dec.decode(snapshot.data)) as string[]) : [];
     node.core = new RaftCore(
       // A fixed seed per node id: randomized timeouts are reproducible in every run of a scenario.
       withTestingKnobs({ ...node.cfg, id: node.id, rng: createRng(Number(node.id) * 7919) }, this.knobs),
       {
         hardState: { ...s.hardState },
         entries: s.entries.slice(),
-        ...(s.snapshot ? { snapshot: s.snapshot } : {}),
-        ...(node.initialVoters && s.entries.length === 0 && !s.snapshot && s.hardState.term === 0 ? { initialConf: { voters: node.initialVoters, learners: node.initialLearners ?? [] } } : {}),
+        ...(s.snapshots.info ? { snapshot: s.snapshots.info } : {}),
+        ...(node.initialVoters && s.entries.length === 0 && !snapshot && s.hardState.term === 0 ? { initialConf: { voters: node.initialVoters, learners: node.initialLearners ?? [] } } : {}),
       },
     );
   }
@@ -237,11 +238,11 @@ export class Harness {
     if (!core || !core.hasReady()) return false;
     const rd: Ready = core.ready();
     const s = node.storage;
-    if (rd.snapshot) {
-      s.snapshot = rd.snapshot;
+    const installed = s.snapshots.persist(rd);
+    if (installed) {
       s.entries = [];
-      node.applied = JSON.parse(dec.decode(rd.snapshot.data)) as string[];
-      out.push(`${node.id} installs snapshot ${rd.snapshot.meta.index}/${rd.snapshot.meta.term}`);
+      node.applied = JSON.parse(dec.decode(installed.data)) as string[];
+      out.push(`${node.id} installs snapshot ${installed.meta.index}/${installed.meta.term}`);
     }
     if (rd.entries.length > 0) {
       const first = (rd.entries[0] as Entry).index;
@@ -250,6 +251,7 @@ export class Harness {
     if (rd.hardState) s.hardState = { ...rd.hardState };
     if (rd.softState) out.push(`${node.id} becomes ${rd.softState.role} (lead ${rd.softState.lead ?? 'none'})`);
     for (const m of rd.messages) this.queue.push(m);
+    for (const m of s.snapshots.messages(node.id, rd)) this.queue.push(m);
     for (const e of rd.committedEntries) {
       if (e.type === 'normal' && e.data.length > 0) node.applied.push(dec.decode(e.data));
       if (e.type === 'conf') out.push(`${node.id} applies ${e.index}: ${e.change.op} ${e.change.node}`);

@@ -182,7 +182,7 @@ describe('the core drops malformed messages before any state change', () => {
     const core = new RaftCore({ id: '2', electionTick: 10, heartbeatTick: 1, rng: createRng(2) }, {
       hardState: { term: 3, vote: null, commit: 1 },
       entries: [{ term: 2, index: 2, type: 'normal', data: u8(1) }],
-      snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() },
+      snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, size: 0 },
     });
     core.advance(core.ready());
     return core;

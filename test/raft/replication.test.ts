@@ -155,7 +155,7 @@ function snapshotCluster(): Cluster {
   for (let i = 0; i < 3; i++) c.propose('1', `v${i}`);
   c.stabilize();
   const l = c.core('1');
-  l.compact(l.status().applied, enc.encode('state-at-A-0123456789'), 0);
+  c.compact('1', l.status().applied, enc.encode('state-at-A-0123456789'), 0);
   c.heal();
   c.cut.add('3>1'); // the answers from 3 are held back
   l.reportUnreachable('3'); // probe from its match: compacted away, so a snapshot
@@ -174,7 +174,7 @@ describe('InstallSnapshot (§7)', () => {
     c.cut.add('1>3');
     c.propose('1', 'later');
     c.stabilize();
-    const newer = l.compact(l.status().applied, enc.encode('state-at-B-0123456789'), 0).snapshot.meta.index;
+    const newer = c.compact('1', l.status().applied, enc.encode('state-at-B-0123456789'), 0).snapshot.meta.index;
     c.heal();
     c.clearSent();
     // The follower's answer to the old stream arrives: the next chunk is of the newer snapshot, from 0.
@@ -216,7 +216,7 @@ describe('InstallSnapshot (§7)', () => {
     const core = new RaftCore({ id: '2', electionTick: 10, heartbeatTick: 1, rng: createRng(2) }, {
       hardState: { term: 2, vote: null, commit },
       entries,
-      snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array() },
+      snapshot: { meta: { index: 1, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } }, size: 0 },
     });
     while (core.hasReady()) core.advance(core.ready());
     return core;
@@ -266,6 +266,67 @@ describe('InstallSnapshot (§7)', () => {
     expect(answers(f).map((m) => [m.snapIndex, m.nextOffset])).toEqual([[9, 0]]);
     f.step(snap(8, 2, 4, 10, [5, 6, 7, 8])); // the transfer of 8 goes on where it was
     expect(answers(f).map((m) => [m.snapIndex, m.nextOffset])).toEqual([[8, 8]]);
+  });
+
+  it('follower side: every accepted chunk goes to the driver to stage, in order; the install names the size, not the bytes', () => {
+    const f = follower([], 1);
+    const staged: Array<[number, number[]]> = [];
+    let installed: unknown;
+    const take = (m: Message): number[] => {
+      f.step(m);
+      const acks: number[] = [];
+      while (f.hasReady()) {
+        const rd = f.ready();
+        for (const c of rd.snapshotChunks ?? []) staged.push([c.offset, [...c.data]]);
+        if (rd.snapshot) installed = rd.snapshot;
+        for (const r of rd.messages) if (r.type === 'snapResp') acks.push(r.nextOffset);
+        f.advance(rd);
+      }
+      return acks;
+    };
+    expect(take(snap(8, 2, 0, 10, [1, 2, 3, 4]))).toEqual([4]);
+    expect(take(snap(8, 2, 0, 10, [1, 2, 3, 4]))).toEqual([4]); // a duplicate: not staged twice
+    expect(take(snap(8, 2, 4, 10, [5, 6, 7, 8, 9, 10, 11]))).toEqual([]); // past the total: malformed, dropped by step()
+    expect(installed).toBeUndefined();
+    expect(take(snap(8, 2, 4, 10, [5, 6, 7, 8, 9, 10]))).toEqual([10]);
+    expect(staged).toEqual([[0, [1, 2, 3, 4]], [4, [5, 6, 7, 8, 9, 10]]]);
+    expect(installed).toEqual({ meta: { index: 8, term: 2, conf: { voters: ['1', '2', '3'], learners: [] } }, size: 10 });
+    expect(f.status()).toMatchObject({ snapshotIndex: 8, commit: 8, lastIndex: 8 });
+  });
+
+  it('follower side: while a complete snapshot waits for the driver, the start of another is not staged over it', () => {
+    const f = follower([], 1);
+    f.step(snap(8, 2, 0, 2, [1, 2]));
+    f.step(snap(9, 2, 0, 2, [7, 7]));
+    const rd = f.ready();
+    expect(rd.snapshotChunks?.map((c) => c.meta.index)).toEqual([8]);
+    expect(rd.snapshot?.meta.index).toBe(8);
+    expect(rd.messages.filter((m) => m.type === 'snapResp').map((m) => (m as SnapResp).snapIndex)).toEqual([8]);
+    f.advance(rd);
+    // Once handed over, the next transfer starts normally (the leader resent its first chunk).
+    f.step(snap(9, 2, 0, 2, [7, 7]));
+    const next = f.ready();
+    expect(next.snapshot?.meta.index).toBe(9);
+    expect(next.snapshotChunks?.map((c) => [...c.data])).toEqual([[7, 7]]);
+  });
+
+  it('leader side: the core asks for ranges of its stored snapshot, of the size it was told, never holding the bytes', () => {
+    const c = new Cluster(['1', '2', '3'], { snapshotChunkBytes: 4 });
+    c.elect('1');
+    c.isolate('3');
+    c.propose('1', 'v');
+    c.stabilize();
+    const l = c.core('1');
+    l.compact(l.status().applied, 10, 0); // the driver stores 10 bytes; the core only learns how many
+    c.heal();
+    l.reportUnreachable('3');
+    l.propose(enc.encode('w'));
+    const rd = l.ready();
+    expect(rd.snapshotSends).toEqual([{ to: '3', term: l.status().term, meta: expect.objectContaining({ index: l.status().snapshotIndex }), offset: 0, length: 4, total: 10 }]);
+    expect(rd.messages.some((m) => m.type === 'snap')).toBe(false);
+    l.advance(rd);
+    l.step({ type: 'snapResp', from: '3', to: '1', term: l.status().term, snapIndex: l.status().snapshotIndex, snapTerm: l.status().term, nextOffset: 8, done: false });
+    expect(l.ready().snapshotSends?.map((s) => [s.offset, s.length])).toEqual([[8, 2]]);
   });
 
   it('follower side: a snapshot whose last entry is already in the log keeps the entries after it', () => {
@@ -338,7 +399,7 @@ describe('joining after compaction', () => {
     for (let i = 0; i < 3; i++) c.propose('1', `v${i}`);
     c.stabilize();
     const l = c.core('1');
-    l.compact(l.status().applied, enc.encode('state'), 0);
+    c.compact('1', l.status().applied, enc.encode('state'), 0);
     c.addEmpty('4');
     l.proposeConfChange({ op: 'addLearner', node: '4' });
     c.stabilize();

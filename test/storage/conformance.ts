@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Entry, HardState, Snapshot } from '../../src/raft/types.js';
-import type { BootState, RaftStorage } from '../../src/storage/index.js';
+import type { Entry, HardState, Snapshot, SnapshotChunk } from '../../src/raft/types.js';
+import { wholeSnapshot, type BootState, type RaftStorage } from '../../src/storage/index.js';
 
 export interface StorageLocation {
   /** Open (or reopen, after close) the store at this location with the suite's identity. */
@@ -37,6 +37,11 @@ export function snap(index: number, term: number, size = 64): Snapshot {
   const data = new Uint8Array(size);
   for (let i = 0; i < size; i++) data[i] = (index * 31 + i) & 0xff;
   return { meta: { index, term, conf }, data };
+}
+
+/** Bytes [offset, offset + length) of `sn` as a received chunk. */
+export function chunk(sn: Snapshot, offset: number, length: number): SnapshotChunk {
+  return { meta: sn.meta, total: sn.data.length, offset, data: sn.data.slice(offset, offset + length) };
 }
 
 /** Everything a restart sees, plus the accepted range, in a comparable form. */
@@ -119,7 +124,7 @@ export function runConformance(target: ConformanceTarget): void {
       const { loc, s } = await fresh();
       await s.persist({ hardState: { term: 1, vote: null, commit: 2 }, entries: ents(1, 5, 1) });
       const sn = snap(8, 3, 5000);
-      await s.persist({ snapshot: sn, entries: ents(9, 10, 3), hardState: { term: 3, vote: null, commit: 8 } });
+      await s.persist({ ...wholeSnapshot(sn), entries: ents(9, 10, 3), hardState: { term: 3, vote: null, commit: 8 } });
       expect([s.firstIndex(), s.lastIndex()]).toEqual([9, 10]);
       const again = await reopen(loc, s);
       expect(await again.load()).toEqual({ hardState: { term: 3, vote: null, commit: 8 }, snapshot: sn, entries: ents(9, 10, 3) });
@@ -127,12 +132,59 @@ export function runConformance(target: ConformanceTarget): void {
       // A snapshot inside the stored log still replaces all of it: the suffix after it may conflict.
       await again.persist({ entries: ents(11, 14, 3) });
       const sn2 = snap(12, 4);
-      await again.persist({ snapshot: sn2, hardState: { term: 4, vote: null, commit: 12 } });
+      await again.persist({ ...wholeSnapshot(sn2), hardState: { term: 4, vote: null, commit: 12 } });
       expect([again.firstIndex(), again.lastIndex()]).toEqual([13, 12]);
       const third = await reopen(loc, again);
       expect(await third.load()).toEqual({ hardState: { term: 4, vote: null, commit: 12 }, snapshot: sn2, entries: [] });
       await third.persist({ entries: ents(13, 13, 4) });
       expect((await third.load()).entries).toEqual(ents(13, 13, 4));
+    });
+
+    it('a received snapshot is staged chunk by chunk over several batches and installed whole; its bytes read back in ranges', async () => {
+      const { loc, s } = await fresh();
+      await s.persist({ hardState: { term: 1, vote: null, commit: 2 }, entries: ents(1, 3, 1) });
+      const sn = snap(9, 2, 1000);
+      await s.persist({ hardState: { term: 2, vote: null, commit: 2 }, snapshotChunks: [chunk(sn, 0, 300)] });
+      // Staged bytes are not the node's snapshot: nothing of them is visible yet.
+      expect(s.snapshotMeta()).toBeUndefined();
+      expect(await s.readSnapshot(9, 0, 10)).toBeUndefined();
+      await s.persist({ snapshotChunks: [chunk(sn, 300, 300), chunk(sn, 600, 300)] });
+      await s.persist({ snapshotChunks: [chunk(sn, 900, 100)], snapshot: { meta: sn.meta, size: 1000 }, hardState: { term: 2, vote: null, commit: 9 } });
+      expect(s.snapshotMeta()).toEqual(sn.meta);
+      expect(Buffer.from((await s.readSnapshot(9, 0, 1000)) as Uint8Array)).toEqual(Buffer.from(sn.data));
+      expect(Buffer.from((await s.readSnapshot(9, 250, 100)) as Uint8Array)).toEqual(Buffer.from(sn.data.subarray(250, 350)));
+      // A range past the end is cut at the end; a range of another snapshot is undefined.
+      expect(Buffer.from((await s.readSnapshot(9, 990, 64)) as Uint8Array)).toEqual(Buffer.from(sn.data.subarray(990)));
+      expect(await s.readSnapshot(8, 0, 10)).toBeUndefined();
+      const again = await reopen(loc, s);
+      expect(await again.load()).toEqual({ hardState: { term: 2, vote: null, commit: 9 }, snapshot: sn, entries: [] });
+      expect(Buffer.from((await again.readSnapshot(9, 0, 1000)) as Uint8Array)).toEqual(Buffer.from(sn.data));
+    });
+
+    it('a transfer starting again at offset 0 replaces the staged bytes; a reopened store has forgotten a partial transfer', async () => {
+      const { loc, s } = await fresh();
+      await s.persist({ hardState: { term: 1, vote: null, commit: 2 }, entries: ents(1, 3, 1) });
+      const older = snap(6, 1, 200);
+      const newer = snap(7, 2, 120);
+      await s.persist({ snapshotChunks: [chunk(older, 0, 100)] });
+      await s.persist({ snapshotChunks: [chunk(newer, 0, 60), chunk(newer, 60, 60)], snapshot: { meta: newer.meta, size: 120 }, hardState: { term: 2, vote: null, commit: 7 } });
+      expect(Buffer.from((await s.readSnapshot(7, 0, 120)) as Uint8Array)).toEqual(Buffer.from(newer.data));
+      const sn = snap(12, 3, 90);
+      await s.persist({ snapshotChunks: [chunk(sn, 0, 40)] });
+      const again = await reopen(loc, s);
+      const refused = await code(again.persist({ snapshotChunks: [chunk(sn, 40, 50)], snapshot: { meta: sn.meta, size: 90 } }));
+      expect(refused).toBe('InvalidArgument');
+      expect(await again.load()).toEqual({ hardState: { term: 2, vote: null, commit: 7 }, snapshot: newer, entries: [] });
+    });
+
+    it('a snapshot read waits for the writes accepted before it: a snapshot saved and read at once reads its own bytes', async () => {
+      const { s } = await fresh();
+      await s.persist({ hardState: { term: 1, vote: null, commit: 4 }, entries: ents(1, 4, 1) });
+      const sn = snap(4, 1, 500);
+      const saved = s.saveSnapshot(sn);
+      const read = s.readSnapshot(4, 100, 50);
+      await saved;
+      expect(Buffer.from((await read) as Uint8Array)).toEqual(Buffer.from(sn.data.subarray(100, 150)));
     });
 
     it('a local snapshot keeps the log; compaction drops only entries the snapshot covers', async () => {
@@ -229,12 +281,22 @@ export function runConformance(target: ConformanceTarget): void {
         ['a truncation below the stored commit', (s) => s.persist({ hardState: { term: 3, vote: null, commit: 6 }, entries: [entry(7, 3)] }).then(() => s.persist({ entries: [entry(5, 4)] })), /committed/],
         ['a negative commit', (s) => s.persist({ hardState: { term: 2, vote: 'n1', commit: -1 } }), /commit/],
         ['an empty vote string', (s) => s.persist({ hardState: { term: 3, vote: '', commit: 6 } }), /vote/],
-        ['a received snapshot older than the stored one', (s) => s.persist({ snapshot: snap(2, 1) }), /not newer than the stored snapshot at 3/],
-        ['a received snapshot equal to the stored one', (s) => s.persist({ snapshot: snap(3, 1) }), /not newer/],
-        ['a received snapshot below the commit index', (s) => s.persist({ snapshot: snap(5, 2) }), /below the stored commit index 6/],
-        ['a received snapshot followed by entries that leave a gap', (s) => s.persist({ snapshot: snap(10, 3), entries: [entry(12, 3)], hardState: { term: 3, vote: null, commit: 10 } }), /gap after the last index 10/],
-        ['a snapshot whose conf lists a node as voter and learner', (s) => s.persist({ snapshot: { meta: { index: 10, term: 3, conf: { voters: ['a'], learners: ['a'] } }, data: new Uint8Array(1) } }), /both voter and learner/],
-        ['a snapshot without data bytes', (s) => s.persist({ snapshot: bad({ meta: { index: 10, term: 3, conf }, data: [1, 2] }) }), /data/],
+        ['a received snapshot older than the stored one', (s) => s.persist(wholeSnapshot(snap(2, 1))), /not newer than the stored snapshot at 3/],
+        ['a received snapshot equal to the stored one', (s) => s.persist(wholeSnapshot(snap(3, 1))), /not newer/],
+        ['a received snapshot below the commit index', (s) => s.persist(wholeSnapshot(snap(5, 2))), /below the stored commit index 6/],
+        ['a received snapshot followed by entries that leave a gap', (s) => s.persist({ ...wholeSnapshot(snap(10, 3)), entries: [entry(12, 3)], hardState: { term: 3, vote: null, commit: 10 } }), /gap after the last index 10/],
+        ['a snapshot whose conf lists a node as voter and learner', (s) => s.persist({ snapshot: { meta: { index: 10, term: 3, conf: { voters: ['a'], learners: ['a'] } }, size: 1 } }), /both voter and learner/],
+        ['a snapshot install carrying its bytes instead of staging them', (s) => s.persist({ snapshot: bad(snap(10, 3)) }), /unknown field.*data/],
+        ['a snapshot install with nothing staged', (s) => s.persist({ snapshot: { meta: snap(10, 3).meta, size: 64 } }), /installs snapshot 10\/3 of 64 bytes, but the staged chunks hold nothing/],
+        ['a snapshot install of a partly staged snapshot', (s) => s.persist({ snapshotChunks: [chunk(snap(10, 3), 0, 32)], snapshot: { meta: snap(10, 3).meta, size: 64 } }), /staged chunks hold snapshot 10\/3, 32 of 64 bytes/],
+        ['a snapshot install of another staged snapshot', (s) => s.persist({ snapshotChunks: [chunk(snap(11, 3), 0, 64)], snapshot: { meta: snap(10, 3).meta, size: 64 } }), /staged chunks hold snapshot 11\/3/],
+        ['a chunk without data bytes', (s) => s.persist({ snapshotChunks: [bad({ meta: snap(10, 3).meta, total: 2, offset: 0, data: [1, 2] })] }), /snapshotChunks\[0\]\.data/],
+        ['a chunk continuing a transfer that is not staged', (s) => s.persist({ snapshotChunks: [chunk(snap(10, 3), 8, 8)] }), /not the one staged/],
+        ['a chunk that skips bytes', (s) => s.persist({ snapshotChunks: [chunk(snap(10, 3), 0, 8), chunk(snap(10, 3), 16, 8)] }), /snapshotChunks\[1\]\.offset: 16 is not where the staged bytes end \(8\)/],
+        ['a chunk running past the snapshot', (s) => s.persist({ snapshotChunks: [{ meta: snap(10, 3).meta, total: 4, offset: 0, data: new Uint8Array(5) }] }), /run past the snapshot's 4 bytes/],
+        ['chunks that are not an array', (s) => s.persist({ snapshotChunks: bad('nope') }), /snapshotChunks/],
+        ['a snapshot read at a negative offset', (s) => s.readSnapshot(3, -1, 8), /readSnapshot offset/],
+        ['a snapshot read of a fractional length', (s) => s.readSnapshot(3, 0, 1.5), /readSnapshot length/],
         ['a local snapshot older than the stored one', (s) => s.saveSnapshot(snap(2, 1)), /not newer/],
         ['a local snapshot of uncommitted state', (s) => s.saveSnapshot(snap(7, 2)), /beyond the stored commit index 6/],
         ['a local snapshot with the wrong term', (s) => s.saveSnapshot(snap(5, 1)), /differs from the stored entry 5's term 2/],
@@ -354,7 +416,7 @@ export function runConformance(target: ConformanceTarget): void {
                 sn = snap(at, term, 16);
                 const added = ents(at + 1, at + op.count, term);
                 log = new Map(added.map((e) => [e.index, e.term]));
-                calls.push(s.persist({ snapshot: sn, entries: added, hardState: hs }));
+                calls.push(s.persist({ ...wholeSnapshot(sn), entries: added, hardState: hs }));
               } else {
                 await s.close();
                 s = await loc.open();

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHardState, encodeMeta, entryKey, KEY_HARD_STATE, KEY_META, KEY_SNAPSHOT } from '../../src/storage/level-codec.js';
-import { LevelStorage, type RaftStorage } from '../../src/storage/index.js';
-import { ents, snap } from './conformance.js';
+import { LevelStorage, wholeSnapshot, type RaftStorage } from '../../src/storage/index.js';
+import { chunk, ents, snap } from './conformance.js';
 import { TempDirs } from './tmp-dirs.js';
 
 const dirs = new TempDirs();
@@ -152,10 +152,28 @@ describe('LevelStorage refuses damaged data directories, naming the record', () 
     expect((await s.load()).snapshot).toEqual(snap(3, 1, 4096));
   });
 
+  it('a received snapshot is written to a temp file chunk by chunk; installing renames it, a reopen removes an unfinished one', async () => {
+    const dir = await populated();
+    const snapDir = join(dir, 'snap');
+    const [kept] = await readdir(snapDir);
+    const s = await openAt(dir);
+    const sn = snap(9, 2, 3000);
+    await s.persist({ snapshotChunks: [chunk(sn, 0, 1000)] });
+    expect((await readdir(snapDir)).sort()).toEqual([kept, '0000000000000009-0000000000000002.snap.part'].sort());
+    await s.persist({ snapshotChunks: [chunk(sn, 1000, 2000)], snapshot: { meta: sn.meta, size: 3000 }, hardState: { term: 2, vote: null, commit: 9 } });
+    expect(await readdir(snapDir)).toEqual(['0000000000000009-0000000000000002.snap']);
+    const sn2 = snap(12, 3, 500);
+    await s.persist({ snapshotChunks: [chunk(sn2, 0, 100)] });
+    await s.close();
+    const again = await openAt(dir);
+    expect(await readdir(snapDir)).toEqual(['0000000000000009-0000000000000002.snap']);
+    expect((await again.load()).snapshot).toEqual(sn);
+  });
+
   it('a newer snapshot replaces the old file once its batch is durable', async () => {
     const dir = await populated();
     const s = await openAt(dir);
-    await s.persist({ snapshot: snap(7, 2, 1000), hardState: { term: 2, vote: null, commit: 7 } });
+    await s.persist({ ...wholeSnapshot(snap(7, 2, 1000)), hardState: { term: 2, vote: null, commit: 7 } });
     expect(await readdir(join(dir, 'snap'))).toEqual(['0000000000000007-0000000000000002.snap']);
   });
 });
