@@ -156,6 +156,15 @@ export class AllocationBlock implements SliceHolder {
   }
 
   /**
+   * Visit the owned offsets (in one fixed order for an unchanged block) until `visit` returns false; no
+   * tuple per owner, for the network's owner index at restore.
+   */
+  forEachOwned(visit: (owner: string, offset: Offset) => boolean | void): void {
+    if (this.owners === undefined) return;
+    for (const [offset, owner] of this.owners) if (visit(owner, offset) === false) return;
+  }
+
+  /**
    * Canonical wire form: maximal ascending runs of taken offsets; the generation of each taken offset in
    * ascending offset order, delta-coded (consecutive allocations differ by small numbers); owners as
    * [position in that order, owner] pairs, ascending.
