@@ -241,7 +241,9 @@ export function decodeSnapshot(bytes: unknown): IpamState {
  * large state does not hold the event loop (1,000,000 owned addresses took ≈ 1.9 s in one call; the
  * replica installs it between other work). The mirror of SnapshotCapture: the payload is read one msgpack
  * element at a time — array headers, scalars, one block, one session — and each element is validated,
- * built, and re-encoded on the spot and compared with the bytes it came from. A document is canonical
+ * built, and re-encoded on the spot and compared with the bytes it came from. Blocks, the bulk, go through
+ * a fast reader that accepts only canonical bytes and so skips the re-encoding (snapshot-block-reader.ts);
+ * anything it does not accept is read the general way. A document is canonical
  * exactly when every header is the shortest for its length and every element is its own canonical
  * encoding, so this is the same check as re-encoding the whole state, done in pieces.
  *
