@@ -151,3 +151,35 @@ describe('Network owner index', () => {
     expect(net.free(a, 6)).toBeUndefined();
   });
 });
+
+describe('Network owner index: both spellings of where an owner lives', () => {
+  it('a refused attach takes out the owners it indexed before the conflict', () => {
+    const net = new Network('pods', '10.0.0.0/16', 24);
+    const c = new AllocationBlock(net.geometry, 'c', 3);
+    c.take(6, 1, 'first');
+    c.take(7, 2, 'x');
+    c.take(8, 3, 'x');
+    expect(() => net.attach(c)).toThrow(expect.objectContaining({ code: 'OwnerConflict', message: 'owner "x" holds two addresses in network "pods"' }));
+    expect(net.holding('first')).toBeUndefined();
+    expect(net.holding('x')).toBeUndefined();
+    const d = new AllocationBlock(net.geometry, 'd', 3);
+    d.take(6, 4, 'first');
+    net.attach(d); // the same owner and slice go in once the conflicting block is gone
+    expect(net.holding('first')).toEqual({ block: d, offset: 6 });
+  });
+
+  it('an IPv4 /0 network at the top slice, and a wide IPv6 network with offsets above 2^53, find their owners', () => {
+    const v4 = new Network('all', '0.0.0.0/0', 24);
+    const top = v4.addBlock('top', 2 ** 24 - 1);
+    v4.take(top, 254, 1, 'last');
+    expect(v4.holding('last')).toEqual({ block: top, offset: 254 });
+    const v6 = new Network('wide', 'fd00::/8', 64);
+    const index = (1n << 56n) - 1n;
+    const b = v6.addBlock('n', index);
+    const high = (1n << 64n) - 1n;
+    v6.take(b, high, 2, 'o');
+    expect(v6.holding('o')).toEqual({ block: b, offset: high });
+    expect(v6.free(b, high)).toEqual({ offset: high, generation: 2, owner: 'o' });
+    expect(v6.holding('o')).toBeUndefined();
+  });
+});

@@ -591,3 +591,54 @@ describe('snapshot round trip at the edge of exact doubles', () => {
     expect(last.ownerOf('w', addresses[1] as string)).toBe('o1');
   });
 });
+
+/**
+ * Node elements are read by a fast path (snapshot-block-reader.ts) that accepts only msgpackr's own
+ * spelling and otherwise hands the element to the general reader. Each respelling below decodes to the
+ * same values, so only the canonical-form rule can refuse it: the fast path must not accept it.
+ */
+describe('snapshot decoder: a node element in any spelling but the canonical one is refused', () => {
+  /** The sample's bytes with the first occurrence of `from` (inside node "a" of v4) replaced by `to`. */
+  function respelled(from: number[], to: number[]): Uint8Array {
+    const bytes = sample().snapshot();
+    const body = Buffer.from(bytes.subarray(16));
+    const at = body.indexOf(Buffer.from(from));
+    expect(at).toBeGreaterThan(0);
+    return frameBytes(Uint8Array.from([...body.subarray(0, at), ...to, ...body.subarray(at + from.length)]));
+  }
+  const c1 = [0x63, 0x31]; // "c1"
+  const cases: Array<[string, number[], number[], string?]> = [
+    ['an owner string with a str8 header', [0xa2, ...c1], [0xd9, 0x02, ...c1]],
+    ['an owner string with a str16 header', [0xa2, ...c1], [0xda, 0x00, 0x02, ...c1]],
+    ['an owner as binary', [0xa2, ...c1], [0xc4, 0x02, ...c1], 'owner must be a non-empty string'],
+    ['a generation list with a 16-bit array header', [0x93, 0x01, 0x01, 0x01], [0xdc, 0x00, 0x03, 0x01, 0x01, 0x01]],
+    ['a generation delta as uint8', [0x93, 0x01, 0x01, 0x01], [0x93, 0xcc, 0x01, 0x01, 0x01]],
+    ['a generation delta as int8', [0x93, 0x01, 0x01, 0x01], [0x93, 0xd0, 0x01, 0x01, 0x01]],
+    ['a generation delta as float64', [0x93, 0x01, 0x01, 0x01], [0x93, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x01, 0x01]],
+  ];
+  it.each(cases)('%s', (_name, from, to, message = 'not in canonical form') => {
+    const target = sample();
+    expectRefused(target, respelled(from, to), message);
+  });
+
+  it('an owner in valid multi-byte UTF-8 (and one spelling U+FFFD itself) round trips through the fast path', () => {
+    const sm = build([
+      { type: 'configureNetwork', name: 'v4', cidr: '10.1.0.0/24', slicePrefix: 28 },
+      { type: 'assignSlice', network: 'v4', nodeId: 'nœud' },
+      { type: 'allocate', network: 'v4', nodeId: 'nœud', owner: 'conteneur-é-😀' },
+      { type: 'allocate', network: 'v4', nodeId: 'nœud', owner: 'replacement-\uFFFD' },
+      { type: 'allocate', network: 'v4', nodeId: 'nœud', owner: '\uFEFFbom-first' },
+    ]);
+    const bytes = sm.snapshot();
+    const target = new IpamStateMachine();
+    target.restore(bytes);
+    expect(target.stateHash()).toBe(sm.stateHash());
+    expect(target.addressesOf('\uFEFFbom-first')).toHaveLength(1);
+    expect(Buffer.from(target.snapshot()).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('an owner in malformed UTF-8 is refused', () => {
+    // "c1" → 0xc3 0x28: a two-byte lead followed by a non-continuation byte.
+    expectRefused(sample(), respelled([0xa2, ...c1], [0xa2, 0xc3, 0x28]));
+  });
+});

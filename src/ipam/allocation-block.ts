@@ -6,13 +6,14 @@
  * into them.
  *
  * Memory: a cluster holds one block per assigned slice, most of them empty at any time. A block is its
- * fields and nothing else until its first take(): the range arithmetic, the bitmap and the two maps are
+ * fields and nothing else until its first take(): the range arithmetic, the bitmap and the two slot stores (offset-slots.ts) are
  * made on first use and dropped again when the block empties. 65,536 assigned slices cost a few MB, not
  * the ≈ 400 MB of eagerly sized bitmaps.
  */
 import { describe } from './address.js';
 import { HostRange, type Offset } from './host-range.js';
 import type { OffsetSet } from './offset-set.js';
+import { offsetSlots, type OffsetSlots } from './offset-slots.js';
 import type { SliceGeometry } from './slice-geometry.js';
 import type { SliceHolder } from './slice-table.js';
 import { decodeOffset, encodeOffset, invalidSnapshot, type WireOffset } from './snapshot-wire.js';
@@ -32,8 +33,8 @@ export type ClaimGeneration = (generation: number) => void;
 export class AllocationBlock implements SliceHolder {
   private rangeCache: HostRange<Offset> | undefined;
   private taken: OffsetSet<Offset> | undefined;
-  private gens: Map<Offset, number> | undefined;
-  private owners: Map<Offset, string> | undefined;
+  private gens: OffsetSlots<number> | undefined;
+  private owners: OffsetSlots<string> | undefined;
   /**
    * Set while a snapshot capture (snapshot-codec.ts SnapshotCapture) has not yet encoded this block: it
    * runs once, before the first change, so the capture keeps the contents as of its index (copy-on-write
@@ -117,8 +118,12 @@ export class AllocationBlock implements SliceHolder {
     this.beforeChange();
     const taken = (this.taken ??= this.range.newSet());
     if (!taken.add(offset)) throw new Error(`block ${this.cidr()}: offset ${offset} taken twice`);
-    (this.gens ??= new Map()).set(offset, generation);
-    if (owner !== undefined) (this.owners ??= new Map()).set(offset, owner);
+    (this.gens ??= this.newSlots()).set(offset, generation);
+    if (owner !== undefined) (this.owners ??= this.newSlots()).set(offset, owner);
+  }
+
+  private newSlots<V>(): OffsetSlots<V> {
+    return offsetSlots<V>(this.range.lastOffset);
   }
 
   /** Free `offset`; returns what it held, or undefined when it was not allocated. */
@@ -151,8 +156,19 @@ export class AllocationBlock implements SliceHolder {
 
   /** Owned offsets (in no particular order): what a network's owner index holds for this block. */
   *owned(): IterableIterator<[owner: string, offset: Offset]> {
-    if (this.owners === undefined) return;
-    for (const [offset, owner] of this.owners) yield [owner, offset];
+    const owned: Array<[string, Offset]> = [];
+    this.owners?.forEach((owner, offset) => {
+      owned.push([owner, offset]);
+    });
+    yield* owned;
+  }
+
+  /**
+   * Visit the owned offsets (in one fixed order for an unchanged block) until `visit` returns false; no
+   * tuple per owner, for the network's owner index at restore.
+   */
+  forEachOwned(visit: (owner: string, offset: Offset) => boolean | void): void {
+    this.owners?.forEach(visit);
   }
 
   /**
@@ -222,7 +238,7 @@ export class AllocationBlock implements SliceHolder {
     if (total !== BigInt(gens.length)) invalidSnapshot(`${who}: ${total} addresses but ${gens.length} generations`);
 
     const taken = (block.taken = range.newSet());
-    const byGen = (block.gens = new Map());
+    const byGen = (block.gens = block.newSlots());
     const byPosition: Offset[] = [];
     let g = 0;
     const takeNext = (offset: Offset): void => {
@@ -253,7 +269,7 @@ export class AllocationBlock implements SliceHolder {
         invalidSnapshot(`${who}: bad owner position ${describe(position)}`);
       }
       prevPosition = position;
-      (block.owners ??= new Map()).set(byPosition[position] as Offset, owner);
+      (block.owners ??= block.newSlots()).set(byPosition[position] as Offset, owner);
     }
     return block;
   }

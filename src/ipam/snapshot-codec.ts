@@ -41,7 +41,9 @@ import { MAX_FIELD_LENGTH } from './commands.js';
 import { OverlayError } from './errors.js';
 import { Network } from './network.js';
 import { validateNodeId } from './node-slice-allocator.js';
+import { GenerationClaims } from './generation-claims.js';
 import { encodeSession, type Session, SessionTable } from './sessions.js';
+import { readWireNode, type WireNode } from './snapshot-block-reader.js';
 import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
 import { compare, MAX_GENERATION, type IpamState } from './state.js';
 
@@ -239,7 +241,9 @@ export function decodeSnapshot(bytes: unknown): IpamState {
  * large state does not hold the event loop (1,000,000 owned addresses took ≈ 1.9 s in one call; the
  * replica installs it between other work). The mirror of SnapshotCapture: the payload is read one msgpack
  * element at a time — array headers, scalars, one block, one session — and each element is validated,
- * built, and re-encoded on the spot and compared with the bytes it came from. A document is canonical
+ * built, and re-encoded on the spot and compared with the bytes it came from. Blocks, the bulk, go through
+ * a fast reader that accepts only canonical bytes and so skips the re-encoding (snapshot-block-reader.ts);
+ * anything it does not accept is read the general way. A document is canonical
  * exactly when every header is the shortest for its length and every element is its own canonical
  * encoding, so this is the same check as re-encoding the whole state, done in pieces.
  *
@@ -355,6 +359,21 @@ class PayloadReader {
     if (!sameBytes(packr.pack(rebuilt), this.last)) bad(NOT_CANONICAL);
   }
 
+  /**
+   * The node element at the cursor through the fast path (snapshot-block-reader.ts), already known to be
+   * canonical; undefined (cursor unmoved) when the general path must read it.
+   */
+  wireNode(): WireNode | undefined {
+    const fast = readWireNode(this.body, this.at);
+    if (fast === undefined) return undefined;
+    this.at = fast.end;
+    return fast.node;
+  }
+
+  get payloadBytes(): number {
+    return this.body.length;
+  }
+
   end(): void {
     if (this.at !== this.body.length) bad(`${this.body.length - this.at} bytes after the payload`);
   }
@@ -391,12 +410,8 @@ function* readSnapshot(bytes: unknown): Generator<number, IpamState, void> {
     bad(`nextGeneration must be an integer in 1..${MAX_GENERATION}, got ${describe(nextGeneration)}`);
   }
   const networks = new Map<string, Network>();
-  const seenGenerations = new Set<number>();
-  const claim = (g: number): void => {
-    if (g < 1 || g >= nextGeneration) bad(`generation ${g} outside 1..${nextGeneration - 1}`);
-    if (seenGenerations.has(g)) bad(`generation ${g} appears twice`);
-    seenGenerations.add(g);
-  };
+  const generations = new GenerationClaims(nextGeneration, r.payloadBytes);
+  const claim = (g: number): void => generations.claim(g);
   const checkOwner = (v: unknown): string => name(v, 'owner');
   const pairs = new Map<string, string>();
   let prevName: string | undefined;
@@ -420,14 +435,15 @@ function* readSnapshot(bytes: unknown): Generator<number, IpamState, void> {
     const nodeCount = r.arrayHeader(`network ${describe(netName)}: nodes`);
     let prevIndex: bigint | undefined;
     for (let k = 0; k < nodeCount; k++) {
-      const [rawId, rawIndex, runs, gens, owners] = tuple(r.value('node'), 5, 'node');
+      const fast = r.wireNode();
+      const [rawId, rawIndex, runs, gens, owners] = fast !== undefined ? [fast.nodeId, fast.index, fast.runs, fast.gens, fast.owners] : tuple(r.value('node'), 5, 'node');
       const nodeId = validateNodeId(rawId);
       const index = decodeOffset(rawIndex, `node ${describe(nodeId)} slice index`);
       if (index >= net.geometry.capacity()) bad(`node ${describe(nodeId)}: slice index ${index} outside ${net.cidr()}`);
       if (prevIndex !== undefined && index <= prevIndex) bad(`network ${describe(netName)}: nodes out of slice order at ${describe(nodeId)}`);
       prevIndex = index;
       const block = AllocationBlock.decode(net.geometry, nodeId, net.geometry.toIndex(index), { runs, gens, owners, checkOwner }, claim);
-      r.canonical(wireBlock(block));
+      if (fast === undefined) r.canonical(wireBlock(block)); // the fast path read only canonical bytes
       net.attach(block); // refuses a node or slice held twice, an owner holding two addresses
       yield block.size + 1;
     }
