@@ -19,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 type ClusterAppModule = typeof import('../../src/node/cluster-app.js');
 type StorageModule = typeof import('../../src/storage/level-storage.js');
 type IpamAppModule = typeof import('../../src/node/ipam-app.js');
+type WholeModule = typeof import('../../src/storage/whole-snapshot.js');
 type Entry = import('../../src/raft/types.js').Entry;
 type IpamCommand = import('../../src/ipam/commands.js').IpamCommand;
 
@@ -67,7 +68,10 @@ if (mode === 'build') {
   }
   const storage = await LevelStorage.open({ dir, clusterId: 'raft-ipam', nodeId: 'n1' });
   try {
-    await storage.persist({ hardState: { term: TERM, vote: null, commit: index }, snapshot: { meta: { index, term: TERM, conf }, data } });
+    // Builds from before efd9331 took the snapshot's bytes in the install; later ones stage them first.
+    const snapshot = { meta: { index, term: TERM, conf }, data };
+    const whole = await load<WholeModule>('src/storage/whole-snapshot.js').then((m) => m.wholeSnapshot(snapshot), () => ({ snapshot }) as never);
+    await storage.persist({ hardState: { term: TERM, vote: null, commit: index }, ...whole });
     for (let i = 0; i < tail.length; i += 10_000) {
       const chunk = tail.slice(i, i + 10_000);
       await storage.persist({ hardState: { term: TERM, vote: null, commit: (chunk.at(-1) as Entry).index }, entries: chunk });
