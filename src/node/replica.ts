@@ -572,8 +572,9 @@ export class Replica<Out> {
     // A newer snapshot overtakes one still installing; the entries held for the old one are below this one.
     const install: Install = { index, term, bytes: size, task: undefined, steps: 0, held: [] };
     this.install = install;
-    this.storage.readSnapshot(index, 0, size).then(
-      (data) => {
+    this.storage
+      .readSnapshot(index, 0, size)
+      .then((data) => {
         if (this.stopped || this.install !== install) return;
         // It was durable when this read was asked for, and only a newer install replaces it.
         if (!data || data.length !== size) throw new NodeError('Stopped', `the snapshot at ${index} (${size} bytes) just installed is not in storage`);
@@ -584,9 +585,8 @@ export class Replica<Out> {
         }
         install.task = this.app.beginRestore(data);
         this.restoreStep(install);
-      },
-      (e: unknown) => this.fatal(e),
-    ).catch((e: unknown) => this.fatal(e));
+      })
+      .catch((e: unknown) => this.fatal(e));
   }
 
   private restoreStep(install: Install): void {

@@ -383,7 +383,8 @@ export class RaftCore {
 
   /**
    * The driver took a snapshot of the state machine at an applied index (the current one, or an older
-   * one with no conf change applied since, above the last snapshot). Records it for followers that
+   * one with no conf change applied since, above the last snapshot), `size` bytes long, and keeps the
+   * bytes (in storage; Ready.snapshotSends asks for ranges of them). Records it for followers that
    * fall behind and drops log entries up to `index − keepTrailing` (a trailing window lets slightly slow
    * followers catch up from the log instead of a snapshot, §7). `keep` is a SnapshotPolicy — its
    * keepTrailing is the window, and its counters start over — or an explicit window.
