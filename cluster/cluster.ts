@@ -638,9 +638,11 @@ export class Cluster {
       '--initial-cluster', this.initialCluster(),
       '--initial-cluster-state', state,
       ...(this.tlsDir ? ['--tls-dir', this.tlsDir] : ['--insecure']),
-      '--tick-ms', String(o.tickMs ?? 50),
-      '--election-ticks', String(o.electionTicks ?? 10),
-      '--heartbeat-ticks', String(o.heartbeatTicks ?? 2),
+      // Timing flags only when asked for: otherwise serve's defaults (src/node/timing.ts) apply, or the
+      // RAFT_IPAM_TICK_MS / _ELECTION_TICKS / _HEARTBEAT_TICKS the nodes inherit (how the bench compares).
+      ...(o.tickMs !== undefined ? ['--tick-ms', String(o.tickMs)] : []),
+      ...(o.electionTicks !== undefined ? ['--election-ticks', String(o.electionTicks)] : []),
+      ...(o.heartbeatTicks !== undefined ? ['--heartbeat-ticks', String(o.heartbeatTicks)] : []),
       ...(o.snapshotEntries ? ['--snapshot-entries', String(o.snapshotEntries)] : []),
       ...(o.token ? ['--token', o.token] : []),
       ...(this.clusterId !== undefined ? ['--cluster-id', this.clusterId] : []),

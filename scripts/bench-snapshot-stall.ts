@@ -13,9 +13,11 @@
 import type { IpamState } from '../src/ipam/state.js';
 import { IpamStateMachine } from '../src/ipam/state-machine.js';
 import { SNAPSHOT_STEP_ADDRESSES } from '../src/node/ipam-app.js';
+import { electionTimeoutRangeMs } from '../src/node/timing.js';
 import { buildState } from './support/big-state.js';
 
-const ELECTION_TIMEOUT_MS = 500;
+/** A stall this long on a leader's loop gets it deposed: the default minimum election timeout. */
+const ELECTION_TIMEOUT_MS = electionTimeoutRangeMs().min;
 const TOTAL = Number(process.argv.find((a) => a.startsWith('--addresses='))?.slice('--addresses='.length) ?? 1_000_000);
 
 

@@ -21,6 +21,7 @@ import { endLoad, machineFacts } from './bench/machine.js';
 import { profileLeader } from './bench/profile.js';
 import { writeReport, type BenchResult } from './bench/report.js';
 import { runSuite } from './bench/suite.js';
+import { benchTiming } from './bench/timing.js';
 import { terminalTable } from './bench/table.js';
 
 const o = parseArgs(process.argv.slice(2));
@@ -36,7 +37,9 @@ try {
   const stamp = machine.startedAt.replace(/[:.]/g, '-');
   const out = resolve(o.out ?? join(repoRoot, 'bench-results', `${o.profile ? 'profile' : 'bench'}-${stamp}.json`));
   await mkdir(dirname(out), { recursive: true });
-  const command = `npm run bench --${o.quick ? ' --quick' : ''}${o.peer ? ` --peer ${o.peer}` : ''}${o.only.size < 10 ? ` --only ${[...o.only].join(',')}` : ''} --seconds ${o.seconds}${o.report ? ' --report' : ''}${o.profile ? ' --profile' : ''}`;
+  // Timing set through the environment (timing.ts) is part of the command that reproduces the run.
+  const timingEnv = ['TICK_MS', 'ELECTION_TICKS', 'HEARTBEAT_TICKS'].flatMap((k) => (process.env[`RAFT_IPAM_${k}`] !== undefined ? [`RAFT_IPAM_${k}=${process.env[`RAFT_IPAM_${k}`]} `] : [])).join('');
+  const command = `${timingEnv}npm run bench --${o.quick ? ' --quick' : ''}${o.peer ? ` --peer ${o.peer}` : ''}${o.only.size < 10 ? ` --only ${[...o.only].join(',')}` : ''} --seconds ${o.seconds}${o.report ? ' --report' : ''}${o.profile ? ' --profile' : ''}`;
   if (o.profile) {
     const p = await profileLeader(c, root, o);
     endLoad(machine);
@@ -51,6 +54,7 @@ try {
       format: 1,
       command,
       options: { ...o, only: [...o.only] },
+      timing: benchTiming(),
       machine,
       ...(suite.peer ? { peer: suite.peer } : {}),
       durationSeconds: (performance.now() - started) / 1000,

@@ -1,6 +1,7 @@
 /**
  * npm run chaos -- [--minutes N | --leader-kills K] [--seed S] [--clients C] [--nodes N] [--tls]
  *                  [--backend process|container] [--nemeses kill-leader,pause-leader,…] [--runs R] [--report DIR]
+ *                  [--tick-ms T --election-ticks E --heartbeat-ticks H]   (default: serve's defaults)
  *
  * The long chaos run: repeated runs of cluster/chaos/run.ts (a fresh 3-node cluster each, of child
  * processes or of containers), every nemesis mixed at random from the seed, each run's history checked. Prints one line per
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { backendFromName } from '../cluster/backends.js';
 import { isNemesis, NEMESES, type NemesisKind } from '../cluster/chaos/nemesis.js';
 import { runChaos } from '../cluster/chaos/run.js';
+import { DEFAULT_RAFT_TIMING } from '../src/node/timing.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,9 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    'tick-ms': { type: 'string', default: String(DEFAULT_RAFT_TIMING.tickMs) },
+    'election-ticks': { type: 'string', default: String(DEFAULT_RAFT_TIMING.electionTicks) },
+    'heartbeat-ticks': { type: 'string', default: String(DEFAULT_RAFT_TIMING.heartbeatTicks) },
   },
 });
 const int = (name: string, v: string | undefined, min: number): number => {
@@ -35,6 +40,8 @@ const kinds = (values.nemeses ?? '').split(',').filter(Boolean);
 for (const k of kinds) if (!isNemesis(k)) throw new Error(`unknown nemesis ${k}; choose from ${NEMESES.join(', ')}`);
 const seed = int('seed', values.seed, 0);
 const runs = int('runs', values.runs, 1);
+const timing = { tickMs: int('tick-ms', values['tick-ms'], 1), electionTicks: int('election-ticks', values['election-ticks'], 2), heartbeatTicks: int('heartbeat-ticks', values['heartbeat-ticks'], 1) };
+if (timing.heartbeatTicks >= timing.electionTicks) throw new Error('--heartbeat-ticks must be below --election-ticks');
 const minutes = values.minutes !== undefined ? Number(values.minutes) : undefined;
 if (minutes !== undefined && !(minutes > 0)) throw new Error(`--minutes must be positive, got ${values.minutes}`);
 
@@ -47,6 +54,7 @@ for (let r = 0; r < runs; r++) {
     nodes: int('nodes', values.nodes, 1),
     clients: int('clients', values.clients, 1),
     tls: values.tls ?? false,
+    timing,
     nemeses: kinds as NemesisKind[],
     ...(minutes !== undefined ? { minutes: minutes / runs } : { leaderKills: int('leader-kills', values['leader-kills'] ?? '30', 0) }),
     ...(values.report ? { reportDir: `${values.report}/seed-${seed + r}` } : {}),
@@ -61,7 +69,7 @@ for (let r = 0; r < runs; r++) {
   totals.checkedOps += result.checkedOps;
   totals.failoverMs.push(...result.nemesis.failoverMs);
   for (const [k, n] of Object.entries(result.nemesis.runs)) totals.nemeses[k] = (totals.nemeses[k] ?? 0) + n;
-  console.log(JSON.stringify({ seed: result.seed, ok: result.ok, verdict: result.verdict, linearizability: result.linearizability, ops: result.ops, checkedOps: result.checkedOps, kills: result.nemesis.leaderKills, durationMs: result.durationMs, ...(result.ok ? {} : { violations: result.violations, report: result.reportDir }) }));
+  console.log(JSON.stringify({ seed: result.seed, ok: result.ok, verdict: result.verdict, linearizability: result.linearizability, ops: result.ops, checkedOps: result.checkedOps, kills: result.nemesis.leaderKills, termsByNemesis: result.termsByNemesis, durationMs: result.durationMs, ...(result.ok ? {} : { violations: result.violations, report: result.reportDir }) }));
 }
 await backend.close();
 const sorted = [...totals.failoverMs].sort((a, b) => a - b);

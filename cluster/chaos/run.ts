@@ -14,6 +14,7 @@ import { checkHistory, type CheckReport } from '../../src/check/check-history.js
 import type { FinalState, NodeState } from '../../src/check/direct-checks.js';
 import { HistoryRecorder, type HistoryOp, type Outcome } from '../../src/check/history.js';
 import { writeFailureReport } from '../../src/check/timeline.js';
+import { DEFAULT_RAFT_TIMING, electionTimeoutRangeMs, type RaftTiming } from '../../src/node/timing.js';
 import { createRng } from '../../src/raft/rng.js';
 import { Cluster, type ClusterOptions } from '../cluster.js';
 import type { NodeBackend } from '../backend.js';
@@ -35,6 +36,8 @@ export interface ChaosOptions {
   minutes?: number;
   /** Where a failing run's report goes (default: chaos-reports/seed-S-<time> under the working directory). */
   reportDir?: string;
+  /** Raft timing of every node (default: what `raft-ipam serve` ships, DEFAULT_RAFT_TIMING). */
+  timing?: RaftTiming;
   /** Environment for every node (a broken node for the checker's own test: RAFT_IPAM_UNSAFE_FAULT). */
   env?: Readonly<Record<string, string>>;
   /** Bound on the linearizability search (states explored). */
@@ -54,23 +57,29 @@ export interface ChaosResult {
   checkedOps: number;
   converged?: { applied: number; stateHash: string };
   durationMs: number;
+  /**
+   * Terms that passed while each kind of fault ran (from before it until a leader was known again after
+   * it), summed per kind: a kill or a pause needs one election, a transfer one term; more is a split vote
+   * or an election nobody caused (a busy leader deposed). Sampled from the members' status, so a term
+   * that a fault's aftermath raises after the sample counts towards the next fault.
+   */
+  termsByNemesis: Partial<Record<NemesisKind, number>>;
   /** Set when the run failed: where the history, timeline and logs are. */
   reportDir?: string;
 }
-
-const TICK_MS = 50;
-const ELECTION_TICKS = 10;
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const started = performance.now();
   const log = o.log ?? (() => undefined);
   const rng = createRng(o.seed);
   const kinds = o.nemeses ?? NEMESES;
+  const timing = o.timing ?? DEFAULT_RAFT_TIMING;
   const options: ClusterOptions = {
     nodes: o.nodes ?? 3,
     tls: o.tls ?? false,
-    tickMs: TICK_MS,
-    electionTicks: ELECTION_TICKS,
+    tickMs: timing.tickMs,
+    electionTicks: timing.electionTicks,
+    heartbeatTicks: timing.heartbeatTicks,
     // Snapshots every few hundred entries, so wiped and lagging members catch up by snapshot.
     snapshotEntries: 200,
     ...(o.backend ? { backend: o.backend } : {}),
@@ -84,8 +93,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
   const recorder = new HistoryRecorder();
   const workload = new Workload({ clients: o.clients ?? 4, endpoints: cluster.endpoints(), recorder, rng: rng.fork() });
-  const nemesis = new Nemesis(cluster, rng.fork(), { electionTimeoutMs: TICK_MS * ELECTION_TICKS, log: note });
+  const nemesis = new Nemesis(cluster, rng.fork(), { electionTimeoutMs: electionTimeoutRangeMs(timing).min, log: note });
   const violations: string[] = [];
+  const termsByNemesis: Partial<Record<NemesisKind, number>> = {};
   let history: HistoryOp[] = [];
   let converged: { applied: number; stateHash: string } | undefined;
   let report: CheckReport | undefined;
@@ -93,12 +103,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await cluster.waitForLeader();
     await workload.setup();
     workload.start();
+    const run = async (kind: NemesisKind): Promise<void> => {
+      const before = await maxTerm(cluster);
+      await nemesis.run(kind);
+      await cluster.waitForLeader({ timeoutMs: 60_000 });
+      termsByNemesis[kind] = (termsByNemesis[kind] ?? 0) + (await maxTerm(cluster)) - before;
+    };
     try {
       if (o.minutes !== undefined) {
         const end = performance.now() + o.minutes * 60_000;
-        while (performance.now() < end) await nemesis.run(kinds[rng.int(kinds.length)] as NemesisKind);
+        while (performance.now() < end) await run(kinds[rng.int(kinds.length)] as NemesisKind);
       } else {
-        for (const kind of planNemeses(rng, kinds, o.leaderKills ?? 30)) await nemesis.run(kind);
+        for (const kind of planNemeses(rng, kinds, o.leaderKills ?? 30)) await run(kind);
       }
     } finally {
       await workload.stop();
@@ -133,6 +149,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     checkedOps: report?.linearizability.checkedOps ?? 0,
     ...(converged ? { converged } : {}),
     durationMs: Math.round(performance.now() - started),
+    termsByNemesis,
   };
   try {
     if (!out.ok) out.reportDir = await writeReport(o.reportDir ?? join(process.cwd(), 'chaos-reports', `seed-${o.seed}-${Date.now()}`), cluster, history, timeline, out, report);
@@ -143,6 +160,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 }
 
 /** Every member's state hash and the applied index it is of, as it answers now. */
+/** The highest term any running member reports (members that do not answer are skipped). */
+async function maxTerm(cluster: Cluster): Promise<number> {
+  let term = 0;
+  for (const st of (await cluster.statuses()).values()) if (st) term = Math.max(term, st.term);
+  return term;
+}
+
 async function nodeStates(cluster: Cluster): Promise<NodeState[]> {
   const out: NodeState[] = [];
   // The hash is of the state at stateHashIndex (equal to applied on a quiet node, maybe below it under load).

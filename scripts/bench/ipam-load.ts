@@ -16,11 +16,22 @@ import { ipamValue, type JsonHttp } from './http.js';
 import { ensureLeader, type EmbeddedCluster } from './embedded.js';
 import { LeaderHttp } from './leader-http.js';
 import { leaderUrl, prepareNetwork, urlOf } from './ipam-cluster.js';
+import { raftGauges } from './probe.js';
 import { Acks, type LoadTarget, type PreparedRow } from './targets.js';
 
 interface AllocationValue {
   address: string;
   owner?: string;
+}
+
+/**
+ * The highest term the running members report (from /metrics, cheap). Its rise across a row counts the
+ * elections during it: nothing in a load row causes one, so any is a leader deposed while it was busy.
+ */
+export async function clusterTerm(cluster: Cluster): Promise<number> {
+  const ids = cluster.ids().filter((id) => cluster.isRunning(id));
+  const gauges = await Promise.all(ids.map((id) => raftGauges(cluster.node(id).clientUrl, 5000)));
+  return Math.max(0, ...gauges.map((g) => g?.term ?? 0));
 }
 
 /** Check the network holds exactly the acknowledged allocations (none lost, none given twice). */
@@ -45,6 +56,7 @@ export function httpTarget(cluster: Cluster, rowTag = 'http'): LoadTarget {
       await prepareNetwork(http, network, clients, shared);
       const acks = new Acks();
       let failed = 0;
+      const termBefore = await clusterTerm(cluster);
       const row: PreparedRow = {
         async makeClient(i) {
           const { session } = ipamValue<{ session: number }>(await http.post('/v1/commands', { type: 'openSession' }));
@@ -62,7 +74,7 @@ export function httpTarget(cluster: Cluster, rowTag = 'http'): LoadTarget {
             acks.add(ipamValue<AllocationValue>(a).address, owner);
           };
         },
-        verify: async () => ({ ...(await checkUsage(http, network, acks, () => failed)), leaderChanges: http.redirects }),
+        verify: async () => ({ ...(await checkUsage(http, network, acks, () => failed)), leaderChanges: http.redirects, elections: (await clusterTerm(cluster)) - termBefore }),
         close: () => http.close(),
       };
       return row;

@@ -27,8 +27,11 @@ const TABLE: Array<[RegExp, string]> = [
   [/^etcd-reads-\d+$/, 'a ReadIndex round per batch and the gateway\'s HTTP → gRPC hop'],
   [/^transfer$/, 'catching the target up, TimeoutNow, one vote round, the new leader\'s first commit; nothing to wait out, so scheduling delays on the busy machine make the tail'],
   [/^etcd-transfer$/, 'as raft-ipam; etcd\'s MoveLeader also waits until the new leader is seen, which takes about one heartbeat interval (100 ms) in every sample'],
-  [/^failover-kill$/, 'the election timeout: a follower waits 10–20 ticks of 50 ms (randomized in [500, 1000) ms) without a heartbeat before it pre-votes, then a vote round and one commit; the p50 target sits below the timeout\'s own range'],
-  [/^etcd-failover-kill$/, 'etcd\'s election timeout (set to 500 ms, randomized up to 2×), pre-vote and vote rounds'],
+  [
+    /^failover-kill$/,
+    'the election timeout (the run\'s timing, under How it was measured): the first survivor to go a randomized [1, 2)× the timeout without a heartbeat pre-votes, then a vote round (each vote synced to disk), the new leader\'s no-op and the probe\'s write committed together with the other survivor; with two survivors the wait is the earlier of two draws, minus the part of a heartbeat interval already elapsed at the kill. A tie (both time out within a vote round trip) splits the vote and costs a second timeout: the tail',
+  ],
+  [/^etcd-failover-kill$/, 'etcd\'s election timeout (set to raft-ipam\'s, randomized up to 2×), pre-vote and vote rounds'],
   [
     /^restart-follower$/,
     'restoring the 1,000,000 owned addresses at boot (decoding owner strings and rebuilding the owner index dominate; see the boot work in the JSON), then the leader\'s next dial: its transport re-dials a peer that went away with a backoff doubling from 50 ms to 5 s',

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { checkMember } from '../node/cluster-app.js';
+import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
 
 export interface ServeConfig {
   name: string;
@@ -196,8 +197,8 @@ export function resolveServeConfig(flags: Raw, env: Raw, file: Raw): ServeConfig
   const tlsDir = pick('tlsDir') ? str('tlsDir') : undefined;
   if (insecure && tlsDir) throw new ConfigError('choose --tls-dir (mutual TLS) or --insecure, not both');
   if (!insecure && !tlsDir) throw new ConfigError('peer traffic needs --tls-dir DIR (mutual TLS; make one with raft-ipam certs) or an explicit --insecure');
-  const electionTicks = int('electionTicks', 10, 2, 1000);
-  const heartbeatTicks = int('heartbeatTicks', 2, 1, 999);
+  const electionTicks = int('electionTicks', DEFAULT_RAFT_TIMING.electionTicks, 2, 1000);
+  const heartbeatTicks = int('heartbeatTicks', DEFAULT_RAFT_TIMING.heartbeatTicks, 1, 999);
   if (heartbeatTicks >= electionTicks) throw new ConfigError(`--heartbeat-ticks (${heartbeatTicks}) must be below --election-ticks (${electionTicks})`);
   return {
     name,
@@ -212,7 +213,7 @@ export function resolveServeConfig(flags: Raw, env: Raw, file: Raw): ServeConfig
     tlsDir,
     insecure,
     token: pick('token') ? str('token') : undefined,
-    tickMs: int('tickMs', 50, 1, 60_000),
+    tickMs: int('tickMs', DEFAULT_RAFT_TIMING.tickMs, 1, 60_000),
     electionTicks,
     heartbeatTicks,
     readMode: oneOf('readMode', ['safe', 'lease'] as const, 'safe'),

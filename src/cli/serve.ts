@@ -10,6 +10,7 @@ import { createApiServer } from '../api/server.js';
 import { createMetrics } from '../api/metrics.js';
 import { IpamNode } from '../node/ipam-node.js';
 import { nodeMetrics } from '../node/node-metrics.js';
+import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
 import { ConfigError, fromEnv, readConfigFile, resolveServeConfig, SETTINGS, type ServeConfig } from './serve-config.js';
 
 export function registerServeCommand(program: Command): void {
@@ -29,9 +30,9 @@ export function registerServeCommand(program: Command): void {
     ['clusterId', 'cluster id checked on every peer frame and in the data directory (default raft-ipam)'],
     ['tlsDir', 'directory made by raft-ipam certs (ca.pem, <name>.pem, <name>-key.pem)'],
     ['token', 'bearer token required by the HTTP API'],
-    ['tickMs', 'Raft tick in ms (default 50)'],
-    ['electionTicks', 'election timeout in ticks (default 10; randomized up to twice that)'],
-    ['heartbeatTicks', 'heartbeat interval in ticks (default 2)'],
+    ['tickMs', `Raft tick in ms (default ${DEFAULT_RAFT_TIMING.tickMs})`],
+    ['electionTicks', `election timeout in ticks (default ${DEFAULT_RAFT_TIMING.electionTicks}; randomized up to twice that)`],
+    ['heartbeatTicks', `heartbeat interval in ticks (default ${DEFAULT_RAFT_TIMING.heartbeatTicks})`],
     ['readMode', 'safe (ReadIndex, default) or lease'],
     ['snapshotEntries', 'applied entries between snapshots (default 10000)'],
     ['requestTimeoutMs', 'deadline of a command or linearizable read (default 5000)'],

@@ -22,6 +22,7 @@ import { specificAddress, TcpTransport, type PeerAddress } from '../transport/tc
 import { addressedAdapter, type Transport } from '../transport/types.js';
 import { ClusterApp, checkMember, encodeIpamEntry, encodeMemberEntry, parseHostPort, type ClusterOut, type MemberAttributes } from './cluster-app.js';
 import { Replica, type ReplicaObserver } from './replica.js';
+import { DEFAULT_RAFT_TIMING } from './timing.js';
 import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type RaftStatusView, type SessionRef, type SnapshotExport } from './service.js';
 
 /** A transport the node can tell about members that join, move or leave (TcpTransport can). */
@@ -58,7 +59,10 @@ export interface IpamNodeOptions {
   transport?: NodeTransport;
   /** Replace LevelDB storage (tests, embedding). */
   storage?: RaftStorage;
-  /** Raft tick in ms (default 50); election timeout = electionTicks ticks, randomized up to twice that. */
+  /**
+   * Raft timing (defaults: DEFAULT_RAFT_TIMING in timing.ts): a tick in ms, the election timeout in ticks
+   * (randomized per election up to twice that), the heartbeat interval in ticks.
+   */
   tickMs?: number;
   electionTicks?: number;
   heartbeatTicks?: number;
@@ -121,8 +125,8 @@ export class IpamNode implements NodeService {
       const replica = await Replica.open<ClusterOut>({
         raft: {
           id: o.name,
-          electionTick: o.electionTicks ?? 10,
-          heartbeatTick: o.heartbeatTicks ?? 2,
+          electionTick: o.electionTicks ?? DEFAULT_RAFT_TIMING.electionTicks,
+          heartbeatTick: o.heartbeatTicks ?? DEFAULT_RAFT_TIMING.heartbeatTicks,
           rng: createRng(o.seed ?? randomInt(2 ** 31)),
           readOnly: o.readMode ?? 'safe',
         },
@@ -152,7 +156,7 @@ export class IpamNode implements NodeService {
       node = new IpamNode(o, replica, app, storage, transport);
       node.bootCommit = boot.hardState.commit;
       await transport.start();
-      node.ticker = setInterval(() => replica.tick(), o.tickMs ?? 50);
+      node.ticker = setInterval(() => replica.tick(), o.tickMs ?? DEFAULT_RAFT_TIMING.tickMs);
       return node;
     } catch (e) {
       await transport?.close().catch(() => undefined);
