@@ -28,7 +28,7 @@ export interface IpamClientOptions {
   token?: string;
   /** Deadline of one call, every retry included (default 10 000 ms). */
   timeoutMs?: number;
-  /** Attempts after the first before giving up (default 20). */
+  /** Attempts after the first before giving up (default 50). */
   retries?: number;
   /** Open an exactly-once session and send every command under it. */
   session?: boolean;
@@ -148,7 +148,8 @@ export class IpamClient {
       return v;
     };
     this.timeoutMs = positive(options.timeoutMs, 'timeoutMs', 10_000);
-    this.retries = positive(options.retries, 'retries', 20);
+    // Enough attempts at the capped backoff (≈ 250 ms apart) that the deadline, not the count, ends them.
+    this.retries = positive(options.retries, 'retries', 50);
     this.attemptTimeoutMs = positive(options.attemptTimeoutMs, 'attemptTimeoutMs', 5_000);
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.random = options.random ?? Math.random;

@@ -49,7 +49,11 @@ export interface Backoff {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { baseMs: 50, maxMs: 2_000 };
+/**
+ * Capped at 500 ms: an election takes one election timeout (250–500 ms by default, src/node/timing.ts), so
+ * a client waiting longer between attempts only finds the new leader later than it could.
+ */
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 50, maxMs: 500 };
 
 /**
  * "Full jitter" (AWS architecture blog, Exponential Backoff And Jitter): a uniform wait in
