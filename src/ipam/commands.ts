@@ -137,6 +137,9 @@ const SHAPES: Record<CommandType, Record<string, FieldSpec>> = {
   configureSessions: { ttlMs: { kind: 'ttl' } },
 };
 
+/** Each shape's fields in declared order, computed once: parseCommand runs for every replayed entry. */
+const FIELDS = Object.fromEntries(Object.entries(SHAPES).map(([type, shape]) => [type, Object.entries(shape)])) as unknown as Record<CommandType, ReadonlyArray<readonly [string, FieldSpec]>>;
+
 /** Commands that manage sessions and therefore never run inside one (see log-entry.ts). */
 export const SESSION_MANAGEMENT: ReadonlySet<CommandType> = new Set(['openSession', 'closeSession']);
 
@@ -162,7 +165,7 @@ export function parseCommand(input: unknown): IpamCommand {
     }
   }
   const out: Record<string, unknown> = { type };
-  for (const [key, spec] of Object.entries(shape)) {
+  for (const [key, spec] of FIELDS[type as CommandType]) {
     const value = record[key];
     if (value === undefined) {
       if (spec.optional) continue;

@@ -112,8 +112,14 @@ export function decodeEntry(bytes: Uint8Array): LogEntryBody {
   }
   const body = checkBody(raw);
   const again = packr.pack(body);
-  if (again.length !== bytes.length || !Buffer.from(again).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))) {
-    invalid('not in canonical form (field order, integer encoding, trailing bytes or a repeated key)');
-  }
+  if (!sameBytes(again, bytes)) invalid('not in canonical form (field order, integer encoding, trailing bytes or a repeated key)');
   return body;
+}
+
+/** Byte equality without copying either side (an entry is tens of bytes: a loop beats a native call). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -52,15 +52,22 @@ export class LevelStorage extends QueuedStorage {
   private snap: SnapshotRecord | undefined;
   /** The received snapshot being written chunk by chunk (a temp file until it is installed). */
   private staging: StagedSnapshotFile | undefined;
+  /**
+   * The log open() just read and verified, for the first load() if nothing is written before it: a
+   * restart reads its entries once, not twice (the boot floor). Dropped by any write or load.
+   */
+  private opened: Omit<BootState, 'snapshot'> | undefined;
 
   private constructor(
     private readonly db: Db,
     private readonly dir: string,
     view: LogView,
     snap: SnapshotRecord | undefined,
+    opened: Omit<BootState, 'snapshot'>,
   ) {
     super(view);
     this.snap = snap;
+    this.opened = opened;
   }
 
   /**
@@ -90,10 +97,10 @@ export class LevelStorage extends QueuedStorage {
       await checkOrWriteMeta(db, logDir, id);
       const stored = await readStore(db, logDir);
       if (stored.snap) await checkSnapshotFile(snapDir, stored.snap);
-      const { view } = withDir(logDir, () => checkStoredLog(stored.hard, stored.snap?.meta, stored.entries));
+      const { view, boot } = withDir(logDir, () => checkStoredLog(stored.hard, stored.snap?.meta, stored.entries));
       // Files of interrupted snapshot writes and superseded snapshots (see snapshot-file.ts).
       await removeUnreferenced(snapDir, stored.snap?.file);
-      return new LevelStorage(db, dir, view, stored.snap);
+      return new LevelStorage(db, dir, view, stored.snap, boot);
     } catch (e) {
       await db.close().catch(() => undefined);
       throw e instanceof StorageError ? e : new StorageError('StorageIo', `${logDir}: ${(e as Error).message}`, { cause: e });
@@ -101,6 +108,7 @@ export class LevelStorage extends QueuedStorage {
   }
 
   protected startWrite(ops: readonly WriteOp[], done: (err?: unknown) => void): void {
+    this.opened = undefined;
     this.write(ops).then(() => done(), done);
   }
 
@@ -168,11 +176,23 @@ export class LevelStorage extends QueuedStorage {
 
   protected async readBoot(): Promise<BootState> {
     const logDir = join(this.dir, 'log');
-    const stored = await readStore(this.db, logDir);
-    const { boot } = withDir(logDir, () => checkStoredLog(stored.hard, stored.snap?.meta, stored.entries));
-    if (!stored.snap) return boot;
-    const data = await readSnapshotFile(join(this.dir, 'snap'), stored.snap);
-    return { ...boot, snapshot: { meta: stored.snap.meta, data } };
+    // No write since open(): the store is what open() read and verified (this handle holds the LOCK).
+    const opened = this.opened;
+    this.opened = undefined;
+    let boot: Omit<BootState, 'snapshot'>;
+    let snap: SnapshotRecord | undefined;
+    if (opened) {
+      // Handed out as a fresh read would be: nothing the caller does to it reaches this handle's state.
+      boot = { ...opened, hardState: { ...opened.hardState } };
+      snap = this.snap && { ...this.snap, meta: { index: this.snap.meta.index, term: this.snap.meta.term, conf: { voters: [...this.snap.meta.conf.voters], learners: [...this.snap.meta.conf.learners] } } };
+    } else {
+      const stored = await readStore(this.db, logDir);
+      boot = withDir(logDir, () => checkStoredLog(stored.hard, stored.snap?.meta, stored.entries)).boot;
+      snap = stored.snap;
+    }
+    if (!snap) return boot;
+    const data = await readSnapshotFile(join(this.dir, 'snap'), snap);
+    return { ...boot, snapshot: { meta: snap.meta, data } };
   }
 
   protected async release(): Promise<void> {
@@ -214,13 +234,19 @@ async function readStore(db: Db, logDir: string): Promise<StoredState> {
   const hard = hardRaw === undefined ? { term: 0, vote: null, commit: 0 } : withDir(logDir, () => decodeHardState(hardRaw));
   const snap = snapRaw === undefined ? undefined : withDir(logDir, () => decodeSnapshot(snapRaw));
   const entries: Entry[] = [];
-  const it = db.iterator(ENTRY_RANGE);
+  // Fewer, larger reads: the default 16 KiB high-water mark cuts a 1024-entry read to ~140 entries.
+  const it = db.iterator({ ...ENTRY_RANGE, highWaterMarkBytes: 1 << 20 });
   try {
     for (;;) {
-      const chunk = await it.nextv(1024);
+      const chunk = await it.nextv(8192);
       if (chunk.length === 0) break;
-      for (const [key, value] of chunk) entries.push(withDir(logDir, () => decodeEntry(key, value)));
+      for (let i = 0; i < chunk.length; i++) {
+        const [key, value] = chunk[i] as [Uint8Array, Uint8Array];
+        entries.push(decodeEntry(key, value));
+      }
     }
+  } catch (e) {
+    throw inDir(logDir, e);
   } finally {
     await it.close();
   }
@@ -232,7 +258,10 @@ function withDir<T>(logDir: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof StorageError) throw new StorageError(e.code, `${logDir}: ${e.message}`, { cause: e.cause });
-    throw e;
+    throw inDir(logDir, e);
   }
+}
+
+function inDir(logDir: string, e: unknown): unknown {
+  return e instanceof StorageError ? new StorageError(e.code, `${logDir}: ${e.message}`, { cause: e.cause }) : e;
 }

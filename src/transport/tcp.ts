@@ -30,6 +30,11 @@
  * that refuses us cannot cause a hot reconnect loop, and random, so restarted peers are not dialled by the
  * whole cluster in lockstep. The attempt count resets once a connection has stayed up for resetAfterMs:
  * under TLS 1.3 a rejected client still sees secureConnect, so "connected" alone proves nothing.
+ * A peer that dials us is evidently up again: when its inbound connection is authenticated (TLS: its
+ * certificate; plaintext: bound by its first frame), our own link to it that is waiting out a backoff
+ * retries at once instead of after up to maxMs — a restarted follower would otherwise wait seconds for
+ * the leader's heartbeats. The retry counts as an attempt, so a peer that dials us but still refuses us
+ * keeps backing off (at most one early retry per connection it makes).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -570,6 +575,16 @@ export class TcpTransport<T> implements Transport<T> {
     this.unreachableHandler?.(link.id);
   }
 
+  /** `id` has just dialled us (authenticated): a backoff towards it is cut short (see the header). */
+  private peerIsUp(id: NodeId): void {
+    const link = this.links.get(id);
+    if (!link || link.state !== 'backoff' || this.state === 'closed') return;
+    if (link.timer) clearTimeout(link.timer);
+    link.timer = null;
+    if (link.queue.length > 0) this.dial(link);
+    else link.state = 'idle';
+  }
+
   private scheduleFlush(link: Link): void {
     if (link.flushScheduled) return;
     link.flushScheduled = true;
@@ -644,6 +659,7 @@ export class TcpTransport<T> implements Transport<T> {
     socket.setKeepAlive(true, KEEPALIVE_MS);
     const decoder = new FrameDecoder({ maxFrameBytes: this.maxFrameBytes });
     let bound = identity;
+    if (identity !== null) this.peerIsUp(identity);
     socket.on('data', (chunk: Buffer) => {
       const { frames, error } = decoder.push(chunk);
       for (const { envelope, bytes } of frames) {
@@ -658,6 +674,7 @@ export class TcpTransport<T> implements Transport<T> {
         if (bound === null && !(verdict.kind === 'drop' && (verdict.reason === 'wrongCluster' || verdict.reason === 'unknownSender'))) {
           // Insecure mode: the first frame from a known peer of this cluster binds the connection.
           bound = envelope.from;
+          this.peerIsUp(bound);
         }
         if (verdict.kind === 'drop') {
           this.counters.dropped[verdict.reason]++;

@@ -286,3 +286,29 @@ describe('LevelStorage crash durability', () => {
     expect(snapshotsSeen).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('LevelStorage reads its log once per restart', () => {
+  it('the first load after open is what open read; changing it changes nothing; a load after a write reads again', async () => {
+    const dir = await populated();
+    const s = await openAt(dir);
+    const first = await s.load();
+    expect(first.hardState).toEqual({ term: 1, vote: 'n1', commit: 4 });
+    expect(first.entries.map((e) => e.index)).toEqual([4, 5]);
+    expect(first.snapshot?.meta).toEqual({ index: 3, term: 1, conf: snap(3, 1, 1).meta.conf });
+    // The caller owns what load() returned: the handle's accepted state is not behind it.
+    first.hardState.commit = 99;
+    first.hardState.term = 99;
+    (first.snapshot as { meta: { index: number } }).meta.index = 99;
+    first.entries.length = 0;
+    expect(s.hardState()).toEqual({ term: 1, vote: 'n1', commit: 4 });
+    expect(s.snapshotMeta()?.index).toBe(3);
+    expect(await s.readSnapshot(3, 0, 4)).toHaveLength(4);
+    const again = await s.load();
+    expect(again.hardState).toEqual({ term: 1, vote: 'n1', commit: 4 });
+    expect(again.entries.map((e) => e.index)).toEqual([4, 5]);
+    await s.persist({ hardState: { term: 2, vote: null, commit: 5 }, entries: ents(6, 7, 2) });
+    const afterWrite = await s.load();
+    expect(afterWrite.hardState).toEqual({ term: 2, vote: null, commit: 5 });
+    expect(afterWrite.entries.map((e) => [e.index, e.term])).toEqual([[4, 1], [5, 1], [6, 2], [7, 2]]);
+  });
+});

@@ -75,6 +75,41 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
     expect(a.logs.some((l) => l.event === 'connectFailed' && l.peer === 'n2')).toBe(true);
   });
 
+  it('a link waiting out its backoff retries at once when that peer dials us (it is evidently up)', async () => {
+    const probe = await started('n2');
+    const addr = probe.t.address();
+    await probe.t.close();
+    // A backoff no test waits out (waitFor gives up after 20 s): only n2's own dial can end it in time.
+    const a = await started('n1', { backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    a.t.addPeer('n2', addr);
+    a.t.send('n2', ping('n1', 'n2', 1));
+    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    expect(a.logs.filter((l) => l.event === 'connectFailed').map((l) => l.reason)).toEqual(['connectFailed']);
+    a.t.send('n2', ping('n1', 'n2', 2)); // queued behind the backoff
+    const b = await started('n2', { listen: addr, backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    b.t.addPeer('n1', a.t.address());
+    expect(a.t.connectionCount().outbound).toBe(0);
+    b.t.send('n1', ping('n2', 'n1', 9));
+    await waitFor(() => a.got.length === 1, 'n2 → n1');
+    await waitFor(() => b.got.length === 2, 'n1 → n2 once n2 has dialled n1');
+    expect(b.got.map((m) => m.n)).toEqual([1, 2]);
+    // The early retry is the one redial; no timer fired meanwhile.
+    expect(a.t.stats().connectFailures).toBe(1);
+    expect(a.t.connectionCount().outbound).toBe(1);
+  });
+
+  it('a peer dialling us while our link to it is idle or connected changes nothing', async () => {
+    const a = await started('n1');
+    const b = await started('n2');
+    mesh(a, b);
+    b.t.send('n1', ping('n2', 'n1', 1)); // a's link to n2 is idle: n2's dial must not make it dial
+    await waitFor(() => a.got.length === 1, 'n2 → n1');
+    expect(a.t.connectionCount().outbound).toBe(0);
+    a.t.send('n2', ping('n1', 'n2', 2));
+    await waitFor(() => b.got.length === 1, 'n1 → n2');
+    expect(a.t.stats().connectFailures).toBe(0);
+  });
+
   it('bounds the queue of a down peer by messages and bytes, evicting the oldest, and delivers the newest on return', async () => {
     const probe = await started('n2');
     const addr = probe.t.address();

@@ -171,6 +171,40 @@ describe('TcpTransport over mutual TLS 1.3', () => {
     expect(a.t.stats().reconnects).toBeGreaterThanOrEqual(1);
   });
 
+  it('a link waiting out its backoff retries at once when that peer connects with its certificate', async () => {
+    const probe = await started('n2', { tls: material(ours, 'n2') });
+    const addr = probe.t.address();
+    await probe.t.close();
+    const a = await started('n1', { tls: material(ours, 'n1'), backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    a.t.addPeer('n2', addr);
+    a.t.send('n2', ping('n1', 'n2', 1));
+    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    const b = await started('n2', { tls: material(ours, 'n2'), listen: addr, backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    b.t.addPeer('n1', a.t.address());
+    b.t.send('n1', ping('n2', 'n1', 9));
+    await waitFor(() => b.got.length === 1, 'n1 → n2 once n2 has connected to n1');
+    expect(b.got.map((m) => m.n)).toEqual([1]);
+    expect(a.t.stats().connectFailures).toBe(1);
+  });
+
+  it('a connection refused for its certificate does not cut a backoff short', async () => {
+    const probe = await started('n2', { tls: material(ours, 'n2') });
+    const addr = probe.t.address();
+    await probe.t.close();
+    const a = await started('n1', { tls: material(ours, 'n1'), backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    a.t.addPeer('n2', addr);
+    a.t.send('n2', ping('n1', 'n2', 1));
+    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    // Listening at n2's address, dialling n1 with a foreign CA's n2 certificate: refused, not a sign of n2.
+    const impostor = await started('n2', { tls: material(foreign, 'n2'), listen: addr });
+    impostor.t.addPeer('n1', a.t.address());
+    impostor.t.send('n1', ping('n2', 'n1', 9));
+    await waitFor(() => a.t.stats().rejected.tlsRejected >= 1, 'the refusal');
+    expect(a.got).toEqual([]);
+    expect(a.t.stats().connectFailures).toBe(1);
+    expect(a.logs.filter((l) => l.event === 'connected')).toEqual([]);
+  });
+
   it('a client refused after the TLS 1.3 handshake backs off with growing delays (secureConnect does not reset it)', async () => {
     const b = await started('n2', { tls: material(ours, 'n2') });
     // n3 holds a valid cluster certificate, but n2 does not list it as a peer: refused after the handshake.
