@@ -7,8 +7,9 @@
  *     writes a data directory as big-state.ts does (owned addresses, snapshot, committed log tail), but
  *     with the snapshot encoded by `<dist>` itself: a build that changed the format reads its own.
  *   node --expose-gc --import tsx scripts/bench/restore-work.ts measure <dist> <data-dir>
- *     prints one JSON line: loadMs, restoreMs, replayMs (boot-work.ts's three parts), heapMb and rssMb
- *     after a full GC with the restored state (tail applied) live and the snapshot bytes dropped.
+ *     prints one JSON line: loadMs, restoreMs, replayMs (boot-work.ts's three parts), heapMb, arrayBuffersMb
+ *     (typed-array and Buffer memory, which heapUsed leaves out: the owner arenas and index live there) and
+ *     rssMb after a full GC with the restored state (tail applied) live and the snapshot bytes dropped.
  *   node --expose-gc --import tsx scripts/bench/restore-work.ts stepwise <dist> <data-dir>
  *     prints stepwiseMs: the snapshot decoded in SNAPSHOT_STEP_ADDRESSES steps, as a catching-up member
  *     installs it (the sum of the steps; the time between them is not counted).
@@ -128,5 +129,5 @@ if (mode === 'build') {
   boot.snapshot = undefined;
   globalThis.gc?.();
   const mem = process.memoryUsage();
-  console.log(JSON.stringify({ loadMs, restoreMs, replayMs, heapMb: mem.heapUsed / 2 ** 20, rssMb: mem.rss / 2 ** 20, snapshotBytes, keep: app.ipam.sm.networkUsage('overlay')?.addressesAllocated }));
+  console.log(JSON.stringify({ loadMs, restoreMs, replayMs, heapMb: mem.heapUsed / 2 ** 20, arrayBuffersMb: mem.arrayBuffers / 2 ** 20, rssMb: mem.rss / 2 ** 20, snapshotBytes, keep: app.ipam.sm.networkUsage('overlay')?.addressesAllocated }));
 }

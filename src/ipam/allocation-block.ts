@@ -6,13 +6,15 @@
  * into them.
  *
  * Memory: a cluster holds one block per assigned slice, most of them empty at any time. A block is its
- * fields and nothing else until its first take(): the range arithmetic, the bitmap and the two slot stores (offset-slots.ts) are
+ * fields and nothing else until its first take(): the range arithmetic, the bitmap, the generation slots (offset-slots.ts) and the owner arena (owner-arena.ts) are
  * made on first use and dropped again when the block empties. 65,536 assigned slices cost a few MB, not
  * the ≈ 400 MB of eagerly sized bitmaps.
  */
 import { describe } from './address.js';
 import { HostRange, type Offset } from './host-range.js';
 import type { OffsetSet } from './offset-set.js';
+import { OwnerArena } from './owner-arena.js';
+import type { KeyView } from './owner-bytes.js';
 import { offsetSlots, type OffsetSlots } from './offset-slots.js';
 import type { SliceGeometry } from './slice-geometry.js';
 import type { SliceHolder } from './slice-table.js';
@@ -27,6 +29,18 @@ export interface Allocation {
 /** The wire form of a block's contents (see snapshot-codec.ts): runs, generation deltas, owners. */
 export type EncodedBlock = [runs: WireOffset[], generationDeltas: number[], owners: Array<number | string>];
 
+/**
+ * The owners of a block's wire form as the snapshot's fast reader found them (snapshot-block-reader.ts):
+ * positions, and each owner as a range of the snapshot bytes already checked to be a valid owner, so
+ * decode() copies the bytes into the block's arena without ever making the strings.
+ */
+export class WireOwnerBytes {
+  readonly positions: unknown[] = [];
+  readonly starts: number[] = [];
+  readonly lengths: number[] = [];
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** Called once per decoded generation; throws when it is out of range or already used. */
 export type ClaimGeneration = (generation: number) => void;
 
@@ -34,7 +48,7 @@ export class AllocationBlock implements SliceHolder {
   private rangeCache: HostRange<Offset> | undefined;
   private taken: OffsetSet<Offset> | undefined;
   private gens: OffsetSlots<number> | undefined;
-  private owners: OffsetSlots<string> | undefined;
+  private owners: OwnerArena | undefined;
   /**
    * Set while a snapshot capture (snapshot-codec.ts SnapshotCapture) has not yet encoded this block: it
    * runs once, before the first change, so the capture keeps the contents as of its index (copy-on-write
@@ -119,7 +133,12 @@ export class AllocationBlock implements SliceHolder {
     const taken = (this.taken ??= this.range.newSet());
     if (!taken.add(offset)) throw new Error(`block ${this.cidr()}: offset ${offset} taken twice`);
     (this.gens ??= this.newSlots()).set(offset, generation);
-    if (owner !== undefined) (this.owners ??= this.newSlots()).set(offset, owner);
+    if (owner !== undefined) (this.owners ??= new OwnerArena(this.range.lastOffset)).set(offset, owner);
+  }
+
+  /** Point `out` at the UTF-8 bytes of `offset`'s owner (for the owner index); false when it has none. */
+  ownerKey(offset: Offset, out: KeyView): boolean {
+    return this.owners?.key(offset, out) ?? false;
   }
 
   private newSlots<V>(): OffsetSlots<V> {
@@ -154,20 +173,20 @@ export class AllocationBlock implements SliceHolder {
     }
   }
 
-  /** Owned offsets (in no particular order): what a network's owner index holds for this block. */
+  /** Owned offsets (in no particular order) with their owners. */
   *owned(): IterableIterator<[owner: string, offset: Offset]> {
     const owned: Array<[string, Offset]> = [];
-    this.owners?.forEach((owner, offset) => {
-      owned.push([owner, offset]);
+    this.owners?.forEach((offset) => {
+      owned.push([this.owners?.get(offset) as string, offset]);
     });
     yield* owned;
   }
 
   /**
    * Visit the owned offsets (in one fixed order for an unchanged block) until `visit` returns false; no
-   * tuple per owner, for the network's owner index at restore.
+   * string per owner, for the network's owner index (which reads the bytes through ownerKey()).
    */
-  forEachOwned(visit: (owner: string, offset: Offset) => boolean | void): void {
+  forEachOwned(visit: (offset: Offset) => boolean | void): void {
     this.owners?.forEach(visit);
   }
 
@@ -205,7 +224,7 @@ export class AllocationBlock implements SliceHolder {
     geometry: SliceGeometry,
     nodeId: string,
     index: Offset,
-    wire: { runs: unknown; gens: unknown; owners: unknown; checkOwner: (owner: unknown) => string },
+    wire: { runs: unknown; gens: unknown; owners: unknown | WireOwnerBytes; checkOwner: (owner: unknown) => string },
     claim: ClaimGeneration,
   ): AllocationBlock {
     const block = new AllocationBlock(geometry, nodeId, index);
@@ -213,9 +232,11 @@ export class AllocationBlock implements SliceHolder {
     const who = `node ${describe(nodeId)}`;
     if (!Array.isArray(runs) || runs.length % 2 !== 0) invalidSnapshot(`${who}: runs must be an even-length array`);
     if (!Array.isArray(gens)) invalidSnapshot(`${who}: generations must be an array`);
-    if (!Array.isArray(owners) || owners.length % 2 !== 0) invalidSnapshot(`${who}: owners must be an even-length array`);
+    const ownerBytes = owners instanceof WireOwnerBytes ? owners : undefined;
+    const ownerCount = ownerBytes !== undefined ? ownerBytes.positions.length : Array.isArray(owners) && owners.length % 2 === 0 ? owners.length / 2 : -1;
+    if (ownerCount < 0) invalidSnapshot(`${who}: owners must be an even-length array`);
     if (runs.length === 0) {
-      if (gens.length !== 0 || owners.length !== 0) invalidSnapshot(`${who}: generations or owners without addresses`);
+      if (gens.length !== 0 || ownerCount !== 0) invalidSnapshot(`${who}: generations or owners without addresses`);
       return block;
     }
     const range = block.range;
@@ -262,14 +283,29 @@ export class AllocationBlock implements SliceHolder {
     }
 
     let prevPosition = -1;
-    for (let i = 0; i < owners.length; i += 2) {
-      const position = owners[i];
-      const owner = wire.checkOwner(owners[i + 1]);
+    const checkPosition = (position: unknown): Offset => {
       if (typeof position !== 'number' || !Number.isInteger(position) || position <= prevPosition || position >= byPosition.length) {
         invalidSnapshot(`${who}: bad owner position ${describe(position)}`);
       }
       prevPosition = position;
-      (block.owners ??= block.newSlots()).set(byPosition[position] as Offset, owner);
+      return byPosition[position] as Offset;
+    };
+    if (ownerBytes !== undefined) {
+      if (ownerCount === 0) return block;
+      // The arena sized to the owners exactly: a restored block carries no growth headroom.
+      let total = 0;
+      for (const length of ownerBytes.lengths) total += length;
+      const arena = (block.owners = new OwnerArena(range.lastOffset, total));
+      for (let i = 0; i < ownerCount; i++) {
+        arena.setBytes(checkPosition(ownerBytes.positions[i]), ownerBytes.bytes, ownerBytes.starts[i] as number, ownerBytes.lengths[i] as number);
+      }
+      return block;
+    }
+    const list = owners as unknown[];
+    for (let i = 0; i < list.length; i += 2) {
+      const position = list[i];
+      const owner = wire.checkOwner(list[i + 1]);
+      (block.owners ??= new OwnerArena(range.lastOffset)).set(checkPosition(position), owner);
     }
     return block;
   }

@@ -8,6 +8,8 @@ import { describe, formatAddress, MAX_PREFIX, parseAddress, type Family } from '
 import { AllocationBlock, type Allocation } from './allocation-block.js';
 import { OverlayError } from './errors.js';
 import type { Offset } from './host-range.js';
+import { KeyView, ownerKey } from './owner-bytes.js';
+import { OwnerIndex, type IndexKeys } from './owner-index.js';
 import { SliceGeometry } from './slice-geometry.js';
 import { SliceTable } from './slice-table.js';
 
@@ -17,23 +19,29 @@ export interface Located {
 }
 
 /**
- * Where an owner's address lives, as the owner index stores it: a Located object costs ≈ 40 B per owner
- * (44 MB at 1,000,000 owners, a quarter of the heap), so wherever slice index and host offset fit together
- * in a double (every IPv4 network; IPv6 networks whose index and host bits add up to ≤ 53) the index keeps
- * one number, index · 2^hostBits + offset — a small integer stored inline in the map — and holding()
- * rebuilds the Located on demand. Wider IPv6 networks (bigint offsets) keep the object.
+ * Where an owner's address lives, as the owner index (owner-index.ts) stores it: one number per owner.
+ * Wherever slice index and host offset fit together in a double (every IPv4 network; IPv6 networks whose
+ * index and host bits add up to ≤ 53) it is index · 2^hostBits + offset, and holding() rebuilds the
+ * Located on demand. Wider IPv6 networks (bigint offsets) number their Located objects instead
+ * (`wide`), reusing the numbers of released owners.
+ *
+ * The index keeps no key of its own: it reads an entry's owner bytes from its block (keyOf), which is why
+ * a block's owners are indexed while the block is in the table, or is the one being attached (`pending`).
  */
-type OwnerSlot = number | Located;
-
-export class Network {
+export class Network implements IndexKeys {
   readonly family: Family;
   readonly geometry: SliceGeometry;
   /** Name of the paired network of the other family (dual stack), if any. */
   pair: string | undefined;
   private readonly table: SliceTable<AllocationBlock>;
-  private readonly ownerIndex = new Map<string, OwnerSlot>();
-  /** 2^(host bits of a slice) when owner slots are packed numbers (see OwnerSlot); else undefined. */
+  private readonly ownerIndex = new OwnerIndex(this);
+  /** 2^(host bits of a slice) when owner entries are packed numbers; else undefined and entries number `wide`. */
   private readonly slotSpan: number | undefined;
+  private readonly wide: Array<Located | undefined> = [];
+  private readonly wideFree: number[] = [];
+  /** The block attach() is indexing before it enters the table. */
+  private pending: AllocationBlock | undefined;
+  private readonly key = new KeyView();
 
   constructor(
     readonly name: string,
@@ -48,8 +56,53 @@ export class Network {
     this.slotSpan = !this.geometry.big && hostBits <= 48 && this.geometry.indexBits + hostBits <= 53 ? 2 ** hostBits : undefined;
   }
 
-  private slot(block: AllocationBlock, offset: Offset): OwnerSlot {
-    return this.slotSpan === undefined ? { block, offset } : (block.index as number) * this.slotSpan + (offset as number);
+  /** A new entry for the owner of `offset` in `block` (released by release() if it is not kept). */
+  private entry(block: AllocationBlock, offset: Offset): number {
+    if (this.slotSpan !== undefined) return (block.index as number) * this.slotSpan + (offset as number);
+    const id = this.wideFree.pop() ?? this.wide.length;
+    this.wide[id] = { block, offset };
+    return id;
+  }
+
+  private release(entry: number): void {
+    if (this.slotSpan !== undefined) return;
+    this.wide[entry] = undefined;
+    this.wideFree.push(entry);
+  }
+
+  private located(entry: number): Located {
+    const span = this.slotSpan;
+    if (span === undefined) return this.wide[entry] as Located;
+    const offset = entry % span;
+    const index = (entry - offset) / span;
+    const pending = this.pending;
+    return { block: pending !== undefined && pending.index === index ? pending : (this.table.at(index) as AllocationBlock), offset };
+  }
+
+  /** IndexKeys: the owner bytes of an indexed entry, read from its block. */
+  keyOf(entry: number, out: KeyView): void {
+    const span = this.slotSpan;
+    let block: AllocationBlock;
+    let offset: Offset;
+    if (span === undefined) {
+      ({ block, offset } = this.wide[entry] as Located);
+    } else {
+      // No Located per probe: this runs for every key compared.
+      offset = entry % span;
+      const index = (entry - offset) / span;
+      const pending = this.pending;
+      block = pending !== undefined && pending.index === index ? pending : (this.table.at(index) as AllocationBlock);
+    }
+    if (!block.ownerKey(offset, out)) throw new Error(`owner index of ${describe(this.name)}: entry ${entry} has no owner`);
+  }
+
+  /** Take the owner of `offset` in `block` out of the index (while its bytes are still in the block). */
+  private unindex(block: AllocationBlock, offset: Offset): void {
+    if (!block.ownerKey(offset, this.key)) return;
+    const entry = this.ownerIndex.find(this.key);
+    if (entry === -1) throw new Error(`owner index of ${describe(this.name)}: owner at ${block.format(offset)} is not indexed`);
+    this.ownerIndex.delete(entry);
+    this.release(entry);
   }
 
   cidr(): string {
@@ -106,58 +159,63 @@ export class Network {
     // twice in this block): the restore of 1,000,000 owners spent most of its time in copies and a
     // second set built only to check first.
     const index = this.ownerIndex;
-    let conflict: string | undefined;
+    let conflict: Offset | undefined;
     let added = 0;
-    block.forEachOwned((owner, offset) => {
-      if (index.has(owner)) {
-        conflict = owner;
-        return false;
-      }
-      index.set(owner, this.slot(block, offset));
-      added++;
-      return true;
-    });
-    if (conflict !== undefined) {
-      block.forEachOwned((owner) => {
-        if (added-- === 0) return false;
-        index.delete(owner);
+    this.pending = block;
+    try {
+      block.forEachOwned((offset) => {
+        const entry = this.entry(block, offset);
+        if (index.add(entry) !== -1) {
+          this.release(entry);
+          conflict = offset;
+          return false;
+        }
+        added++;
         return true;
       });
-      throw new OverlayError('OwnerConflict', `owner ${describe(conflict)} holds two addresses in network ${describe(this.name)}`);
+      if (conflict !== undefined) {
+        block.forEachOwned((offset) => {
+          if (added-- === 0) return false;
+          this.unindex(block, offset);
+          return true;
+        });
+        throw new OverlayError('OwnerConflict', `owner ${describe(block.ownerOf(conflict))} holds two addresses in network ${describe(this.name)}`);
+      }
+      this.table.insert(block);
+    } finally {
+      this.pending = undefined;
     }
-    this.table.insert(block);
   }
 
   /** Remove `nodeId`'s block, and its owners from the index; the block itself is left intact. */
   detach(nodeId: string): AllocationBlock | undefined {
-    const block = this.table.remove(nodeId);
+    const block = this.table.get(nodeId);
     if (block === undefined) return undefined;
-    block.forEachOwned((owner) => {
-      this.ownerIndex.delete(owner);
+    // Out of the index first: the index reads the keys of the entries it moves through the table.
+    block.forEachOwned((offset) => {
+      this.unindex(block, offset);
     });
+    this.table.remove(nodeId);
     return block;
   }
 
   /** Allocate `offset` in `block` (the caller checked it is usable and free, and the owner holds nothing). */
   take(block: AllocationBlock, offset: Offset, generation: number, owner: string | undefined): void {
-    if (owner !== undefined && this.ownerIndex.has(owner)) throw new Error(`owner ${describe(owner)} indexed twice in ${describe(this.name)}`);
+    if (owner !== undefined && this.holding(owner) !== undefined) throw new Error(`owner ${describe(owner)} indexed twice in ${describe(this.name)}`);
     block.take(offset, generation, owner);
-    if (owner !== undefined) this.ownerIndex.set(owner, this.slot(block, offset));
+    if (owner !== undefined && this.ownerIndex.add(this.entry(block, offset)) !== -1) throw new Error(`owner ${describe(owner)} indexed twice in ${describe(this.name)}`);
   }
 
   free(block: AllocationBlock, offset: Offset): Allocation | undefined {
-    const freed = block.free(offset);
-    if (freed?.owner !== undefined) this.ownerIndex.delete(freed.owner);
-    return freed;
+    this.unindex(block, offset);
+    return block.free(offset);
   }
 
   /** Where `owner`'s address in this network lives, if it has one. */
   holding(owner: string): Located | undefined {
-    const slot = this.ownerIndex.get(owner);
-    if (typeof slot !== 'number') return slot;
-    const span = this.slotSpan as number;
-    const offset = slot % span;
-    return { block: this.table.at((slot - offset) / span) as AllocationBlock, offset };
+    if (!ownerKey(owner, this.key)) return undefined;
+    const entry = this.ownerIndex.find(this.key);
+    return entry === -1 ? undefined : this.located(entry);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * A value per taken offset of one block (its generations, its owners), in the cheapest structure the
+ * A value per taken offset of one block (its generations; owners are bytes, owner-arena.ts), in the cheapest structure the
  * slice allows.
  *
  * A Map keyed by offset costs ≈ 28 B per entry at V8's capacity, doubled in the worst case by its

@@ -9,14 +9,19 @@
  * the exact bytes msgpackr writes for such an element — the shortest header of every array, string and
  * integer (pack.js: uint as fixint/0xcc/0xcd/0xce, negative as fixint/0xd0/0xd1/0xd2, any other number
  * as float64 0xcb; a string's header by its UTF-8 length), strings in valid UTF-8 — so the element is
- * canonical by construction and needs no re-encoding. The values it returns go through the same
+ * canonical by construction and needs no re-encoding. Owners come back as byte ranges of the payload
+ * (WireOwnerBytes), checked to be owners the decoder accepts, and are copied into the block's owner arena
+ * without a string ever being made for them. The values it returns go through the same
  * validation (AllocationBlock.decode, validateNodeId, decodeOffset) as the general path's.
  *
- * Anything else — another type, a longer encoding, a float that is not an integer, invalid UTF-8, a
- * truncated element — returns undefined and the caller reads the element the general way, which refuses
+ * Anything else — another type, a longer encoding, a float that is not an integer, invalid UTF-8, an
+ * owner the decoder refuses (empty, more than MAX_FIELD_LENGTH units), an odd owner list, a truncated
+ * element — returns undefined and the caller reads the element the general way, which refuses
  * it with the same message as before. So this path never decides a refusal: it either reads exactly what
  * the general path would accept as canonical, or steps aside.
  */
+import { WireOwnerBytes } from './allocation-block.js';
+import { validOwnerBytes } from './owner-bytes.js';
 import type { WireOffset } from './snapshot-wire.js';
 
 export interface WireNode {
@@ -24,7 +29,8 @@ export interface WireNode {
   index: WireOffset;
   runs: WireOffset[];
   gens: number[];
-  owners: Array<number | string>;
+  /** Owners as byte ranges of the payload, already known to be valid owners (no strings made). */
+  owners: WireOwnerBytes;
 }
 
 /** Thrown inside the reader to step aside; never escapes readWireNode. */
@@ -143,6 +149,34 @@ class Cursor {
 
   /** A string with the shortest header for its UTF-8 length, in valid UTF-8. */
   string(): string {
+    const start = this.stringBytes();
+    // Node's UTF-8 decoder replaces a malformed sequence with U+FFFD; only then is the strict decoder
+    // asked (the bytes may also spell U+FFFD itself, which is valid).
+    const s = this.buf.toString('utf8', start, this.at);
+    if (s.includes('\uFFFD')) {
+      try {
+        fatalUtf8.decode(this.buf.subarray(start, this.at));
+      } catch {
+        throw OFF_PATH;
+      }
+    }
+    return s;
+  }
+
+  /**
+   * An owner string's bytes, added to `out` without making the string. An owner the decoder would refuse
+   * (empty, invalid UTF-8, more than MAX_FIELD_LENGTH units) steps aside, so the general path refuses it
+   * with its own message.
+   */
+  owner(out: WireOwnerBytes): void {
+    const start = this.stringBytes();
+    if (!validOwnerBytes(this.buf, start, this.at - start)) throw OFF_PATH;
+    out.starts.push(start);
+    out.lengths.push(this.at - start);
+  }
+
+  /** Skip a string header in its shortest form and the bytes it announces; returns where they start. */
+  private stringBytes(): number {
     const b = this.byte();
     let length: number;
     if (b >= 0xa0 && b <= 0xbf) length = b & 0x1f;
@@ -163,17 +197,7 @@ class Cursor {
     this.need(length);
     const start = this.at;
     this.at += length;
-    // Node's UTF-8 decoder replaces a malformed sequence with U+FFFD; only then is the strict decoder
-    // asked (the bytes may also spell U+FFFD itself, which is valid).
-    const s = this.buf.toString('utf8', start, this.at);
-    if (s.includes('\uFFFD')) {
-      try {
-        fatalUtf8.decode(this.buf.subarray(start, this.at));
-      } catch {
-        throw OFF_PATH;
-      }
-    }
-    return s;
+    return start;
   }
 
   /** An offset as snapshot-wire.ts spells it: an integer, or a decimal string above 2^53 − 1. */
@@ -194,9 +218,14 @@ export function readWireNode(body: Uint8Array, at: number): { node: WireNode; en
     for (let i = c.array(); i > 0; i--) runs.push(c.offset());
     const gens: number[] = [];
     for (let i = c.array(); i > 0; i--) gens.push(c.integer());
-    const owners: Array<number | string> = [];
-    // Positions and owners alternate; a wrong type here is for the general path to name.
-    for (let i = 0, n = c.array(); i < n; i++) owners.push(i % 2 === 0 ? c.integer() : c.string());
+    const owners = new WireOwnerBytes(buf);
+    // Positions and owners alternate; a wrong type or an odd count is for the general path to name.
+    const n = c.array();
+    if (n % 2 !== 0) return undefined;
+    for (let i = 0; i < n; i += 2) {
+      owners.positions.push(c.integer());
+      c.owner(owners);
+    }
     return { node: { nodeId, index, runs, gens, owners }, end: c.at };
   } catch (e) {
     if (e === OFF_PATH) return undefined;
