@@ -2,7 +2,8 @@
  * The real peer: etcd 3.4 (Debian's etcd-server package), three members on 127.0.0.1 with their data in
  * the run's temp root (the same disk as raft-ipam's), driven through its JSON gateway by the same load
  * generator and HTTP client as raft-ipam. Timing settings match the raft-ipam nodes' (timing.ts): the same
- * heartbeat interval and minimum election timeout (etcd randomizes it up to 2× as raft-ipam does), pre-vote
+ * minimum election timeout (etcd randomizes it up to 2× as raft-ipam does) and heartbeat interval (at most
+ * a fifth of the timeout: etcd refuses less), pre-vote
  * on (raft-ipam always pre-votes).
  *
  * Rows: plain durable puts; an address allocation built the way one is built on etcd — a key per address
@@ -18,7 +19,7 @@ import { onCleanup } from './cleanup.js';
 import { JsonHttp } from './http.js';
 import { sleep, startChild, type Child } from './proc.js';
 import { Acks, type LoadTarget, type PreparedRow } from './targets.js';
-import { electionTimeoutMs, heartbeatMs } from './timing.js';
+import { electionTimeoutMs, etcdHeartbeatMs } from './timing.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
@@ -91,7 +92,7 @@ export class EtcdCluster {
       '--initial-cluster', initial,
       '--initial-cluster-state', state,
       '--initial-cluster-token', 'raft-ipam-bench',
-      '--heartbeat-interval', String(heartbeatMs()),
+      '--heartbeat-interval', String(etcdHeartbeatMs()),
       '--election-timeout', String(electionTimeoutMs()),
       '--pre-vote',
       '--logger', 'zap',

@@ -11,7 +11,7 @@ import type { ProfileSummary } from './profile.js';
 import { fmt, fmtRatio, type Row } from './rows.js';
 import { plotSvg } from './svg.js';
 import { markdownTable } from './table.js';
-import { describeTiming, electionTimeoutMs, heartbeatMs } from './timing.js';
+import { describeTiming, electionTimeoutMs, etcdHeartbeatMs } from './timing.js';
 import type { RaftTiming } from '../../src/node/timing.js';
 
 export interface BenchResult {
@@ -116,7 +116,7 @@ export function benchmarksMarkdown(result: BenchResult, profile?: ProfileResult)
     '',
     '## How it was measured',
     '',
-    `- **Cluster**: 3 \`raft-ipam serve\` processes from the build (\`dist/\`), each on its own 127.0.0.x (the cluster harness, cluster/cluster.ts, without relays: peers dial each other directly), LevelDB storage with synced writes in one temp directory on the disk above, plaintext peers, ${describeTiming(timing)}. etcd: 3 members on 127.0.0.1, data in the same temp directory, heartbeat ${heartbeatMs(timing)} ms, election timeout ${electionTimeoutMs(timing)} ms, pre-vote on (matching raft-ipam).`,
+    `- **Cluster**: 3 \`raft-ipam serve\` processes from the build (\`dist/\`), each on its own 127.0.0.x (the cluster harness, cluster/cluster.ts, without relays: peers dial each other directly), LevelDB storage with synced writes in one temp directory on the disk above, plaintext peers, ${describeTiming(timing)}. etcd: 3 members on 127.0.0.1, data in the same temp directory, heartbeat ${etcdHeartbeatMs(timing)} ms (at most a fifth of its election timeout, etcd's rule), election timeout ${electionTimeoutMs(timing)} ms, pre-vote on (matching raft-ipam).`,
     '- **Load**: closed loop at N clients (each one request in flight, its own exactly-once session and its own /16 slice, so no two clients contend), after a warm-up; latencies in HDR histograms (hdr-histogram-js). Open loop: requests on a fixed schedule, latency from each request\'s intended start (no coordinated omission). Every row checks its result afterwards: no address acknowledged twice, the system holds exactly what was acknowledged (etcd rows: every key\'s owner matches).',
     '- **HTTP** rows: raw HTTP/1.1 (undici 7 Pool, one connection per client) to the leader\'s `POST /v1/commands`; etcd rows use the same client against etcd\'s JSON gateway (`/v3/kv/put`, `/v3/kv/range`, `/v3/kv/txn`), also on the leader.',
     '- **IpamClient** rows: the client library (fetch, leader discovery, retries) with `session: true`, one client object per concurrent client.',

@@ -30,6 +30,14 @@ export function heartbeatMs(t: RaftTiming = benchTiming()): number {
   return t.tickMs * t.heartbeatTicks;
 }
 
+/**
+ * etcd's heartbeat interval: raft-ipam's, but etcd refuses to start unless its election timeout is at
+ * least 5 heartbeats (250 ms with raft-ipam's 100 ms heartbeat would not start), so at most a fifth of it.
+ */
+export function etcdHeartbeatMs(t: RaftTiming = benchTiming()): number {
+  return Math.min(heartbeatMs(t), Math.floor(electionTimeoutMs(t) / 5));
+}
+
 /** "50 ms ticks, heartbeat 2 ticks (100 ms), election 10 ticks (randomized in [500, 1000) ms)". */
 export function describeTiming(t: RaftTiming): string {
   const { min, max } = electionTimeoutRangeMs(t);
