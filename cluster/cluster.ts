@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { IpamClient, type IpamClientOptions } from '../src/api/client.js';
 import type { NodeStatusView } from '../src/node/service.js';
-import { certFiles, createClusterCa, createNodeCert, type ClusterCa } from '../src/transport/certs.js';
+import type { ClusterCa } from '../src/transport/cert-authority.js';
+import { certFiles } from '../src/transport/certs.js';
 import { validateClusterId } from '../src/transport/errors.js';
 import { freePorts, isLoopbackHost, pickLoopbackHosts } from './addresses.js';
 import type { NodeBackend, NodeHandle } from './backend.js';
@@ -190,6 +191,9 @@ export class Cluster {
     try {
       await mkdir(root, { recursive: true });
       if (c.tlsDir) {
+        // Loaded only for a TLS cluster: `raft-ipam serve` imports this harness (demo, drill) and must not
+        // carry the certificate library (≈ 20 MB of RSS) it never uses.
+        const { createClusterCa } = await import('../src/transport/cert-authority.js');
         c.ca = await createClusterCa();
         await mkdir(c.tlsDir, { recursive: true, mode: 0o700 });
         // Only the CA certificate goes to disk; its key stays in this process to sign later members' certificates.
@@ -616,6 +620,7 @@ export class Cluster {
     await mkdir(slot.dataDir, { recursive: true });
     if (this.tlsDir && this.ca) {
       // The node's own IP in the SAN: peers dial its relay at that IP and check the SAN against it.
+      const { createNodeCert } = await import('../src/transport/cert-authority.js');
       const pair = await createNodeCert(this.ca, id, { ips: [host, '127.0.0.1', '::1'] });
       const files = certFiles(this.tlsDir, id);
       await writeFile(files.cert, pair.cert, { mode: 0o644 });

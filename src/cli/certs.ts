@@ -1,6 +1,6 @@
 /** `raft-ipam certs`: create a dev cluster CA and node certificates as PEM files. Thin over src/transport/certs. */
 import type { Command } from 'commander';
-import { checkExistingCerts, createClusterCerts, DEFAULT_CERT_DAYS, DEFAULT_CERT_IPS, writeClusterCerts } from '../transport/certs.js';
+import { checkExistingCerts, DEFAULT_CERT_DAYS, DEFAULT_CERT_IPS, writeClusterCerts } from '../transport/certs.js';
 import { TransportError } from '../transport/errors.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -29,6 +29,9 @@ export function registerCertsCommand(program: Command, print: (line: string) => 
         print(`kept the existing certificates in ${o.out}`);
         return;
       }
+      // Loaded here, not at the top: every CLI process (a serving node too) imports this module, and the
+      // certificate library costs ≈ 20 MB of RSS that only this command needs.
+      const { createClusterCerts } = await import('../transport/cert-authority.js');
       const certs = await createClusterCerts({ nodes: o.nodes, ...(o.ip ? { ips: o.ip } : {}), ...(o.days !== undefined ? { days: o.days } : {}) });
       for (const path of await writeClusterCerts(o.out, certs, { force: o.force === true })) print(path);
     });

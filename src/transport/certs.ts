@@ -8,23 +8,16 @@
  * clientAuth) are set because every node is both: it accepts peers and dials them.
  *
  * Files in a directory: ca.pem, ca-key.pem, <node>.pem, <node>-key.pem; keys are written mode 0600.
+ *
+ * This module reads, checks and writes that material; creating it (cert-authority.ts) needs
+ * @peculiar/x509, which a serving node never loads (≈ 20 MB of RSS).
  */
-import 'reflect-metadata'; // @peculiar/x509 2.x (tsyringe) needs the polyfill loaded before it
-import * as x509 from '@peculiar/x509';
-import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { TransportError, validateNodeId } from './errors.js';
 
-// The project's `lib` has no DOM `Crypto` type, so Node's webcrypto is handed over through the parameter type.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
-/** Certificates start a little in the past so a peer whose clock is slightly behind still accepts them. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_CERT_DAYS = 365;
 export const DEFAULT_CERT_IPS: readonly string[] = ['127.0.0.1', '::1'];
 
@@ -33,25 +26,9 @@ export interface PemPair {
   key: string;
 }
 
-/** A CA that can sign: its PEM plus the live signing key. */
-export interface ClusterCa extends PemPair {
-  readonly signingKey: webcrypto.CryptoKey;
-  readonly certificate: x509.X509Certificate;
-}
-
 export interface ClusterCerts {
   ca: PemPair;
   nodes: Map<string, PemPair>;
-}
-
-export interface CreateCertsOptions {
-  nodes: readonly string[];
-  /** IP SANs written into every node certificate (default 127.0.0.1 and ::1). */
-  ips?: readonly string[];
-  /** Validity in days (default 365). */
-  days?: number;
-  /** CA common name (default "raft-ipam dev cluster CA"). */
-  caName?: string;
 }
 
 /** What a TLS endpoint needs: the cluster CA to verify peers, and this node's certificate and key. */
@@ -61,14 +38,14 @@ export interface NodeTlsMaterial {
   key: string;
 }
 
-function validateDays(days: unknown): number {
+export function validateDays(days: unknown): number {
   if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36_500) {
     throw new TransportError('InvalidArgument', `days must be an integer in 1..36500, got ${String(days)}`);
   }
   return days;
 }
 
-function validateIps(ips: readonly unknown[]): string[] {
+export function validateIps(ips: readonly unknown[]): string[] {
   if (ips.length === 0) throw new TransportError('InvalidArgument', 'at least one IP address is needed for the SAN');
   return ips.map((ip) => {
     if (typeof ip !== 'string' || isIP(ip) === 0) throw new TransportError('InvalidArgument', `not an IP address: ${JSON.stringify(ip)}`);
@@ -76,87 +53,13 @@ function validateIps(ips: readonly unknown[]): string[] {
   });
 }
 
-function validateNodes(nodes: readonly unknown[]): string[] {
+export function validateNodes(nodes: readonly unknown[]): string[] {
   if (nodes.length === 0) throw new TransportError('InvalidArgument', 'at least one node id is needed');
   const ids = nodes.map((n) => validateNodeId(n));
   if (new Set(ids).size !== ids.length) throw new TransportError('InvalidArgument', 'node ids must be distinct');
   // These names become file names next to ca.pem / ca-key.pem.
   for (const id of ids) if (id === 'ca') throw new TransportError('InvalidArgument', 'node id "ca" would collide with the CA files');
   return ids;
-}
-
-/** Positive serial (high bit clear) of 128 random bits, as RFC 5280 §4.1.2.2 asks. */
-function serialNumber(): string {
-  const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f;
-  return b.toString('hex');
-}
-
-async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
-}
-
-function validity(days: number): { notBefore: Date; notAfter: Date } {
-  const now = Date.now();
-  return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + days * DAY_MS) };
-}
-
-export async function createClusterCa(options: { days?: number; name?: string } = {}): Promise<ClusterCa> {
-  const days = validateDays(options.days ?? DEFAULT_CERT_DAYS);
-  const name = options.name ?? 'raft-ipam dev cluster CA';
-  if (!/^[A-Za-z0-9 ._-]{1,64}$/.test(name)) throw new TransportError('InvalidArgument', `CA name must be 1..64 of [A-Za-z0-9 ._-], got ${JSON.stringify(name)}`);
-  const keys = (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(),
-    name: `CN=${name}`,
-    keys: keys,
-    signingAlgorithm: SIGN_ALG,
-    ...validity(days),
-    extensions: [
-      // pathLength 0: the dev CA signs node certificates only, never another CA.
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { cert: certificate.toString('pem'), key: await keyPem(keys.privateKey), signingKey: keys.privateKey, certificate };
-}
-
-export async function createNodeCert(ca: ClusterCa, nodeId: string, options: { ips?: readonly string[]; days?: number } = {}): Promise<PemPair> {
-  const id = validateNodeId(nodeId);
-  const ips = validateIps(options.ips ?? DEFAULT_CERT_IPS);
-  const days = validateDays(options.days ?? DEFAULT_CERT_DAYS);
-  const keys = (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const dns = id === 'localhost' ? ['localhost'] : [id, 'localhost'];
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: `CN=${id}`,
-    issuer: ca.certificate.subject,
-    publicKey: keys.publicKey,
-    signingKey: ca.signingKey,
-    signingAlgorithm: SIGN_ALG,
-    ...validity(days),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([...ips.map((value) => ({ type: 'ip' as const, value })), ...dns.map((value) => ({ type: 'dns' as const, value }))]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey),
-    ],
-  });
-  return { cert: certificate.toString('pem'), key: await keyPem(keys.privateKey) };
-}
-
-/** A fresh CA and a certificate for each node. */
-export async function createClusterCerts(options: CreateCertsOptions): Promise<ClusterCerts & { caSigner: ClusterCa }> {
-  const nodes = validateNodes(options.nodes);
-  const ips = validateIps(options.ips ?? DEFAULT_CERT_IPS);
-  const days = validateDays(options.days ?? DEFAULT_CERT_DAYS);
-  const ca = await createClusterCa({ days, ...(options.caName !== undefined ? { name: options.caName } : {}) });
-  const out = new Map<string, PemPair>();
-  for (const id of nodes) out.set(id, await createNodeCert(ca, id, { ips, days }));
-  return { ca: { cert: ca.cert, key: ca.key }, nodes: out, caSigner: ca };
 }
 
 /** File names of the material in a cert directory. */

@@ -32,14 +32,10 @@ export {
   DEFAULT_CERT_IPS,
   certFiles,
   checkNodeTls,
-  createClusterCa,
-  createClusterCerts,
-  createNodeCert,
   loadNodeTls,
   writeClusterCerts,
-  type ClusterCa,
   type ClusterCerts,
-  type CreateCertsOptions,
   type NodeTlsMaterial,
   type PemPair,
 } from './certs.js';
+export { createClusterCa, createClusterCerts, createNodeCert, type ClusterCa, type CreateCertsOptions } from './cert-authority.js';

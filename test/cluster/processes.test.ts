@@ -12,7 +12,8 @@ import { Cluster, type ClusterOptions } from '../../cluster/cluster.js';
 import { cliCommand } from '../../cluster/process-backend.js';
 import { IpamClient } from '../../src/api/client.js';
 import { runClusterDemo } from '../../src/cli/demo.js';
-import { createClusterCerts, writeClusterCerts } from '../../src/transport/certs.js';
+import { createClusterCerts } from '../../src/transport/cert-authority.js';
+import { writeClusterCerts } from '../../src/transport/certs.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

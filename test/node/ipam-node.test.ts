@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpamNode, type IpamNodeOptions } from '../../src/node/ipam-node.js';
 import { NodeError } from '../../src/node/service.js';
-import { createClusterCerts, writeClusterCerts } from '../../src/transport/certs.js';
+import { createClusterCerts } from '../../src/transport/cert-authority.js';
+import { writeClusterCerts } from '../../src/transport/certs.js';
 import { freePorts } from '../../cluster/addresses.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];

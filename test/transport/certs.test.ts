@@ -3,7 +3,8 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkNodeTls, createClusterCerts, loadNodeTls, writeClusterCerts } from '../../src/transport/certs.js';
+import { createClusterCerts } from '../../src/transport/cert-authority.js';
+import { checkNodeTls, loadNodeTls, writeClusterCerts } from '../../src/transport/certs.js';
 
 describe('dev-cluster certificates', () => {
   it('creates a CA and node certs: CN = node id, SAN IPs + DNS, both EKUs, ECDSA P-256, issued by the CA', async () => {

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryNetwork, type Transport } from '../../src/transport/index.js';
-import { createClusterCerts, type ClusterCerts } from '../../src/transport/certs.js';
+import { createClusterCerts } from '../../src/transport/cert-authority.js';
+import type { ClusterCerts } from '../../src/transport/certs.js';
 import { mesh, node, ping, pingAdapter, waitFor, type Ping } from './support.js';
 
 interface Cluster {
