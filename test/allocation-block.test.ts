@@ -5,6 +5,7 @@
  * problem.
  */
 import { describe, expect, it } from 'vitest';
+import { invalidSnapshot } from './support/errors.js';
 import { AllocationBlock } from '../src/ipam/allocation-block.js';
 import { SliceGeometry } from '../src/ipam/slice-geometry.js';
 
@@ -78,15 +79,6 @@ function decode(geometry: SliceGeometry, runs: unknown, gens: unknown, owners: u
   return { block, claimed };
 }
 
-function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect((e as { code?: string }).code).toBe('InvalidSnapshot');
-    return (e as Error).message;
-  }
-  throw new Error('accepted');
-}
 
 describe('AllocationBlock wire form', () => {
   it('round trip: runs, delta-coded generations, owners by position', () => {
@@ -149,7 +141,7 @@ describe('AllocationBlock wire form', () => {
   ];
   for (const [name, runs, gens, owners, message] of cases) {
     it(`refuses ${name}`, () => {
-      expect(refusal(() => decode(v4, runs, gens, owners))).toBe(message);
+      expect(invalidSnapshot(() => decode(v4, runs, gens, owners))).toBe(message);
     });
   }
 

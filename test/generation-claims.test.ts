@@ -4,17 +4,9 @@
  * far ahead of its size, or a forged nextGeneration that must not size a bitmap).
  */
 import { describe, expect, it } from 'vitest';
+import { invalidSnapshot } from './support/errors.js';
 import { GenerationClaims } from '../src/ipam/generation-claims.js';
 
-function refusal(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    expect((e as { code?: string }).code).toBe('InvalidSnapshot');
-    return (e as Error).message;
-  }
-  throw new Error('accepted');
-}
 
 describe.each([
   ['bitmap', 100, 1_000],
@@ -27,15 +19,15 @@ describe.each([
   it('accepts each generation once, in any order, up to nextGeneration − 1', () => {
     const c = new GenerationClaims(nextGeneration, payloadBytes);
     for (const g of [7, 1, 8, 9, 15, 16, 64, nextGeneration - 1]) c.claim(g);
-    expect(refusal(() => c.claim(8))).toBe('invalid snapshot: generation 8 appears twice');
-    expect(refusal(() => c.claim(nextGeneration - 1))).toBe(`invalid snapshot: generation ${nextGeneration - 1} appears twice`);
+    expect(invalidSnapshot(() => c.claim(8))).toBe('invalid snapshot: generation 8 appears twice');
+    expect(invalidSnapshot(() => c.claim(nextGeneration - 1))).toBe(`invalid snapshot: generation ${nextGeneration - 1} appears twice`);
     c.claim(10); // neighbours in one byte of the bitmap stay apart
   });
 
   it('refuses 0 and nextGeneration', () => {
     const c = new GenerationClaims(nextGeneration, payloadBytes);
-    expect(refusal(() => c.claim(0))).toBe(`invalid snapshot: generation 0 outside 1..${nextGeneration - 1}`);
-    expect(refusal(() => c.claim(nextGeneration))).toBe(`invalid snapshot: generation ${nextGeneration} outside 1..${nextGeneration - 1}`);
+    expect(invalidSnapshot(() => c.claim(0))).toBe(`invalid snapshot: generation 0 outside 1..${nextGeneration - 1}`);
+    expect(invalidSnapshot(() => c.claim(nextGeneration))).toBe(`invalid snapshot: generation ${nextGeneration} outside 1..${nextGeneration - 1}`);
   });
 });
 

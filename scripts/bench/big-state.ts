@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { encodeIpamEntry, ClusterApp } from '../../src/node/cluster-app.js';
 import { IpamApp } from '../../src/node/ipam-app.js';
-import type { IpamCommand } from '../../src/ipam/commands.js';
 import type { Entry } from '../../src/raft/types.js';
 import { buildState } from '../support/big-state.js';
+import { tailCommands } from '../support/big-state-commands.js';
 import type { Compiled } from './compiled.js';
 
 const run = promisify(execFile);
@@ -45,23 +45,10 @@ export function bigState(addresses: number): BigState {
 
 /** `count` committed allocation entries after the snapshot, in fresh slices tail-0, tail-1, …. */
 export function logTail(state: BigState, count: number): { entries: Entry[]; allocations: number } {
-  const entries: Entry[] = [];
-  let allocations = 0;
   const time = Date.now();
-  let slice = -1;
-  let inSlice = 1022;
-  for (let i = 0; i < count; i++) {
-    let command: IpamCommand;
-    if (inSlice === 1022) {
-      command = { type: 'assignSlice', network: 'overlay', nodeId: `tail-${++slice}` };
-      inSlice = 0;
-    } else {
-      command = { type: 'allocate', network: 'overlay', nodeId: `tail-${slice}`, owner: `tail-${slice}-${inSlice++}` };
-      allocations++;
-    }
-    entries.push({ term: TERM, index: state.index + 1 + i, type: 'normal', data: encodeIpamEntry({ id: i + 1, command, time }) });
-  }
-  return { entries, allocations };
+  const commands = [...tailCommands(count)];
+  const entries = commands.map((command, i): Entry => ({ term: TERM, index: state.index + 1 + i, type: 'normal', data: encodeIpamEntry({ id: i + 1, command, time }) }));
+  return { entries, allocations: commands.filter((c) => c.type === 'allocate').length };
 }
 
 /** Write the snapshot (and tail) into `dataDir` as node `nodeId`'s durable state. */

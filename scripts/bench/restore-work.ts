@@ -16,13 +16,13 @@
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bigStateCommands, tailCommands } from '../support/big-state-commands.js';
 
 type ClusterAppModule = typeof import('../../src/node/cluster-app.js');
 type StorageModule = typeof import('../../src/storage/level-storage.js');
 type IpamAppModule = typeof import('../../src/node/ipam-app.js');
 type WholeModule = typeof import('../../src/storage/whole-snapshot.js');
 type Entry = import('../../src/raft/types.js').Entry;
-type IpamCommand = import('../../src/ipam/commands.js').IpamCommand;
 
 const [mode, distArg, dir, addressesArg, tailArg] = process.argv.slice(2);
 if ((mode !== 'build' && mode !== 'measure' && mode !== 'stepwise') || !distArg || !dir) throw new Error('usage: restore-work.ts build|measure|stepwise <dist> <data-dir> [addresses tail]');
@@ -40,33 +40,17 @@ if (mode === 'build') {
   // The same state as scripts/support/big-state.ts buildState(total, true), built by this build.
   const app = new ClusterApp();
   const sm = app.ipam.sm;
-  sm.apply({ type: 'configureNetwork', name: 'overlay', cidr: '10.0.0.0/8', slicePrefix: 22 });
-  let made = 0;
-  let slices = 0;
-  for (let node = 0; made < total; node++, slices++) {
-    const nodeId = `node-${node}`;
-    sm.apply({ type: 'assignSlice', network: 'overlay', nodeId });
-    for (let i = 0; i < 1022 && made < total; i++, made++) {
-      const r = sm.apply({ type: 'allocate', network: 'overlay', nodeId, owner: `container-${made}` });
-      if (!r.ok) throw new Error(r.error.message);
-    }
+  let commands = 0;
+  for (const command of bigStateCommands(total, true)) {
+    const r = sm.apply(command);
+    if (!r.ok) throw new Error(r.error.message);
+    commands++;
   }
   const data = app.snapshot();
-  const index = 3 + 1 + slices + total;
-  // The log tail of big-state.ts logTail(): allocations in fresh slices tail-0, tail-1, ….
-  const tail: Entry[] = [];
-  let slice = -1;
-  let inSlice = 1022;
-  for (let i = 0; i < tailCount; i++) {
-    let command: IpamCommand;
-    if (inSlice === 1022) {
-      command = { type: 'assignSlice', network: 'overlay', nodeId: `tail-${++slice}` };
-      inSlice = 0;
-    } else {
-      command = { type: 'allocate', network: 'overlay', nodeId: `tail-${slice}`, owner: `tail-${slice}-${inSlice++}` };
-    }
-    tail.push({ term: TERM, index: index + 1 + i, type: 'normal', data: encodeIpamEntry({ id: i + 1, command, time: 1_700_000_000_000 }) });
-  }
+  // 3 bootstrap entries, then one entry per command.
+  const index = 3 + commands;
+  // The log tail of big-state.ts logTail().
+  const tail = [...tailCommands(tailCount)].map((command, i): Entry => ({ term: TERM, index: index + 1 + i, type: 'normal', data: encodeIpamEntry({ id: i + 1, command, time: 1_700_000_000_000 }) }));
   const storage = await LevelStorage.open({ dir, clusterId: 'raft-ipam', nodeId: 'n1' });
   try {
     // Builds from before efd9331 took the snapshot's bytes in the install; later ones stage them first.

@@ -148,6 +148,15 @@ export function decodeSnapshot(value: Uint8Array): SnapshotRecord {
   return { meta, file, size: diskCheck.index(size, `${name}.size`), crc: diskCheck.index(crc, `${name}.crc`) };
 }
 
+/** Big-endian unsigned integers at `p`; bytes past the end make NaN, which the length checks after them refuse. */
+function be16(b: Uint8Array, p: number): number {
+  return ((b[p] as number) << 8) | (b[p + 1] as number);
+}
+
+function be32(b: Uint8Array, p: number): number {
+  return (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+}
+
 // --- entries ----------------------------------------------------------------------------------------
 
 const TYPE_NORMAL = 0;
@@ -198,10 +207,10 @@ function normalEntry(b: Uint8Array, index: number): Entry | undefined {
   if (t < 0x80) term = t;
   else if (t === 0xcc) term = b[p++] as number;
   else if (t === 0xcd) {
-    term = ((b[p] as number) << 8) | (b[p + 1] as number);
+    term = be16(b, p);
     p += 2;
   } else if (t === 0xce) {
-    term = (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+    term = be32(b, p);
     p += 4;
   } else return undefined;
   if (term < 1 || p + 2 > n || b[p++] !== TYPE_NORMAL) return undefined;
@@ -209,10 +218,10 @@ function normalEntry(b: Uint8Array, index: number): Entry | undefined {
   let len: number;
   if (h === 0xc4) len = b[p++] as number;
   else if (h === 0xc5) {
-    len = ((b[p] as number) << 8) | (b[p + 1] as number);
+    len = be16(b, p);
     p += 2;
   } else if (h === 0xc6) {
-    len = (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+    len = be32(b, p);
     p += 4;
   } else return undefined;
   if (p + len !== n) return undefined;

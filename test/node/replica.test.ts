@@ -12,6 +12,16 @@ async function cluster3(extra: ClusterOptions = {}): Promise<LocalCluster> {
   return LocalCluster.start(['n1', 'n2', 'n3'], extra);
 }
 
+/** A cluster whose leader has snapshotted (every 5 entries) and compacted its log past 21 commands. */
+async function compacted(extra: ClusterOptions = {}): Promise<{ c: LocalCluster; leader: LocalNode }> {
+  const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 }, ...extra });
+  const leader = await c.elect();
+  await c.submit(leader, NET);
+  for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
+  await c.ticks(3);
+  return { c, leader };
+}
+
 function hashes(c: LocalCluster): string[] {
   return [...c.nodes.values()].map((n) => n.app.sm.stateHash());
 }
@@ -137,11 +147,7 @@ describe('replica driver: the production Ready loop', () => {
   });
 
   it('snapshots and compacts by policy; a node with an empty disk joins as a learner and catches up by snapshot', async () => {
-    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 } });
-    const leader = await c.elect();
-    await c.submit(leader, NET);
-    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
-    await c.ticks(3);
+    const { c, leader } = await compacted();
     const st = leader.replica.status();
     expect(st.snapshotIndex).toBeGreaterThan(0);
     expect(leader.storage.firstIndex()).toBeGreaterThan(1);
@@ -153,11 +159,7 @@ describe('replica driver: the production Ready loop', () => {
   });
 
   it('the leader streams its snapshot from storage: the joiner stores exactly the bytes the leader stored, and restores from them', async () => {
-    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 }, raftTuning: { snapshotChunkBytes: 64 } });
-    const leader = await c.elect();
-    await c.submit(leader, NET);
-    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
-    await c.ticks(3);
+    const { c, leader } = await compacted({ raftTuning: { snapshotChunkBytes: 64 } });
     const stored = leader.disk.snapshot as Snapshot;
     expect(stored.data.length).toBeGreaterThan(3 * 64); // several chunks
     // The joiner takes no snapshot of its own, so what its disk holds is what it received.
@@ -171,11 +173,7 @@ describe('replica driver: the production Ready loop', () => {
   });
 
   it('a snapshot chunk the leader cannot read from storage stops the leader (never a silent retry on a failing disk)', async () => {
-    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 } });
-    const leader = await c.elect();
-    await c.submit(leader, NET);
-    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
-    await c.ticks(3);
+    const { c, leader } = await compacted();
     leader.storage.failReads('bad sector');
     const joiner = await c.boot('n4', new MemoryDisk());
     await c.drive(leader.replica.proposeConfChange({ op: 'addLearner', node: 'n4' }));
@@ -186,11 +184,7 @@ describe('replica driver: the production Ready loop', () => {
   });
 
   it('a received snapshot that fails to decode half-way stops the joining replica; its old state is never replaced and nothing after the snapshot is applied', async () => {
-    const c = await cluster3({ snapshotPolicy: { entries: 5, bytes: 1 << 30, keepTrailing: 2 } });
-    const leader = await c.elect();
-    await c.submit(leader, NET);
-    for (let i = 0; i < 20; i++) await c.submit(leader, { type: 'assignSlice', network: 'pods', nodeId: `w${i}` });
-    await c.ticks(3);
+    const { c, leader } = await compacted();
     // The joiner's application decodes one address per step; after two steps it finds the bytes bad (as a
     // corrupt snapshot would be).
     const real = new IpamApp(undefined, 1);

@@ -20,3 +20,10 @@ export function failure(fn: () => unknown): { code: string; message: string } {
   }
   throw new Error('accepted');
 }
+
+/** The message of the InvalidSnapshot error `fn` throws; fails the test if `fn` accepts or throws another code. */
+export function invalidSnapshot(fn: () => unknown): string {
+  const { code, message } = failure(fn);
+  if (code !== 'InvalidSnapshot') throw new Error(`expected InvalidSnapshot, got ${code}: ${message}`);
+  return message;
+}

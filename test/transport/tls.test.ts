@@ -171,7 +171,8 @@ describe('TcpTransport over mutual TLS 1.3', () => {
     expect(a.t.stats().reconnects).toBeGreaterThanOrEqual(1);
   });
 
-  it('a link waiting out its backoff retries at once when that peer connects with its certificate', async () => {
+  /** n1 with a message queued for n2, whose first dial failed (nobody listened at n2's address): backing off 10 minutes. */
+  async function linkInBackoff(): Promise<{ a: Node; addr: ReturnType<Node['t']['address']> }> {
     const probe = await started('n2', { tls: material(ours, 'n2') });
     const addr = probe.t.address();
     await probe.t.close();
@@ -179,6 +180,11 @@ describe('TcpTransport over mutual TLS 1.3', () => {
     a.t.addPeer('n2', addr);
     a.t.send('n2', ping('n1', 'n2', 1));
     await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    return { a, addr };
+  }
+
+  it('a link waiting out its backoff retries at once when that peer connects with its certificate', async () => {
+    const { a, addr } = await linkInBackoff();
     const b = await started('n2', { tls: material(ours, 'n2'), listen: addr, backoff: { initialMs: 600_000, maxMs: 600_000 } });
     b.t.addPeer('n1', a.t.address());
     b.t.send('n1', ping('n2', 'n1', 9));
@@ -188,13 +194,7 @@ describe('TcpTransport over mutual TLS 1.3', () => {
   });
 
   it('a connection refused for its certificate does not cut a backoff short', async () => {
-    const probe = await started('n2', { tls: material(ours, 'n2') });
-    const addr = probe.t.address();
-    await probe.t.close();
-    const a = await started('n1', { tls: material(ours, 'n1'), backoff: { initialMs: 600_000, maxMs: 600_000 } });
-    a.t.addPeer('n2', addr);
-    a.t.send('n2', ping('n1', 'n2', 1));
-    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    const { a, addr } = await linkInBackoff();
     // Listening at n2's address, dialling n1 with a foreign CA's n2 certificate: refused, not a sign of n2.
     const impostor = await started('n2', { tls: material(foreign, 'n2'), listen: addr });
     impostor.t.addPeer('n1', a.t.address());
