@@ -521,7 +521,7 @@ export class Replica<Out> {
       for (const p of run) p.waiter.reject(error);
       return;
     }
-    run.forEach((p, k) => this.proposals.set(first.index + k, { term: first.term, ...(p.waiter as Omit<ProposalWaiter<Out>, 'term'>) }));
+    run.forEach((p, k) => this.proposals.set(first.index + k, { term: first.term, resolve: p.waiter.resolve as ProposalWaiter<Out>['resolve'], reject: p.waiter.reject }));
   }
 
   private applyEntry(e: Entry): void {

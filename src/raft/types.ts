@@ -148,7 +148,9 @@ export interface Ready {
   softState?: SoftState;
   /**
    * Term, vote and commit index changed. DURABLE BEFORE `messages` are sent: a vote response promises the
-   * vote is on disk (§5.2), and a node that forgot its vote could vote twice in one term.
+   * vote is on disk (§5.2), and a node that forgot its vote could vote twice in one term. A change of
+   * the commit index alone needs no fsync (commitIndex is volatile in Figure 2; etcd-io/raft's MustSync):
+   * storage writes it unsynced.
    */
   hardState?: HardState;
   /**

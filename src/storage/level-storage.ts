@@ -4,8 +4,9 @@
  *   <dir>/log/   LevelDB: meta, hardState, snapshot metadata, entries (src/storage/level-codec.ts)
  *   <dir>/snap/  snapshot data files (src/storage/snapshot-file.ts)
  *
- * Every group commit is one chained batch written with { sync: true } (a chained batch costs about half
- * an array batch in JS work: shared/DEPENDENCIES.md). Snapshot files are made durable before the batch
+ * Every group commit is one chained batch (a chained batch costs about half an array batch in JS work:
+ * shared/DEPENDENCIES.md), written with { sync: true } unless it only moves the commit index or stages
+ * snapshot chunks (WriteOp.sync; LevelDB keeps an unsynced write through a process crash). Snapshot files are made durable before the batch
  * that references them. LevelDB's LOCK file keeps a second handle (this process or another) out.
  */
 import { mkdir } from 'node:fs/promises';
@@ -128,7 +129,8 @@ export class LevelStorage extends QueuedStorage {
         records.set(op, await staged.finish());
       }
     }
-    // 2. One chained batch for everything, synced: one fsync for the whole group.
+    // 2. One chained batch for everything, synced if any op must be (WriteOp.sync): one fsync for the
+    // whole group, none for a group that only moves the commit index or stages chunks.
     const batch = this.db.batch();
     let latest = this.snap;
     try {
@@ -142,7 +144,7 @@ export class LevelStorage extends QueuedStorage {
         for (const e of op.entries) batch.put(entryKey(e.index), encodeEntry(e));
         if (op.hardState) batch.put(KEY_HARD_STATE, encodeHardState(op.hardState));
       }
-      await batch.write({ sync: true });
+      await batch.write({ sync: ops.some((op) => op.sync) });
     } catch (e) {
       // close() is idempotent: it releases a batch that failed before write() was reached.
       await batch.close().catch(() => undefined);

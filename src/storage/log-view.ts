@@ -22,6 +22,15 @@ export interface WriteOp {
   /** Entries to put (overwriting any deleted above). */
   entries: Entry[];
   hardState?: HardState;
+  /**
+   * Whether the write must be fsynced before it is acknowledged. Everything Figure 2 calls persistent
+   * (term, vote, log entries, snapshots) must; a hard state that only moves the commit index need not
+   * (etcd-io/raft's MustSync): commitIndex is volatile state in Figure 2, and a restart that finds an
+   * older one learns it again from the leader. Received snapshot chunks are staged unsynced (a crash
+   * forgets a transfer in progress). An unsynced write survives a process crash; only power loss can
+   * drop it, and then only with every later unsynced write (the store's log is sequential).
+   */
+  sync: boolean;
 }
 
 /** Record names used in messages and by MemoryDisk; LevelStorage maps them to binary keys. */
@@ -197,8 +206,10 @@ export class LogView {
     }
     const commit = hardState?.commit ?? this.hard.commit;
     if (commit > baseLast) argCheck.fail(hardState ? 'persist batch.hardState.commit' : 'persist batch', `commit ${commit} is beyond the last index ${baseLast} after this batch`);
+    const termOrVote = hardState !== undefined && (hardState.term !== this.hard.term || hardState.vote !== this.hard.vote);
     return {
       kind: 'persist',
+      sync: entries.length > 0 || deletes.length > 0 || snapshot !== undefined || termOrVote,
       deletes,
       entries,
       chunks: chunks.list,
@@ -216,7 +227,7 @@ export class LogView {
     const stored = index >= this.first && index <= this.last ? this.runs.at(index) : undefined;
     if (stored === undefined) argCheck.fail('saveSnapshot snapshot.meta.index', `${index} is not a stored entry (stored ${this.first}..${this.last})`);
     if (stored !== term) argCheck.fail('saveSnapshot snapshot.meta.term', `${term} differs from the stored entry ${index}'s term ${stored}`);
-    return { kind: 'saveSnapshot', deletes: [], entries: [], chunks: [], snapshot: { meta: s.meta, size: s.data.length, data: s.data } };
+    return { kind: 'saveSnapshot', sync: true, deletes: [], entries: [], chunks: [], snapshot: { meta: s.meta, size: s.data.length, data: s.data } };
   }
 
   prepareCompact(upTo: unknown): WriteOp {
@@ -225,7 +236,7 @@ export class LogView {
     // Entries no snapshot covers are the only copy of that history on this node.
     if (u > this.snapIndex()) argCheck.fail('compact upTo', `${u} is beyond the snapshot index ${this.snapIndex()}: only entries a snapshot covers may be dropped`);
     const hi = Math.min(u, this.last);
-    return { kind: 'compact', deletes: this.first <= hi ? [[this.first, hi]] : [], entries: [], chunks: [] };
+    return { kind: 'compact', sync: true, deletes: this.first <= hi ? [[this.first, hi]] : [], entries: [], chunks: [] };
   }
 
   /** Check received chunks against the staged snapshot and each other; what staging they leave. */

@@ -26,13 +26,13 @@ export abstract class QueuedStorage implements RaftStorage {
   private idleWaiters: Array<() => void> = [];
   /** Bumped when the instance is abandoned, so a backend completion arriving later is ignored. */
   private epoch = 0;
-  private readonly counters: StorageStats = { calls: 0, writes: 0 };
+  private readonly counters: StorageStats = { calls: 0, writes: 0, syncs: 0 };
 
   protected constructor(protected readonly view: LogView) {}
 
   /**
-   * Write the ops (in order) as one atomic, durable batch, then call `done` once (with the error if it
-   * failed). Callback style lets a backend complete synchronously (MemoryStorage's completeWrite), so
+   * Write the ops (in order) as one atomic batch, durable (fsynced) if any op says `sync`, then call
+   * `done` once (with the error if it failed). Callback style lets a backend complete synchronously (MemoryStorage's completeWrite), so
    * the next group is already in flight when its completion returns.
    */
   protected abstract startWrite(ops: readonly WriteOp[], done: (err?: unknown) => void): void;
@@ -189,6 +189,7 @@ export abstract class QueuedStorage implements RaftStorage {
     const group = this.jobs.splice(0, n) as Array<Extract<Job, { kind: 'write' }>>;
     this.inflight = group;
     this.counters.writes++;
+    if (group.some((j) => j.op.sync)) this.counters.syncs++;
     let called = false;
     const done = (err?: unknown): void => {
       if (called || epoch !== this.epoch) return;

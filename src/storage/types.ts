@@ -56,7 +56,13 @@ export interface RaftStorage {
    * checksums and log invariants; a violation is StorageCorrupt naming the record.
    */
   load(): Promise<BootState>;
-  /** Persist one Ready's hardState/entries/snapshot atomically; resolves once durable. */
+  /**
+   * Persist one Ready's hardState/entries/snapshot atomically; resolves once durable. One exception, as
+   * etcd-io/raft's MustSync: a batch whose hard state changes only the commit index (same term and vote,
+   * no entries, no snapshot) resolves once written but not fsynced. Figure 2 keeps commitIndex in
+   * volatile state; the write survives a process crash, and after a power loss the node restarts with an
+   * older commit index (never older than one a later synced write covers) and learns it from the leader.
+   */
   persist(batch: PersistBatch): Promise<void>;
   /**
    * Bytes [offset, offset + length) of the stored snapshot at `index` (fewer at its end), read after
@@ -100,8 +106,10 @@ export interface StorageIdentity {
 export interface StorageStats {
   /** Mutating calls accepted (persist, saveSnapshot, compact). */
   calls: number;
-  /** Physical synced writes (group commits). */
+  /** Physical writes (group commits). */
   writes: number;
+  /** Of those, the ones fsynced: every write but those that only move the commit index or stage chunks. */
+  syncs: number;
 }
 
 export type StorageErrorCode =

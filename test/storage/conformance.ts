@@ -242,6 +242,32 @@ export function runConformance(target: ConformanceTarget): void {
       expect(await again.load()).toEqual({ hardState: { term: 1, vote: 'n1', commit: 3 }, entries: [...ents(1, 4, 1), entry(5, 2)] });
     });
 
+    it('a write that only moves the commit index is not synced; term, vote, entries, snapshots and compaction are (MustSync)', async () => {
+      const { loc, s } = await fresh();
+      const synced = async (write: () => Promise<void>): Promise<boolean> => {
+        const before = s.stats();
+        await write();
+        const after = s.stats();
+        expect(after.writes - before.writes).toBe(1);
+        return after.syncs - before.syncs === 1;
+      };
+      expect(await synced(() => s.persist({ hardState: { term: 1, vote: null, commit: 0 } }))).toBe(true);
+      expect(await synced(() => s.persist({ hardState: { term: 1, vote: 'n1', commit: 0 } }))).toBe(true);
+      expect(await synced(() => s.persist({ entries: ents(1, 4, 1) }))).toBe(true);
+      expect(await synced(() => s.persist({ hardState: { term: 1, vote: 'n1', commit: 2 } }))).toBe(false);
+      expect(await synced(() => s.persist({ hardState: { term: 1, vote: 'n1', commit: 3 } }))).toBe(false);
+      expect(await synced(() => s.persist({ hardState: { term: 2, vote: null, commit: 3 } }))).toBe(true);
+      expect(await synced(() => s.saveSnapshot(snap(3, 1)))).toBe(true);
+      expect(await synced(() => s.compact(2))).toBe(true);
+      const sn = snap(9, 2, 100);
+      expect(await synced(() => s.persist({ snapshotChunks: [chunk(sn, 0, 100)] }))).toBe(false);
+      expect(await synced(() => s.persist({ snapshot: { meta: sn.meta, size: 100 } }))).toBe(true);
+      // Unsynced is still written: a reopen (a process restart) reads the last commit index back.
+      await s.persist({ hardState: { term: 2, vote: null, commit: 9 } });
+      const again = await reopen(loc, s);
+      expect((await again.load()).hardState).toEqual({ term: 2, vote: null, commit: 9 });
+    });
+
     it('a load queued between writes sees exactly the writes accepted before it', async () => {
       const { s } = await fresh();
       const p1 = s.persist({ entries: ents(1, 2, 1) });

@@ -42,7 +42,7 @@ describe('MemoryStorage, manual writes', () => {
     await Promise.all([p2, p3]);
     expect(done).toEqual([1, 2, 3]);
     expect(s.completeWrite()).toBe(false);
-    expect(s.stats()).toEqual({ calls: 3, writes: 2 });
+    expect(s.stats()).toEqual({ calls: 3, writes: 2, syncs: 2 });
     await s.close();
     expect(await settledCode(s.persist({ entries: ents(5, 5, 1) }))).toBe('StorageClosed');
   });
