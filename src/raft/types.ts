@@ -139,7 +139,8 @@ export interface SoftState {
  *     let a crash forget a vote or an entry that a quorum counted.
  *  3. If `snapshot` is set, restore the state machine from its stored bytes; then apply
  *     `committedEntries` in order. These only ever include entries already persisted (by this or an
- *     earlier Ready).
+ *     earlier Ready). Without a `snapshot`, those an earlier Ready persisted may be applied while step 1
+ *     runs (a quorum holds them on disk; etcd applies CommittedEntries alongside saving the Ready).
  *  4. Serve `readStates` once the state machine has applied their index.
  *  5. Call advance(ready). No step(), tick() or proposal may happen between ready() and advance().
  */

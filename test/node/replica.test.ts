@@ -119,6 +119,42 @@ describe('replica driver: the production Ready loop', () => {
     }
   });
 
+  it('entries committed and already durable here are applied while the next batch is written, not after it', async () => {
+    const voters = ['n1', 'n2', 'n3'];
+    const c = new LocalCluster(voters);
+    for (const id of voters) await c.boot(id, new MemoryDisk(), { voters, learners: [] }, {}, { writes: 'manual' });
+    const pump = async (skip?: string): Promise<void> => {
+      for (const n of c.nodes.values()) if (n.id !== skip) n.storage.completeWrite();
+      await c.turn();
+    };
+    for (let i = 0; i < 400 && !c.leader(); i++) {
+      if (i % 3 === 0) for (const n of c.nodes.values()) n.replica.tick();
+      await pump();
+    }
+    const leader = c.leader() as LocalNode;
+    for (let i = 0; i < 30; i++) await pump();
+    const answered: string[] = [];
+    const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
+      answered.push('a');
+      return r;
+    });
+    await c.turn(); // A's write is in flight on the leader; the followers write it and acknowledge
+    for (let i = 0; i < 20; i++) await pump(leader.id);
+    // B arrives while A's write is in flight; once A is durable, the next Ready holds B to write and A to apply.
+    const b = leader.replica.propose(encodeEntry({ id: 2, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } })).then((r) => {
+      answered.push('b');
+      return r;
+    });
+    expect(leader.storage.completeWrite()).toBe(true);
+    for (let i = 0; i < 5; i++) await c.turn();
+    expect(leader.storage.pendingWrite()).toBeGreaterThan(0); // B's write, still in flight
+    expect(answered).toEqual(['a']);
+    expect((await a).result.ok).toBe(true);
+    for (let i = 0; i < 20; i++) await pump();
+    expect((await b).result.ok).toBe(true);
+    expect(answered).toEqual(['a', 'b']);
+  });
+
   it('a proposal refused before it was appended (a leader removing itself) is NoLeader, never the ambiguous ProposalDropped', async () => {
     const c = await cluster3();
     const leader = await c.elect();
