@@ -950,7 +950,7 @@ export class RaftCore {
 
   private appendEntry(e: { type: 'normal'; data: Uint8Array } | { type: 'conf'; change: ConfChange }): { index: number; term: number } {
     const index = this.log.lastIndex() + 1;
-    const entry = { ...e, term: this.term, index } as Entry;
+    const entry: Entry = e.type === 'normal' ? { term: this.term, index, type: 'normal', data: e.data } : { term: this.term, index, type: 'conf', change: e.change };
     this.log.append([entry]);
     if (entry.type === 'conf') this.leaderConfAppended(entry);
     // Our own progress advances in advance(), once the entry is persisted.
