@@ -1,7 +1,8 @@
 /**
  * Latency at a fixed offered load (open loop, latency from each request's scheduled start: no
  * coordinated omission). raft-ipam: allocations over HTTP to the leader, each request under a session
- * taken from a pool (one request in flight per session, as the closed-loop clients); etcd: durable puts.
+ * taken from a pool of one per connection (one request in flight per session, as the closed-loop
+ * clients; a request finding the pool empty opens one and pays for it); etcd: durable puts.
  */
 import type { BenchOptions } from './args.js';
 import type { EtcdCluster } from './etcd.js';
@@ -14,13 +15,16 @@ import type { Row } from './rows.js';
 import { log } from './throughput.js';
 
 export async function ipamOpenLoopRow(cluster: Cluster, o: BenchOptions): Promise<Row> {
-  const http = new LeaderHttp((await leaderUrl(cluster)).url, 128, urlOf(cluster));
+  const connections = 128;
+  const http = new LeaderHttp((await leaderUrl(cluster)).url, connections, urlOf(cluster));
   const network = 'open-loop';
   try {
     await prepareNetwork(http, network, 1, true);
     const free: Array<{ id: number; seq: number }> = [];
     const open = async (): Promise<{ id: number; seq: number }> => ({ id: ipamValue<{ session: number }>(await http.post('/v1/commands', { type: 'openSession' })).session, seq: 0 });
-    for (let i = 0; i < 32; i++) free.push(await open());
+    // One session per connection, opened before the clock starts, as a client sized for this concurrency
+    // would at start-up (sessions are cheap: a few hundred bytes each in the replicated table).
+    for (let i = 0; i < connections; i++) free.push(await open());
     let n = 0;
     const r = await openLoop({
       rate: o.openLoopRate,
