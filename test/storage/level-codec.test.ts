@@ -59,3 +59,21 @@ describe('level-codec decodeEntry', () => {
     expect(() => decodeEntry(entryKey(0), value)).toThrow(/entry\/0\.index: must be an integer ≥ 1, got 0/);
   });
 });
+
+describe('entryKey', () => {
+  it('is the tag byte then the index as a big-endian u64, so LevelDB orders entries by index', () => {
+    const bigEndian = (index: number): Uint8Array => {
+      const k = new Uint8Array(9);
+      k[0] = entryKey(1)[0] as number;
+      new DataView(k.buffer).setBigUint64(1, BigInt(index));
+      return k;
+    };
+    const indexes = fc.oneof(fc.constantFrom(0, 1, 255, 256, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 48, Number.MAX_SAFE_INTEGER), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
+    fc.assert(
+      fc.property(indexes, indexes, (a, b) => {
+        expect([...entryKey(a)]).toEqual([...bigEndian(a)]);
+        expect(Math.sign(Buffer.compare(entryKey(a), entryKey(b)))).toBe(Math.sign(a - b));
+      }),
+    );
+  });
+});
