@@ -29,9 +29,20 @@ export type IpamClusterOptions = Omit<ClusterOptions, 'root' | 'relays' | 'backe
  * row can fill them first; start it with startLaidOut().
  */
 export async function layoutIpamCluster(c: Compiled, root: string, name: string, options: IpamClusterOptions = {}): Promise<IpamCluster> {
-  const cluster = await c.Cluster.layout({ logLevel: process.env.BENCH_NODE_LOG_LEVEL ?? 'warn', ...options, root: join(root, name), relays: false });
+  // BENCH_NODE_ENV (a JSON object) adds environment to every node and to nothing else: an A/B run of a
+  // node setting (NODE_OPTIONS, glibc tunables) leaves the load generator in this process as it was.
+  const env = { ...benchNodeEnv(), ...options.env };
+  const cluster = await c.Cluster.layout({ logLevel: process.env.BENCH_NODE_LOG_LEVEL ?? 'warn', ...options, env, root: join(root, name), relays: false });
   const close = onCleanup(`raft-ipam cluster ${name}`, () => cluster.destroy());
   return { cluster, close };
+}
+
+function benchNodeEnv(): Record<string, string> {
+  const text = process.env.BENCH_NODE_ENV;
+  if (text === undefined || text === '') return {};
+  const v = JSON.parse(text) as unknown;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) throw new Error('BENCH_NODE_ENV must be a JSON object of strings');
+  return v as Record<string, string>;
 }
 
 /** Launch a laid-out cluster; resolves once a leader is known (`waitMs` bounds both the start and that). */

@@ -11,6 +11,7 @@ import { createMetrics } from '../api/metrics.js';
 import { IpamNode } from '../node/ipam-node.js';
 import { nodeMetrics } from '../node/node-metrics.js';
 import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
+import { releaseSnapshotMemory } from './release-memory.js';
 import { ConfigError, fromEnv, readConfigFile, resolveServeConfig, SETTINGS, type ServeConfig } from './serve-config.js';
 
 export function registerServeCommand(program: Command): void {
@@ -109,6 +110,11 @@ export async function serve(config: ServeConfig): Promise<void> {
           observer.softState?.(s, term);
           logger.info({ role: s.role, leader: s.lead, term }, 'raft state');
         },
+        snapshotInstalled(index, bytes) {
+          observer.snapshotInstalled?.(index, bytes);
+          // After the replica has let go of the received bytes (it still holds them in this call).
+          setImmediate(releaseSnapshotMemory);
+        },
       },
       onFatal: (e) => {
         logger.fatal({ err: e }, 'stopping: this replica cannot go on');
@@ -121,6 +127,8 @@ export async function serve(config: ServeConfig): Promise<void> {
     console.error(`error [${(e as { code?: string }).code ?? 'StartFailed'}]: ${(e as Error).message}`);
     process.exit(2);
   }
+  // The snapshot this node booted from (if any) is restored and its bytes dropped.
+  releaseSnapshotMemory();
   const api = createApiServer(node, { logger, metrics: metrics.registry, ...(config.token ? { token: config.token } : {}) });
   const [host, port] = splitHostPort(config.listenClient);
   await api.listen({ host, port });

@@ -119,7 +119,6 @@ export class IpamNode implements NodeService {
       transport = o.transport ?? (await tcpTransport(o, clusterId));
       const peerTransport = transport;
       const app = new ClusterApp(undefined, (m) => updatePeer(peerTransport, o.name, m));
-      const boot = await storage.load();
       const founding: ConfState = { voters: Object.keys(o.initialCluster).sort(), learners: [] };
       let node: IpamNode | undefined;
       const replica = await Replica.open<ClusterOut>({
@@ -154,7 +153,8 @@ export class IpamNode implements NodeService {
         },
       });
       node = new IpamNode(o, replica, app, storage, transport);
-      node.bootCommit = boot.hardState.commit;
+      // Replica.open read the boot state (a second storage.load() would read the whole snapshot file again).
+      node.bootCommit = replica.bootCommit;
       await transport.start();
       node.ticker = setInterval(() => replica.tick(), o.tickMs ?? DEFAULT_RAFT_TIMING.tickMs);
       return node;

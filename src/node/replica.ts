@@ -220,9 +220,12 @@ export class Replica<Out> {
    * and are applied once the new state is in.
    */
   private install: Install | undefined;
+  /** The commit index in the hard state this replica booted from (what "caught up after a restart" means). */
+  readonly bootCommit: number;
 
-  private constructor(options: ReplicaOptions<Out>, core: RaftCore) {
+  private constructor(options: ReplicaOptions<Out>, core: RaftCore, bootCommit: number) {
     this.core = core;
+    this.bootCommit = bootCommit;
     this.storage = options.storage;
     this.transport = options.transport;
     this.app = options.app;
@@ -253,7 +256,7 @@ export class Replica<Out> {
     // Restored once, before the node serves: the bytes are dropped afterwards (the core and later
     // snapshot sends read them from storage).
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
-    const replica = new Replica(options, core);
+    const replica = new Replica(options, core, boot.hardState.commit);
     replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
     options.transport.onMessage((m) => replica.receive(m));
     options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
