@@ -211,6 +211,11 @@ export class Replica<Out> {
   private readonly exports: ExportWaiter[] = [];
   /** Term of the entry at the applied index (of the snapshot's last entry after a restore). */
   private appliedTerm = 0;
+  /**
+   * The commit index of the hard state this replica booted from: the log it must have applied before it
+   * may call itself ready. Kept here so a host need not load the store a second time to learn it.
+   */
+  private bootCommitIndex = 0;
   /** The index the application's state reflects: behind the core's while a received snapshot installs. */
   private appliedIndex: number;
   /**
@@ -254,6 +259,7 @@ export class Replica<Out> {
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
     const replica = new Replica(options, core);
     replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
+    replica.bootCommitIndex = boot.hardState.commit;
     options.transport.onMessage((m) => replica.receive(m));
     options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
     replica.kick();
@@ -262,6 +268,11 @@ export class Replica<Out> {
 
   get id(): NodeId {
     return this.core.id;
+  }
+
+  /** The commit index of the hard state this replica booted from. */
+  get bootCommit(): number {
+    return this.bootCommitIndex;
   }
 
   /** One unit of Raft time. Ticks that arrive while a batch is in flight are coalesced, not dropped. */
