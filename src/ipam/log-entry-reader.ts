@@ -31,12 +31,15 @@ const TIME = key('time');
 const TYPE = key('type');
 const SEQ = key('seq');
 const ACK = key('ack');
-/** Each command field's key bytes, made once. */
-const fieldKeys = new Map<string, Uint8Array>();
-function fieldKey(name: string): Uint8Array {
-  let k = fieldKeys.get(name);
-  if (k === undefined) fieldKeys.set(name, (k = key(name)));
-  return k;
+/** A command type's fields in declared order: name, key bytes, and whether the value is an integer. */
+type Layout = ReadonlyArray<{ name: string; key: Uint8Array; numeric: boolean }>;
+const layouts = new Map<string, Layout | undefined>();
+function layoutOf(type: string): Layout | undefined {
+  if (layouts.has(type)) return layouts.get(type);
+  // Only command types are kept: an unknown type read from a hostile entry must not grow the cache.
+  const layout = commandLayout(type)?.map(([name, numeric]) => ({ name, key: key(name), numeric }));
+  if (layout !== undefined) layouts.set(type, layout);
+  return layout;
 }
 
 /** The raw envelope msgpackr would decode from `bytes`, when they are its canonical spelling; else undefined. */
@@ -71,15 +74,15 @@ function readCommand(c: Cursor): Record<string, unknown> | undefined {
   const keys = c.map16();
   if (keys < 1 || !c.literal(TYPE)) return undefined;
   const type = c.string();
-  const layout = commandLayout(type);
+  const layout = layoutOf(type);
   if (layout === undefined) return undefined;
   const out: Record<string, unknown> = { type };
   let left = keys - 1;
   // Fields in declared order; an absent one is skipped (whether it may be absent is checkBody's to say).
   for (let i = 0; i < layout.length && left > 0; i++) {
-    const [name, numeric] = layout[i] as readonly [string, boolean];
-    if (!c.literal(fieldKey(name))) continue;
-    out[name] = numeric ? c.integer() : c.string();
+    const field = layout[i] as Layout[number];
+    if (!c.literal(field.key)) continue;
+    out[field.name] = field.numeric ? c.integer() : c.string();
     left--;
   }
   return left === 0 ? out : undefined;

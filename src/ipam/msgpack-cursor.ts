@@ -13,13 +13,23 @@ export const OFF_PATH = Symbol('off the fast path');
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Where a float64 is reassembled: a cursor per log entry, so no DataView per cursor. */
+const scratch = new DataView(new ArrayBuffer(8));
+
 export class Cursor {
-  private readonly view: DataView;
   constructor(
     readonly buf: Buffer,
     public at: number,
-  ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  ) {}
+
+  /** The big-endian unsigned integer of `n` (≤ 4) bytes at the cursor, which moves past them. */
+  private uint(n: number): number {
+    this.need(n);
+    const b = this.buf;
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + (b[this.at + i] as number);
+    this.at += n;
+    return v;
   }
 
   private byte(): number {
@@ -49,9 +59,7 @@ export class Cursor {
   map16(): number {
     const b = this.byte();
     if (b !== 0xde) throw OFF_PATH;
-    this.need(2);
-    const n = this.view.getUint16(this.at);
-    this.at += 2;
+    const n = this.uint(2);
     if (2 * n > this.buf.length - this.at) throw OFF_PATH;
     return n;
   }
@@ -76,16 +84,12 @@ export class Cursor {
     const b = this.byte();
     if (b >= 0x90 && b <= 0x9f) return b & 0x0f;
     if (b === 0xdc) {
-      this.need(2);
-      const n = this.view.getUint16(this.at);
-      this.at += 2;
+      const n = this.uint(2);
       if (n < 16) throw OFF_PATH;
       return n;
     }
     if (b === 0xdd) {
-      this.need(4);
-      const n = this.view.getUint32(this.at);
-      this.at += 4;
+      const n = this.uint(4);
       if (n < 0x10000) throw OFF_PATH;
       return n;
     }
@@ -103,46 +107,36 @@ export class Cursor {
     const b = this.byte();
     if (b < 0x80) return b;
     if (b >= 0xe0) return b - 0x100;
-    const v = this.view;
     let n: number;
     switch (b) {
       case 0xcc:
-        n = this.byte();
+        n = this.uint(1);
         if (n < 0x80) throw OFF_PATH;
         return n;
       case 0xcd:
-        this.need(2);
-        n = v.getUint16(this.at);
-        this.at += 2;
+        n = this.uint(2);
         if (n < 0x100) throw OFF_PATH;
         return n;
       case 0xce:
-        this.need(4);
-        n = v.getUint32(this.at);
-        this.at += 4;
+        n = this.uint(4);
         if (n < 0x10000) throw OFF_PATH;
         return n;
       case 0xd0:
-        this.need(1);
-        n = v.getInt8(this.at);
-        this.at += 1;
+        n = (this.uint(1) << 24) >> 24;
         if (n >= -0x20) throw OFF_PATH;
         return n;
       case 0xd1:
-        this.need(2);
-        n = v.getInt16(this.at);
-        this.at += 2;
+        n = (this.uint(2) << 16) >> 16;
         if (n >= -0x80) throw OFF_PATH;
         return n;
       case 0xd2:
-        this.need(4);
-        n = v.getInt32(this.at);
-        this.at += 4;
+        n = this.uint(4) | 0;
         if (n >= -0x8000) throw OFF_PATH;
         return n;
       case 0xcb:
         this.need(8);
-        n = v.getFloat64(this.at);
+        for (let i = 0; i < 8; i++) scratch.setUint8(i, this.buf[this.at + i] as number);
+        n = scratch.getFloat64(0);
         this.at += 8;
         // msgpackr writes a double only for a number that is no uint32 and no int32 (so never for -0).
         if (!Number.isInteger(n) || (n >= -0x80000000 && n <= 0xffffffff)) throw OFF_PATH;
@@ -177,14 +171,10 @@ export class Cursor {
       length = this.byte();
       if (length < 0x20) throw OFF_PATH;
     } else if (b === 0xda) {
-      this.need(2);
-      length = this.view.getUint16(this.at);
-      this.at += 2;
+      length = this.uint(2);
       if (length < 0x100) throw OFF_PATH;
     } else if (b === 0xdb) {
-      this.need(4);
-      length = this.view.getUint32(this.at);
-      this.at += 4;
+      length = this.uint(4);
       if (length < 0x10000) throw OFF_PATH;
     } else throw OFF_PATH;
     this.need(length);
