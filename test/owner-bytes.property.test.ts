@@ -204,4 +204,34 @@ describe('OwnerIndex size', () => {
     }
     expect(() => index.delete(5)).toThrow('not stored');
   });
+
+  it('reserve(n) gives the capacity that adding n entries one by one reaches, and adding them then never resizes', () => {
+    for (const n of [0, 1, 12, 13, 767, 768, 769, 1000, 3000]) {
+      const growKeys = new Keys();
+      const grown = new OwnerIndex(growKeys);
+      const keys = new Keys();
+      const reserved = new OwnerIndex(keys);
+      reserved.reserve(n);
+      const capacity = reserved.capacity;
+      for (let e = 0; e < n; e++) {
+        keys.owners.set(e, Buffer.from(`container-${e}`));
+        expect(reserved.add(e)).toBe(-1);
+        expect(reserved.capacity).toBe(capacity);
+      }
+      for (let e = 0; e < n; e++) {
+        growKeys.owners.set(e, Buffer.from(`container-${e}`));
+        grown.add(e);
+      }
+      expect(capacity).toBe(grown.capacity);
+      // A reserve on a filled table keeps every entry findable and never shrinks it.
+      reserved.reserve(n * 2 + 100);
+      expect(reserved.capacity).toBeGreaterThanOrEqual(capacity);
+      reserved.reserve(0);
+      const k = new KeyView();
+      for (let e = 0; e < n; e++) {
+        ownerKey(`container-${e}`, k);
+        expect(reserved.find(k)).toBe(e);
+      }
+    }
+  });
 });

@@ -5,10 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { checkHistory } from '../check/check-history.js';
 import { HistoryError } from '../check/errors.js';
-import { parseHistory } from '../check/history.js';
-import { renderReport, writeFailureReport } from '../check/timeline.js';
 import { EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE } from './exit-codes.js';
 import type { Print } from './output.js';
 
@@ -36,6 +33,8 @@ export function registerCheckHistoryCommand(program: Command, print: Print = (l)
     .option('--report <dir>', 'write history.jsonl, timeline.txt and verdict.json into this directory')
     .action(async (file: string, opts: { budget?: number; final?: string; report?: string }, cmd: Command) => {
       const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+      // Loaded here, not with the CLI: `raft-ipam serve` starts faster without the checker's modules.
+      const [{ checkHistory }, { parseHistory }, { renderReport, writeFailureReport }] = await Promise.all([import('../check/check-history.js'), import('../check/history.js'), import('../check/timeline.js')]);
       const history = parseHistory(await readText(file, 'history'));
       let final: unknown;
       if (opts.final !== undefined) {

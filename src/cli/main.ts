@@ -3,19 +3,16 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { BackupError } from '../backup/errors.js';
-import { importSeedState, IpamStateMachine, OverlayError } from '../index.js';
-import { runClusterDemo } from './demo.js';
-import { runDrill } from './drill.js';
+import { OverlayError } from '../ipam/errors.js';
 import { registerServeCommand } from './serve.js';
-import { runTour } from './tour.js';
 import { registerCertsCommand } from './certs.js';
 import { addGlobalClientOptions, registerClientCommands } from './client-commands.js';
 import { registerSnapshotCommands } from './snapshot-commands.js';
 import { registerCheckHistoryCommand } from './check-history.js';
-import { failureOf } from './exit-codes.js';
-import { runSeeds } from '../sim/run-seeds.js';
-import { simulate } from '../sim/simulator.js';
 import { isVariant, VARIANTS, type Variant } from '../sim/variants.js';
+
+// What a command needs beyond its flags is imported when it runs: a restarted `serve` does not load the
+// cluster harness, the simulator or the checker (module loading is most of a node's process start).
 
 const program = new Command();
 program.name('raft-ipam').description('Replicated IP address manager for container overlay networks').version('0.1.0');
@@ -33,6 +30,7 @@ program
     for (const [k, v] of Object.entries(opts)) {
       if (!Number.isInteger(v) || v < 1 || v > 1000) throw new OverlayError('InvalidCommand', `--${k === 'perClient' ? 'per-client' : k} must be an integer in 1..1000`);
     }
+    const { runClusterDemo } = await import('./demo.js');
     const { ok } = await runClusterDemo({ clients: opts.clients, perClient: opts.perClient });
     process.exitCode = ok ? 0 : 1;
   });
@@ -48,6 +46,7 @@ program
   .action(async (o: { nodes?: number; loadClients?: number; seconds?: number; newAllocations?: number; keep?: boolean }, cmd: Command) => {
     const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
     // With --json, stdout carries the report alone; the running commentary goes to stderr.
+    const { runDrill } = await import('./drill.js');
     const report = await runDrill({ ...o, print: json ? (l) => console.error(l) : (l) => console.log(l) });
     if (json) console.log(JSON.stringify(report, null, 2));
     process.exitCode = report.ok ? 0 : 1;
@@ -56,7 +55,7 @@ program
 program
   .command('tour')
   .description('walk through the allocator and the IPAM state machine in this process: networks, slices, owners, snapshots')
-  .action(() => runTour((line) => console.log(line)));
+  .action(async () => (await import('./tour.js')).runTour((line) => console.log(line)));
 
 registerServeCommand(program);
 
@@ -68,6 +67,7 @@ program
   .option('--allocator <file...>', 'IpAllocator state JSON of each agent')
   .option('--check', 'apply the commands to an empty state machine and report the result instead')
   .action(async (opts: { network: string; slices: string; allocator?: string[]; check?: boolean }) => {
+    const { importSeedState, IpamStateMachine } = await import('../index.js');
     const readJson = async (path: string): Promise<unknown> => {
       try {
         return JSON.parse(await readFile(path, 'utf8'));
@@ -119,6 +119,7 @@ program
   .option('--trace', 'print every event to stderr as it is processed: virtual ms, then the event as JSON')
   .action(async (o: { seed: number; steps: number; nodes: number; variant: Variant; trace?: boolean }) => {
     const { trace, ...options } = o;
+    const { simulate } = await import('../sim/simulator.js');
     const r = await simulate(options, trace ? (line) => process.stderr.write(`${line}\n`) : undefined);
     console.log(JSON.stringify(r, null, 2));
     if (!r.ok) process.exitCode = 1;
@@ -133,6 +134,7 @@ program
   .option('--nodes <n>', 'initial voters (default: 3–7 by seed)', int('nodes', 3, 7))
   .option('--variant <name>', `deliberately broken core: ${VARIANTS.join(', ')}`, variantOf)
   .action(async (o: { seeds: number; from: number; steps: number; nodes?: number; variant?: Variant }) => {
+    const { runSeeds } = await import('../sim/run-seeds.js');
     const r = await runSeeds({ ...o, onProgress: (done) => { if (done % 1000 === 0) console.error(`${done} seeds…`); } });
     for (const f of r.failures) console.log(`FAIL seed ${f.seed}: ${f.violation}\n  replay: ${f.replay}`);
     console.log(JSON.stringify({ seeds: r.seeds, failures: r.failures.length, ms: r.ms, msPerSeed: Math.round((r.ms / r.seeds) * 10) / 10 }));
@@ -144,7 +146,8 @@ registerClientCommands(program);
 registerSnapshotCommands(program);
 registerCheckHistoryCommand(program);
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+program.parseAsync(process.argv).catch(async (e: unknown) => {
+  const { failureOf } = await import('./exit-codes.js');
   const { exitCode, line } = failureOf(e);
   if (line !== undefined) console.error(line);
   process.exit(exitCode);

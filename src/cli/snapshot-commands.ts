@@ -6,9 +6,8 @@
  */
 import type { Command } from 'commander';
 import { IpamClient, IpamClientError } from '../api/client.js';
-import { inspectSnapshotFile, type SnapshotSummary } from '../backup/inspect.js';
-import { restoreSnapshot } from '../backup/restore.js';
-import { saveSnapshot, type SaveProgress } from '../backup/save.js';
+import type { SnapshotSummary } from '../backup/inspect.js';
+import type { SaveProgress } from '../backup/save.js';
 import { BackupError } from '../backup/errors.js';
 import { ENDPOINTS_ENV } from './client-commands.js';
 import { emit, table, type Print } from './output.js';
@@ -51,6 +50,7 @@ export function registerSnapshotCommands(program: Command, io: SnapshotCommandIo
       const client = new IpamClient({ endpoints, ...(g.token !== undefined ? { token: g.token } : {}), ...(g.timeout !== undefined ? { timeoutMs: g.timeout } : {}) });
       const show = io.progress.isTTY || o.progress === true;
       const progress = show ? progressPrinter(io.progress, file) : undefined;
+      const { saveSnapshot } = await import('../backup/save.js'); // loaded by the command: `serve` starts without the backup modules
       let r: Awaited<ReturnType<typeof saveSnapshot>>;
       try {
         r = await saveSnapshot({ client, file, ...(progress ? { onProgress: progress.update } : {}), ...(o.stallTimeout !== undefined ? { stallTimeoutMs: o.stallTimeout } : {}) });
@@ -75,6 +75,7 @@ export function registerSnapshotCommands(program: Command, io: SnapshotCommandIo
     .option('--source-cluster-id <id>', 'refuse a snapshot taken from any cluster but this one')
     .action(async (file: string, o: { dataDir: string; name: string; initialCluster: string; clusterId?: string; sourceClusterId?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { restoreSnapshot } = await import('../backup/restore.js');
       const r = await restoreSnapshot({
         file,
         dataDir: o.dataDir,
@@ -97,6 +98,7 @@ export function registerSnapshotCommands(program: Command, io: SnapshotCommandIo
     .option('--source-cluster-id <id>', 'refuse a snapshot taken from any cluster but this one')
     .action(async (file: string, o: { sourceClusterId?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { inspectSnapshotFile } = await import('../backup/inspect.js');
       const r = await inspectSnapshotFile(file, o.sourceClusterId !== undefined ? { sourceClusterId: o.sourceClusterId } : {});
       emit(g.json === true, io.print, r, () => {
         io.print(`${file}: ${r.bytes} bytes, cluster ${r.clusterId} index ${r.index} term ${r.term}`);

@@ -76,6 +76,11 @@ export class AllocationBlock implements SliceHolder {
     return this.taken?.size ?? 0;
   }
 
+  /** Number of allocated addresses with an owner. */
+  get ownerCount(): number {
+    return this.owners?.size ?? 0;
+  }
+
   has(offset: Offset): boolean {
     return this.taken?.has(offset) ?? false;
   }

@@ -140,6 +140,18 @@ const SHAPES: Record<CommandType, Record<string, FieldSpec>> = {
 /** Each shape's fields in declared order, computed once: parseCommand runs for every replayed entry. */
 const FIELDS = Object.fromEntries(Object.entries(SHAPES).map(([type, shape]) => [type, Object.entries(shape)])) as unknown as Record<CommandType, ReadonlyArray<readonly [string, FieldSpec]>>;
 
+/**
+ * The field names of command `type` in declared order with whether each is numeric (else a string), or
+ * undefined for an unknown type: the layout log-entry-reader.ts reads an entry's command in.
+ */
+export function commandLayout(type: string): ReadonlyArray<readonly [name: string, numeric: boolean]> | undefined {
+  return Object.hasOwn(LAYOUTS, type) ? LAYOUTS[type as CommandType] : undefined;
+}
+const LAYOUTS = Object.fromEntries(Object.entries(FIELDS).map(([type, fields]) => [type, fields.map(([name, spec]) => [name, spec.kind !== 'string'] as const)])) as unknown as Record<
+  CommandType,
+  ReadonlyArray<readonly [string, boolean]>
+>;
+
 /** Commands that manage sessions and therefore never run inside one (see log-entry.ts). */
 export const SESSION_MANAGEMENT: ReadonlySet<CommandType> = new Set(['openSession', 'closeSession']);
 

@@ -18,16 +18,19 @@
  * before sessions.
  *
  * One spelling per entry: keys in the order encodeEntry writes them (id, command, session, time; `type`
- * and the command's fields in their declared order; the session's id, seq, ack), integers in their shortest msgpack form, nothing after the
- * map. decodeEntry validates every field, then re-encodes what it read and refuses the entry unless the
- * bytes match: an entry that decodes is exactly the entry some encodeEntry call produced, so two replicas
- * can never read one entry two ways, and unknown fields, duplicate keys, trailing bytes, floats for
- * integers and msgpack extensions are all refused with InvalidCommand.
+ * and the command's fields in their declared order; the session's id, seq, ack), integers in their
+ * shortest msgpack form, nothing after the map. decodeEntry validates every field, then re-encodes what it
+ * read and refuses the entry unless the bytes match (bytes that log-entry-reader.ts accepts are that
+ * spelling by construction and skip the re-encoding): an entry that decodes is exactly the entry some
+ * encodeEntry call produced, so two replicas can never read one entry two ways, and unknown fields,
+ * duplicate keys, trailing bytes, floats for integers and msgpack extensions are all refused with
+ * InvalidCommand.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { describe } from './address.js';
 import { parseCommand, SESSION_MANAGEMENT, type IpamCommand } from './commands.js';
 import { OverlayError } from './errors.js';
+import { readEntryEnvelope } from './log-entry-reader.js';
 
 /** A request's place in its client session (Raft dissertation §6.3). */
 export interface SessionTag {
@@ -104,6 +107,21 @@ export function encodeEntry(body: LogEntryBody): Uint8Array {
 /** Decode and validate; anything but a canonical, well-formed envelope is InvalidCommand. */
 export function decodeEntry(bytes: Uint8Array): LogEntryBody {
   if (!(bytes instanceof Uint8Array)) invalid(`expected bytes, got ${describe(bytes)}`);
+  // Canonical bytes read directly (log-entry-reader.ts) need no re-encoding; anything the fast reader
+  // does not take, or that fails validation, is decoded below, which names the refusal.
+  const envelope = readEntryEnvelope(bytes);
+  if (envelope !== undefined) {
+    try {
+      return checkBody(envelope);
+    } catch (e) {
+      if (!(e instanceof OverlayError)) throw e;
+    }
+  }
+  return decodeEntryGeneral(bytes);
+}
+
+/** @internal decodeEntry without the fast reader: msgpackr, validation, re-encoding (exported for its tests). */
+export function decodeEntryGeneral(bytes: Uint8Array): LogEntryBody {
   let raw: unknown;
   try {
     raw = unpackr.unpack(bytes);

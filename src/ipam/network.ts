@@ -150,6 +150,14 @@ export class Network implements IndexKeys {
   }
 
   /**
+   * Room in the owner index for `count` more owners, before blocks holding them are attached: a restore
+   * sizes the index once for all its blocks instead of doubling it (see OwnerIndex.reserve).
+   */
+  reserveOwners(count: number): void {
+    this.ownerIndex.reserve(this.ownerIndex.size + count);
+  }
+
+  /**
    * Put a block (decoded from a snapshot, or one detach() removed) in place with its owners. All or
    * nothing: SliceTaken, NodeHasSlice or OwnerConflict leave the network as it was.
    */

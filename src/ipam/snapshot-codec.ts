@@ -448,6 +448,10 @@ function* readSnapshot(bytes: unknown): Generator<number, IpamState, void> {
     r.canonical(pair);
     const nodeCount = r.arrayHeader(`network ${describe(netName)}: nodes`);
     let prevIndex: bigint | undefined;
+    // Every block of the network is decoded before any is attached, so the owner index is sized once for
+    // all their owners (Network.reserveOwners) rather than doubled and rehashed on the way up.
+    const blocks: AllocationBlock[] = [];
+    let ownerTotal = 0;
     for (let k = 0; k < nodeCount; k++) {
       const fast = r.wireNode();
       const [rawId, rawIndex, runs, gens, owners] = fast !== undefined ? [fast.nodeId, fast.index, fast.runs, fast.gens, fast.owners] : tuple(r.value('node'), 5, 'node');
@@ -458,8 +462,14 @@ function* readSnapshot(bytes: unknown): Generator<number, IpamState, void> {
       prevIndex = index;
       const block = AllocationBlock.decode(net.geometry, nodeId, net.geometry.toIndex(index), { runs, gens, owners, checkOwner }, claim);
       if (fast === undefined) r.canonical(wireBlock(block)); // the fast path read only canonical bytes
-      net.attach(block); // refuses a node or slice held twice, an owner holding two addresses
+      blocks.push(block);
+      ownerTotal += block.ownerCount;
       yield block.size + 1;
+    }
+    net.reserveOwners(ownerTotal);
+    for (const block of blocks) {
+      net.attach(block); // refuses a node or slice held twice, an owner holding two addresses
+      yield block.ownerCount + 1;
     }
     networks.set(netName, net);
   }

@@ -92,7 +92,6 @@ export class IpamNode implements NodeService {
   readonly clusterId: string;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private nextRequestId = 1;
-  private bootCommit = 0;
   private stopping: Promise<void> | undefined;
   private readonly clock: () => number;
   private hashCache: { index: number; hash: string } | undefined;
@@ -119,6 +118,8 @@ export class IpamNode implements NodeService {
       transport = o.transport ?? (await tcpTransport(o, clusterId));
       const peerTransport = transport;
       const app = new ClusterApp(undefined, (m) => updatePeer(peerTransport, o.name, m));
+      // No storage.load() here: Replica.open loads the store, and only the first load after open() is
+      // served from what open() already read; a second one reads every entry and the snapshot file again.
       const founding: ConfState = { voters: Object.keys(o.initialCluster).sort(), learners: [] };
       let node: IpamNode | undefined;
       const replica = await Replica.open<ClusterOut>({
@@ -153,8 +154,6 @@ export class IpamNode implements NodeService {
         },
       });
       node = new IpamNode(o, replica, app, storage, transport);
-      // Replica.open read the boot state (a second storage.load() would read the whole snapshot file again).
-      node.bootCommit = replica.bootCommit;
       await transport.start();
       node.ticker = setInterval(() => replica.tick(), o.tickMs ?? DEFAULT_RAFT_TIMING.tickMs);
       return node;
@@ -300,7 +299,7 @@ export class IpamNode implements NodeService {
 
   isReady(): boolean {
     const s = this.replica.status();
-    return !this.replica.isStopped && s.lead !== null && s.applied >= this.bootCommit;
+    return !this.replica.isStopped && s.lead !== null && s.applied >= this.replica.bootCommit;
   }
 
   /** Stop ticking, settle the batch in flight, close the transport and storage (releasing the lock). */

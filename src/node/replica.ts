@@ -220,7 +220,10 @@ export class Replica<Out> {
    * and are applied once the new state is in.
    */
   private install: Install | undefined;
-  /** The commit index in the hard state this replica booted from (what "caught up after a restart" means). */
+  /**
+   * The commit index of the hard state this replica booted from: the log it must have applied before it
+   * may call itself ready. Kept here so a host need not load the store a second time to learn it.
+   */
   readonly bootCommit: number;
 
   private constructor(options: ReplicaOptions<Out>, core: RaftCore, bootCommit: number) {

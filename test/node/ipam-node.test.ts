@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IpamNode, type IpamNodeOptions } from '../../src/node/ipam-node.js';
 import { NodeError } from '../../src/node/service.js';
+import { LevelStorage } from '../../src/storage/level-storage.js';
 import { createClusterCerts } from '../../src/transport/cert-authority.js';
 import { writeClusterCerts } from '../../src/transport/certs.js';
 import { freePorts } from '../../cluster/addresses.js';
@@ -105,6 +106,25 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     expect(await leader.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 })).toMatchObject({ ok: true });
     const o = c.opts.get('a') as IpamNodeOptions;
     await expect(IpamNode.start({ ...o, initialCluster: { a: '127.0.0.1:1' } })).rejects.toMatchObject({ code: 'StorageLocked' });
+  });
+
+  it('a restart loads the store once, and is ready only with the log it booted with applied', async () => {
+    const c = await startCluster(['a']);
+    const node = await until('a leader', () => leaderOf(c));
+    await node.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    await node.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w1' });
+    const before = await node.status();
+    await node.stop();
+    const o = c.opts.get('a') as IpamNodeOptions;
+    const storage = await LevelStorage.open({ dir: o.dataDir, clusterId: 'raft-ipam', nodeId: 'a' });
+    // Only the first load() after open() is served from what open() read; another reads the store again.
+    const load = vi.spyOn(storage, 'load');
+    const again = await IpamNode.start({ ...o, storage });
+    c.nodes.set('a', again);
+    await until('ready after restart', () => (again.isReady() ? true : undefined));
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(again.raftStatus().applied).toBeGreaterThanOrEqual(before.commit);
+    expect((await again.status()).stateHash).toBe(before.stateHash);
   });
 
   it('refuses bad options with a coded error before touching anything', async () => {
