@@ -451,27 +451,37 @@ export class IpamClient {
     if (this.authorization !== undefined) headers.authorization = this.authorization;
     let response: Response;
     let text: string;
-    // A streamed body outlives the attempt timeout, which then covers only the wait for the headers.
-    const streaming = req.stream === true ? new AbortController() : undefined;
-    const headersTimer = streaming ? setTimeout(() => streaming.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs) : undefined;
+    // The attempt's own timer and controller, held strongly here, and the attempt raced against them:
+    // AbortSignal.timeout() holds its signal weakly and fetch follows a signal through weak references,
+    // so after a garbage collection an abort can fail to reach a fetch (nodejs/node#55428) or a body read
+    // (nodejs/node#56917), and the call would hang past its deadline. A streamed body outlives the attempt
+    // timeout, which then covers only the wait for the headers.
+    const controller = new AbortController();
+    const expired = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }));
+    expired.catch(() => undefined); // a later abort of a stream must not be an unhandled rejection
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
-      response = await fetch(`${base}${req.path}`, {
-        method: req.method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        // NotLeader is a 307 to the leader: followed here, with the request's own session and seq.
-        redirect: 'manual',
-        signal: streaming ? streaming.signal : AbortSignal.timeout(timeoutMs),
-      });
-      if (streaming && response.status === 200) {
-        const open: OpenStream = { response, abort: (reason) => streaming.abort(reason) };
+      response = await Promise.race([
+        fetch(`${base}${req.path}`, {
+          method: req.method,
+          headers,
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          // NotLeader is a 307 to the leader: followed here, with the request's own session and seq.
+          redirect: 'manual',
+          signal: controller.signal,
+        }),
+        expired,
+      ]);
+      if (req.stream === true && response.status === 200) {
+        clearTimeout(timer);
+        const open: OpenStream = { response, abort: (reason) => controller.abort(reason) };
         return { kind: 'answer', answer: { ok: true, value: open as T } };
       }
-      text = await response.text();
+      text = await Promise.race([response.text(), expired]);
     } catch (e) {
       return { kind: 'failed', rule: ruleForNetworkError(e), text: networkErrorText(e) };
     } finally {
-      clearTimeout(headersTimer);
+      clearTimeout(timer);
     }
     const envelope = parseEnvelope<T>(text);
     if (envelope === undefined) {
