@@ -11,15 +11,15 @@ const TABLE: Array<[RegExp, string]> = [
   [/^limit-noop-open$/, 'the load generator\'s timers and event loop, and HTTP on a busy machine'],
   [
     /^alloc-http-\d+$/,
-    'at 1 client the serial commit path: the leader\'s fsync, and only then the appends to the followers, their fsync, the acknowledgement and the reply (the replica steps no input while a write is in flight); with more clients the CPU: 3 nodes and the generator on 2 shared cores (the leader was ~45% busy at 64 clients: see the profile), and every commit costs that path once per batch',
+    'at 1 client the commit path: the leader\'s fsync in parallel with the appends to the followers and their fsync, then the acknowledgement, the apply and the reply (the replica steps no input while a write is in flight, though committed entries are applied while the next batch is written); with more clients the CPU: 3 nodes and the generator on 2 shared cores, where waking another process inside a socket write shows as writev time in the leader\'s profile',
   ],
   [/^alloc-http-shared-\d+$/, 'as the other HTTP rows: the state machine applies one command at a time, so one shared slice costs nothing extra (no retries, no conflicts)'],
-  [/^alloc-client-\d+$/, 'as HTTP, plus the client library: fetch (Node\'s bundled undici 6), an AbortSignal timer per attempt, and retry bookkeeping per call'],
-  [/^alloc-embedded-\d+$/, 'as HTTP without HTTP: the leader\'s serial persist → send → apply cycle, and its process\'s CPU, which the load generator shares'],
+  [/^alloc-client-\d+$/, 'as HTTP, plus the client library: fetch (Node\'s bundled undici 6), a timer and abort controller per attempt, and retry bookkeeping per call, all in the one generator process'],
+  [/^alloc-embedded-\d+$/, 'as HTTP without HTTP: the leader\'s persist cycle (one write in flight at a time) and its process\'s CPU, which the load generator shares'],
   [/^etcd-put-\d+$/, 'etcd\'s WAL fsync batches, Raft, bbolt and the gRPC gateway (HTTP/JSON → gRPC) for 3 members, on the same 2 shared cores'],
   [/^etcd-txn-\d+$/, 'two round trips per allocation: a linearizable range read (a ReadIndex round), then a txn through Raft and bbolt'],
   [/^etcd-txn-shared-\d+$/, 'conflicts: every client races for the same lowest free address, so all but one txn per round fail their create_revision compare and retry'],
-  [/^latency-open-http$/, 'queueing behind the leader\'s persist cycle and CPU bursts of the other processes; the generator\'s own timer jitter is the no-op row'],
+  [/^latency-open-http$/, 'CPU contention: 3 nodes and the generator on 2 cores, so a request waits for a core behind the other processes\' bursts (the generator itself started hundreds of requests late: lateStarts in the JSON); then queueing behind the leader\'s write in flight; the generator\'s own timer jitter is the no-op row'],
   [/^etcd-latency-open-put$/, 'as raft-ipam: WAL fsync batches and CPU bursts'],
   [/^reads-readindex-\d+$/, 'a heartbeat round to a quorum per batch of reads; followers answer NotLeader (they do not forward a ReadIndex request), so every read lands on the leader'],
   [/^reads-lease-\d+$/, 'HTTP and JSON, as stale reads: the lease needs no message'],
@@ -34,14 +34,14 @@ const TABLE: Array<[RegExp, string]> = [
   [/^etcd-failover-kill$/, 'etcd\'s election timeout (set to raft-ipam\'s, randomized up to 2×), pre-vote and vote rounds'],
   [
     /^restart-follower$/,
-    'restoring the 1,000,000 owned addresses at boot (decoding owner strings and rebuilding the owner index dominate; see the boot work in the JSON), then the leader\'s next dial: its transport re-dials a peer that went away with a backoff doubling from 50 ms to 5 s',
+    'the boot work (see it in the JSON): restoring the 1,000,000 owned addresses (adding owners to the owner index, decoding blocks), replaying the 100,000-entry tail (command validation and apply), the process start (module loading) and GC; then the leader\'s next heartbeat reaching the restarted follower',
   ],
   [/^restart-cluster$/, 'three nodes restoring and replaying at once on 2 shared cores, then an election (≥ 500 ms timeout)'],
   [
     /^catchup-snapshot$/,
     'decoding the snapshot step by step between heartbeats, after the process start and the leader\'s first successful dial (the member is added before its process listens, so the dial backs off, doubling from 50 ms)',
   ],
-  [/^rss-1m$/, 'the allocation state on the V8 heap, dominated by owners: measured in-process, 1,000,000 addresses take 31 MB of heap without owners and 201 MB with them (≈ 170 B per owner string and owner-index entry); the rest is the runtime, GC headroom and snapshot bytes'],
+  [/^rss-1m$/, 'the state\'s typed arrays (≈ 46 MB: owner bytes and indexes), the V8 heap (≈ 35 MB), V8\'s young generation filled by the restore (≈ 32 MB until V8 shrinks it when idle), the node binary\'s pages (≈ 44 MB, as in an empty node); the leader keeps ≈ 30 MB more of glibc heap after sending its snapshot in 64 KB chunks'],
 ];
 
 export function limitedBy(id: string): string | undefined {

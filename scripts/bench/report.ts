@@ -110,7 +110,7 @@ export function benchmarksMarkdown(result: BenchResult, profile?: ProfileResult)
     ...(shared
       ? [
           '',
-          `**The machine was shared during this run**: the load average exceeded its ${m.cpus} cores, because other work (other builds and test suites) ran at the same time. The three nodes, the load generator and etcd got a varying part of 2 cores. Bare numbers from this run understate what the code does on a quiet machine; the ratios — to the limits measured in the same run and to etcd measured interleaved with raft-ipam — are the results to read.`,
+          `**The machine was shared during this run**: the load average exceeded its ${m.cpus} cores: the bench's own processes (3 nodes, etcd, the generator) and whatever else ran then (a load average already high at the start means other work: builds, test suites). The three nodes, the load generator and etcd got a varying part of 2 cores. Bare numbers from this run understate what the code does on a quiet machine; the ratios — to the limits measured in the same run and to etcd measured interleaved with raft-ipam — are the results to read.`,
         ]
       : []),
     '',
