@@ -22,6 +22,27 @@ async function compacted(extra: ClusterOptions = {}): Promise<{ c: LocalCluster;
   return { c, leader };
 }
 
+/**
+ * Three replicas whose writes complete only when the test says so (`pump` completes every node's write
+ * in flight but `skip`'s, then runs a turn), with a leader elected and the cluster quiet.
+ */
+async function manualWritesCluster(early: boolean): Promise<{ voters: string[]; c: LocalCluster; pump: (skip?: string) => Promise<void>; leader: LocalNode }> {
+  const voters = ['n1', 'n2', 'n3'];
+  const c = new LocalCluster(voters, { earlySend: () => early });
+  for (const id of voters) await c.boot(id, new MemoryDisk(), { voters, learners: [] }, {}, { writes: 'manual' });
+  const pump = async (skip?: string): Promise<void> => {
+    for (const n of c.nodes.values()) if (n.id !== skip) n.storage.completeWrite();
+    await c.turn();
+  };
+  for (let i = 0; i < 400 && !c.leader(); i++) {
+    if (i % 3 === 0) for (const n of c.nodes.values()) n.replica.tick();
+    await pump();
+  }
+  const leader = c.leader() as LocalNode;
+  for (let i = 0; i < 30; i++) await pump();
+  return { voters, c, pump, leader };
+}
+
 function hashes(c: LocalCluster): string[] {
   return [...c.nodes.values()].map((n) => n.app.sm.stateHash());
 }
@@ -87,20 +108,7 @@ describe('replica driver: the production Ready loop', () => {
 
   it('a leader’s appends leave before its own write is durable (§10.2.1); it applies its entry only once that write is done', async () => {
     for (const early of [true, false]) {
-      const voters = ['n1', 'n2', 'n3'];
-      const c = new LocalCluster(voters, { earlySend: () => early });
-      // Writes complete only when the test says so.
-      for (const id of voters) await c.boot(id, new MemoryDisk(), { voters, learners: [] }, {}, { writes: 'manual' });
-      const pump = async (skip?: string): Promise<void> => {
-        for (const n of c.nodes.values()) if (n.id !== skip) n.storage.completeWrite();
-        await c.turn();
-      };
-      for (let i = 0; i < 400 && !c.leader(); i++) {
-        if (i % 3 === 0) for (const n of c.nodes.values()) n.replica.tick();
-        await pump();
-      }
-      const leader = c.leader() as LocalNode;
-      for (let i = 0; i < 30; i++) await pump();
+      const { voters, c, pump, leader } = await manualWritesCluster(early);
       expect(c.network.pending()).toEqual([]);
       const before = leader.replica.status();
       const p = leader.replica.propose(encodeEntry({ id: 1, command: NET }));
@@ -120,19 +128,7 @@ describe('replica driver: the production Ready loop', () => {
   });
 
   it('entries committed and already durable here are applied while the next batch is written, not after it', async () => {
-    const voters = ['n1', 'n2', 'n3'];
-    const c = new LocalCluster(voters);
-    for (const id of voters) await c.boot(id, new MemoryDisk(), { voters, learners: [] }, {}, { writes: 'manual' });
-    const pump = async (skip?: string): Promise<void> => {
-      for (const n of c.nodes.values()) if (n.id !== skip) n.storage.completeWrite();
-      await c.turn();
-    };
-    for (let i = 0; i < 400 && !c.leader(); i++) {
-      if (i % 3 === 0) for (const n of c.nodes.values()) n.replica.tick();
-      await pump();
-    }
-    const leader = c.leader() as LocalNode;
-    for (let i = 0; i < 30; i++) await pump();
+    const { c, pump, leader } = await manualWritesCluster(true);
     const answered: string[] = [];
     const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
       answered.push('a');
