@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { IpamStateMachine } from '../src/index.js';
-import { arrayHeader } from '../src/ipam/snapshot-codec.js';
+import { arrayHeader } from '../src/ipam/snapshot-wire.js';
 import { setupCommands } from './support/ipam-workload.js';
 import { streamArb } from './support/session-workload.js';
 
@@ -76,16 +76,51 @@ describe('SnapshotCapture', () => {
     }
     const expected = sm.snapshot();
     const capture = sm.beginSnapshot();
-    capture.step(250); // three blocks of 101 units: the first three blocks
+    capture.step(250); // two blocks of 101 units and part of the third
     // The last block changes before the cursor reaches it; the slice is then released and assigned anew.
     sm.apply({ type: 'releaseOwner', owner: 'c39-0' });
     sm.apply({ type: 'releaseSlice', network: 'big', nodeId: 'n39' });
     sm.apply({ type: 'assignSlice', network: 'big', nodeId: 'n39' });
     sm.apply({ type: 'allocate', network: 'big', nodeId: 'n39', owner: 'late' });
     while (!capture.step(250));
-    expect(capture.steps).toBe(Math.ceil(40 / 3));
+    // 4,000 addresses at most 250 a step, plus at most two units of overhead per block (its own, and one
+    // more when a step ends inside it).
+    expect(capture.steps).toBeGreaterThanOrEqual(Math.ceil(4_000 / 250));
+    expect(capture.steps).toBeLessThanOrEqual(Math.ceil((4_000 + 2 * 40) / 250));
     expect(Buffer.from(capture.result()).equals(Buffer.from(expected))).toBe(true);
     expect(Buffer.from(sm.snapshot()).equals(Buffer.from(expected))).toBe(false);
+  });
+
+  it('encodes one large block over many steps while allocations and releases hit it ahead of and behind the cursor', () => {
+    // One /16 slice holding 3,000 owned addresses: the shape of a cluster whose agents share a big slice.
+    const sm = new IpamStateMachine();
+    sm.apply({ type: 'configureNetwork', name: 'wide', cidr: '10.0.0.0/8', slicePrefix: 16 });
+    sm.apply({ type: 'assignSlice', network: 'wide', nodeId: 'shared' });
+    for (let i = 0; i < 3_000; i++) sm.apply({ type: 'allocate', network: 'wide', nodeId: 'shared', owner: `c${i}` });
+    for (let i = 0; i < 3_000; i += 7) sm.apply({ type: 'releaseOwner', owner: `c${i}` }); // holes: many runs
+    const expected = sm.snapshot();
+    // The owners in address order as of the capture: after k steps of 100 the cursor is at the k·100th.
+    const inOrder = Array.from({ length: 3_000 }, (_, i) => i).filter((i) => i % 7 !== 0);
+    const capture = sm.beginSnapshot();
+    let late = 0;
+    let steps = 0;
+    while (!capture.step(100)) {
+      steps++;
+      // The very address the cursor encodes next (the boundary of "already encoded").
+      sm.apply({ type: 'releaseOwner', owner: `c${inOrder[steps * 100] as number}` });
+      // Behind the cursor and ahead of it: releases (owned and not), refills of the holes, new addresses.
+      sm.apply({ type: 'releaseOwner', owner: `c${(steps * 97) % 3_000}` });
+      sm.apply({ type: 'releaseOwner', owner: `c${3_000 - 1 - ((steps * 31) % 3_000)}` });
+      sm.apply({ type: 'allocate', network: 'wide', nodeId: 'shared', owner: `late-${late++}` });
+      sm.apply({ type: 'allocate', network: 'wide', nodeId: 'shared' });
+    }
+    expect(steps).toBeGreaterThanOrEqual(Math.floor((3_000 - Math.ceil(3_000 / 7)) / 100));
+    expect(Buffer.from(capture.result()).equals(Buffer.from(expected))).toBe(true);
+    // The block's hook is gone: the next capture is the state's snapshot again.
+    const now = sm.snapshot();
+    const again = sm.beginSnapshot();
+    while (!again.step(100));
+    expect(Buffer.from(again.result()).equals(Buffer.from(now))).toBe(true);
   });
 
   it('writes array headers exactly as msgpackr does, at each size boundary', () => {

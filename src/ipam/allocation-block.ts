@@ -50,11 +50,11 @@ export class AllocationBlock implements SliceHolder {
   private gens: OffsetSlots<number> | undefined;
   private owners: OwnerArena | undefined;
   /**
-   * Set while a snapshot capture (snapshot-codec.ts SnapshotCapture) has not yet encoded this block: it
-   * runs once, before the first change, so the capture keeps the contents as of its index (copy-on-write
-   * at block granularity; a block that nobody touches during the capture is never copied).
+   * Set while a snapshot capture (block-capture.ts) has not finished encoding this block: it runs before
+   * every change, with the offset about to change, so the capture keeps what that address held as of its
+   * index (copy-on-write at the grain of one address: a change costs O(1), whatever the block's size).
    */
-  private preserve: (() => void) | undefined;
+  private preserve: ((offset: Offset) => void) | undefined;
 
   constructor(
     private readonly geometry: SliceGeometry,
@@ -113,19 +113,18 @@ export class AllocationBlock implements SliceHolder {
   }
 
   /**
-   * Ask for `preserve` to run once before the next change to this block (undefined cancels). One capture
-   * at a time: a second watcher would mean two captures interleaved, which the replica never starts.
+   * Ask for `preserve` to run before every change to this block, with the offset about to change, until
+   * cancelled (undefined). One capture at a time: a second watcher would mean two captures interleaved,
+   * which the replica never starts.
    */
-  watch(preserve: (() => void) | undefined): void {
+  watch(preserve: ((offset: Offset) => void) | undefined): void {
     if (preserve !== undefined && this.preserve !== undefined) throw new Error(`block ${this.cidr()}: already watched by a snapshot capture`);
     this.preserve = preserve;
   }
 
-  private beforeChange(): void {
-    const preserve = this.preserve;
-    if (preserve === undefined) return;
-    this.preserve = undefined;
-    preserve();
+  /** Maximal runs of taken offsets, ascending (the first field of the wire form). */
+  forEachRun(visit: (start: Offset, length: Offset) => void): void {
+    this.taken?.forEachRun(visit);
   }
 
   /**
@@ -134,7 +133,7 @@ export class AllocationBlock implements SliceHolder {
    * turns that into a fatal ApplyFailure) rather than an OverlayError.
    */
   take(offset: Offset, generation: number, owner: string | undefined): void {
-    this.beforeChange();
+    this.preserve?.(offset);
     const taken = (this.taken ??= this.range.newSet());
     if (!taken.add(offset)) throw new Error(`block ${this.cidr()}: offset ${offset} taken twice`);
     (this.gens ??= this.newSlots()).set(offset, generation);
@@ -154,7 +153,7 @@ export class AllocationBlock implements SliceHolder {
   free(offset: Offset): Allocation | undefined {
     const generation = this.gens?.get(offset);
     if (this.taken === undefined || this.gens === undefined || generation === undefined) return undefined;
-    this.beforeChange();
+    this.preserve?.(offset);
     const owner = this.owners?.get(offset);
     this.taken.delete(offset);
     this.gens.delete(offset);

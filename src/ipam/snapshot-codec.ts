@@ -37,6 +37,7 @@ import { crc32 } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import { describe } from './address.js';
 import { AllocationBlock } from './allocation-block.js';
+import { BlockCapture } from './block-capture.js';
 import { MAX_FIELD_LENGTH } from './commands.js';
 import { OverlayError } from './errors.js';
 import { Network } from './network.js';
@@ -44,7 +45,7 @@ import { validateNodeId } from './node-slice-allocator.js';
 import { GenerationClaims } from './generation-claims.js';
 import { encodeSession, type Session, SessionTable } from './sessions.js';
 import { readWireNode, type WireNode } from './snapshot-block-reader.js';
-import { decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
+import { arrayHeader, decodeOffset, encodeOffset, invalidSnapshot as bad } from './snapshot-wire.js';
 import { compare, MAX_GENERATION, type IpamState } from './state.js';
 
 const MAGIC = [0x52, 0x49, 0x50, 0x4d]; // "RIPM"
@@ -55,6 +56,7 @@ const HEADER_BYTES = 16;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false });
+const pack = (value: unknown): Uint8Array => packr.pack(value);
 
 export function encodeSnapshot(state: IpamState): Uint8Array {
   const networks = [...state.networks.values()].sort((a, b) => compare(a.name, b.name));
@@ -101,13 +103,15 @@ function framed(chunks: readonly Uint8Array[], length: number, crc: number): Uin
  * sessions (in canonical order) and each session's lastActive and ackFloor are taken then. The bulk — the
  * contents of blocks and the cached results of sessions — is encoded later, between event-loop turns,
  * while the state keeps changing. Their owners (AllocationBlock, SessionTable) are the only writers and
- * call the capture's preserve hook before the first change to a part not yet encoded; the hook encodes
- * that part as it still is (copy-on-write at the grain of one block or one session). Network-level changes
- * (a block attached or detached, a network added or paired) only change the live maps and lists, which the
- * capture does not read after begin; a detached block keeps its contents and its hook.
+ * call the capture's preserve hook before changing a part not yet encoded: a session's hook encodes that
+ * session as it still is (copy-on-write at the grain of one session, ≤ MAX_RESULTS_PER_SESSION results);
+ * a block's (block-capture.ts) keeps what the changed address held, so a block of any size is encoded a
+ * bounded number of addresses at a time. Network-level changes (a block attached or detached, a network
+ * added or paired) only change the live maps and lists, which the capture does not read after begin; a
+ * detached block keeps its contents and its hook.
  *
- * The largest unit of work is one block (a slice: 1,022 addresses at /22; 65,534 at /16) or one session's
- * results (≤ MAX_RESULTS_PER_SESSION); a step stops once it has covered `budget` addresses or results.
+ * A step stops once it has covered `budget` addresses or results; the largest unit of work that cannot be
+ * split is one session's results.
  */
 export class SnapshotCapture {
   private readonly parts: Part[] = [];
@@ -126,11 +130,7 @@ export class SnapshotCapture {
     for (const net of networks) {
       const blocks = net.blocks();
       this.parts.push(arrayHeader(5), packr.pack(net.name), packr.pack(net.cidr()), packr.pack(net.slicePrefix()), packr.pack(net.pair ?? null), arrayHeader(blocks.length));
-      for (const block of blocks) {
-        const part: BlockPart = { kind: 'block', block, bytes: undefined };
-        block.watch(() => (part.bytes = packr.pack(wireBlock(block))));
-        this.parts.push(part);
-      }
+      for (const block of blocks) this.parts.push(new BlockCapture(block, pack));
     }
     const { head, sessions } = state.sessions.capture();
     this.parts.push(arrayHeader(4), ...head.map((v) => packr.pack(v)), arrayHeader(sessions.length));
@@ -151,27 +151,29 @@ export class SnapshotCapture {
     this.steps++;
     let work = 0;
     while (this.next < this.parts.length && work < budget) {
-      const part = this.parts[this.next++] as Part;
-      let bytes: Uint8Array;
-      if (part instanceof Uint8Array) {
-        bytes = part;
-      } else if (part.kind === 'block') {
-        work += part.block.size + 1;
-        bytes = part.bytes ?? packr.pack(wireBlock(part.block));
-        part.block.watch(undefined);
+      const part = this.parts[this.next] as Part;
+      if (part instanceof BlockCapture) {
+        // A large block spreads over several steps; its hook keeps it exact meanwhile.
+        work += part.step(budget - work, this.emit) + 1;
+        if (!part.done) continue;
+      } else if (part instanceof Uint8Array) {
+        this.emit(part);
       } else {
         work += part.session.results.size + 1;
-        bytes = part.bytes ?? packSession(part);
+        this.emit(part.bytes ?? packSession(part));
         part.session.preserve = undefined;
       }
       // The parts are released as they are encoded: the capture holds bytes, not references into the state.
-      this.parts[this.next - 1] = EMPTY;
-      this.chunks.push(bytes);
-      this.length += bytes.length;
-      this.crc = crc32(bytes, this.crc);
+      this.parts[this.next++] = EMPTY;
     }
     return this.done;
   }
+
+  private readonly emit = (bytes: Uint8Array): void => {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+    this.crc = crc32(bytes, this.crc);
+  };
 
   /** The snapshot bytes, once done (the chunks are joined once and released). */
   result(): Uint8Array {
@@ -189,19 +191,12 @@ export class SnapshotCapture {
     for (let i = this.next; i < this.parts.length; i++) {
       const part = this.parts[i] as Part;
       if (part instanceof Uint8Array) continue;
-      if (part.kind === 'block') part.block.watch(undefined);
+      if (part instanceof BlockCapture) part.release();
       else part.session.preserve = undefined;
     }
     this.parts.length = this.next;
     this.chunks.length = 0;
   }
-}
-
-interface BlockPart {
-  kind: 'block';
-  block: AllocationBlock;
-  /** Set by the preserve hook when the block changed before the cursor reached it. */
-  bytes: Uint8Array | undefined;
 }
 
 interface SessionPart {
@@ -212,19 +207,12 @@ interface SessionPart {
   bytes: Uint8Array | undefined;
 }
 
-type Part = Uint8Array | BlockPart | SessionPart;
+type Part = Uint8Array | BlockCapture | SessionPart;
 
 const EMPTY = new Uint8Array(0);
 
 function packSession(p: SessionPart): Uint8Array {
   return packr.pack(encodeSession(p.session.id, p.lastActive, p.ackFloor, p.session.results));
-}
-
-/** @internal msgpack array header for `n` elements, in the shortest form (as msgpackr writes it). */
-export function arrayHeader(n: number): Uint8Array {
-  if (n < 16) return Uint8Array.of(0x90 | n);
-  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
-  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 // --- decoding ----------------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ import type { Offset } from './host-range.js';
 
 export type WireOffset = number | string;
 
+/** @internal msgpack array header for `n` elements, in the shortest form (as msgpackr writes it). */
+export function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
 export function invalidSnapshot(message: string): never {
   throw new OverlayError('InvalidSnapshot', `invalid snapshot: ${message}`);
 }

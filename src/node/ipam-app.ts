@@ -7,11 +7,14 @@ import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
 import type { ReplicatedApp, RestoreTask, SnapshotTask } from './replica.js';
 
 /**
- * Addresses (or cached session results) encoded or decoded per snapshot step: ≈ 5–10 ms of work on this machine
- * (1,000,000 owned addresses in ≈ 0.6 s), a small fraction of a 50 ms tick, so a heartbeat waits at most
- * one step. Whole blocks are the unit, so a step can run over by one slice (1,022 addresses at /22).
+ * Addresses (or cached session results) encoded or decoded per snapshot step: ≈ 2–4 ms of work on this
+ * machine for owned addresses warm (0.5–1 µs each: more in a slice above 2^16 addresses, whose generations
+ * live in a Map), ≈ 10 ms the first time the code runs in a process. A step is a stall of every request
+ * this node serves, and all replicas reach the policy's index together, so it is kept well below a tick and
+ * below the latency a client should see. A capture splits blocks at any address (block-capture.ts); a
+ * restore step can run over by one slice (1,022 addresses at /22).
  */
-export const SNAPSHOT_STEP_ADDRESSES = 16_384;
+export const SNAPSHOT_STEP_ADDRESSES = 4_096;
 
 export class IpamApp implements ReplicatedApp<ApplyResult> {
   constructor(
