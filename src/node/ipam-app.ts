@@ -7,14 +7,16 @@ import { IpamStateMachine, type ApplyResult } from '../ipam/state-machine.js';
 import type { ReplicatedApp, RestoreTask, SnapshotTask } from './replica.js';
 
 /**
- * Addresses (or cached session results) encoded or decoded per snapshot step: ≈ 2–4 ms of work on this
- * machine for owned addresses warm (0.5–1 µs each: more in a slice above 2^16 addresses, whose generations
- * live in a Map), ≈ 10 ms the first time the code runs in a process. A step is a stall of every request
- * this node serves, and all replicas reach the policy's index together, so it is kept well below a tick and
- * below the latency a client should see. A capture splits blocks at any address (block-capture.ts); a
- * restore step can run over by one slice (1,022 addresses at /22).
+ * Addresses (or cached session results) encoded or decoded per snapshot step: ≈ 0.5–1 ms of work warm on
+ * this machine for owned addresses (0.5–1 µs each, more in a slice above 2^16 addresses, whose
+ * generations live in a Map), 1–5 ms while the code is still cold (the first snapshot of a process). A
+ * step stalls every request this node serves, and all replicas reach the policy's index together, sharing
+ * the machine's cores: at 16,384 a cold step took 60–70 ms on each of three nodes at once (the p99 of the
+ * open-loop benchmark). Steps cost one event-loop turn each, so 1,000,000 addresses are ≈ 1,000 turns. A
+ * capture splits blocks at any address (block-capture.ts); a restore step can run over by one slice
+ * (1,022 addresses at /22).
  */
-export const SNAPSHOT_STEP_ADDRESSES = 4_096;
+export const SNAPSHOT_STEP_ADDRESSES = 1_024;
 
 export class IpamApp implements ReplicatedApp<ApplyResult> {
   constructor(
