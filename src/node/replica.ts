@@ -447,8 +447,11 @@ export class Replica<Out> {
       return;
     }
     // A leader's appends and heartbeats leave now (Ready.earlyMessages, §10.2.1): the followers write
-    // while we do, instead of after.
-    const early = rd.earlyMessages !== undefined && this.earlySend() ? rd.earlyMessages : 0;
+    // while we do, instead of after. Not when the batch carries no entries (a leader's Ready that only
+    // moves the commit index): those appends only tell followers the commit, and sent now they wake two
+    // more processes just as this one applies the entries and answers their callers; after this write
+    // (unsynced, a fraction of an fsync) they leave once the answers are out.
+    const early = rd.earlyMessages !== undefined && this.earlySend() && rd.entries.length > 0 ? rd.earlyMessages : 0;
     for (let i = 0; i < early; i++) {
       const m = rd.messages[i] as Message;
       this.transport.send(m.to, m);
