@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command): void {
     ['electionTicks', `election timeout in ticks (default ${DEFAULT_RAFT_TIMING.electionTicks}; randomized up to twice that)`],
     ['heartbeatTicks', `heartbeat interval in ticks (default ${DEFAULT_RAFT_TIMING.heartbeatTicks})`],
     ['readMode', 'safe (ReadIndex, default) or lease'],
-    ['snapshotEntries', 'applied entries between snapshots (default 10000)'],
+    ['snapshotEntries', 'applied entries between snapshots, plus up to a fifth by node name (default 10000)'],
     ['requestTimeoutMs', 'deadline of a command or linearizable read (default 5000)'],
     ['logLevel', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   ];
