@@ -191,6 +191,8 @@ export class Replica<Out> {
   private readonly onFatal: (error: unknown) => void;
   private readonly earlySend: () => boolean;
 
+  /** The hard state of the last batch handed to storage (written or being written). */
+  private handedHard: HardState;
   /** A Ready is out: its batch is being made durable and the core must not be touched. */
   private busy = false;
   private scheduled = false;
@@ -226,9 +228,10 @@ export class Replica<Out> {
    */
   readonly bootCommit: number;
 
-  private constructor(options: ReplicaOptions<Out>, core: RaftCore, bootCommit: number) {
+  private constructor(options: ReplicaOptions<Out>, core: RaftCore, boot: HardState) {
     this.core = core;
-    this.bootCommit = bootCommit;
+    this.handedHard = boot;
+    this.bootCommit = boot.commit;
     this.storage = options.storage;
     this.transport = options.transport;
     this.app = options.app;
@@ -259,7 +262,7 @@ export class Replica<Out> {
     // Restored once, before the node serves: the bytes are dropped afterwards (the core and later
     // snapshot sends read them from storage).
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
-    const replica = new Replica(options, core, boot.hardState.commit);
+    const replica = new Replica(options, core, boot.hardState);
     replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
     options.transport.onMessage((m) => replica.receive(m));
     options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
@@ -443,15 +446,18 @@ export class Replica<Out> {
     this.busy = true;
     const started = this.now();
     if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot && !rd.snapshotChunks) {
-      this.afterDurable(rd, started, 0, 0);
+      this.afterDurable(rd, 0, 0);
+      return;
+    }
+    const previous = this.handedHard;
+    if (rd.hardState) this.handedHard = rd.hardState;
+    if (rd.hardState && rd.entries.length === 0 && !rd.snapshot && !rd.snapshotChunks && rd.hardState.term === previous.term && rd.hardState.vote === previous.vote) {
+      this.commitOnly(rd, started);
       return;
     }
     // A leader's appends and heartbeats leave now (Ready.earlyMessages, §10.2.1): the followers write
-    // while we do, instead of after. Not when the batch carries no entries (a leader's Ready that only
-    // moves the commit index): those appends only tell followers the commit, and sent now they wake two
-    // more processes just as this one applies the entries and answers their callers; after this write
-    // (unsynced, a fraction of an fsync) they leave once the answers are out.
-    const early = rd.earlyMessages !== undefined && this.earlySend() && rd.entries.length > 0 ? rd.earlyMessages : 0;
+    // while we do, instead of after.
+    const early = rd.earlyMessages !== undefined && this.earlySend() ? rd.earlyMessages : 0;
     for (let i = 0; i < early; i++) {
       const m = rd.messages[i] as Message;
       this.transport.send(m.to, m);
@@ -459,10 +465,39 @@ export class Replica<Out> {
     // Step 1 of the Ready contract: durable before anything that depends on it leaves this node.
     let applied = 0;
     this.inFlight = this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotChunks: rd.snapshotChunks, snapshot: rd.snapshot }).then(
-      () => this.afterDurable(rd, started, early, applied),
+      () => {
+        this.reportPersisted(rd, started);
+        this.afterDurable(rd, early, applied);
+      },
       (e: unknown) => this.fatal(e),
     );
     applied = this.applyPersisted(rd);
+  }
+
+  /**
+   * A Ready whose only write is a new commit index (same term and vote, no entries, no snapshot): nothing
+   * in it waits for that write (commitIndex is volatile, Figure 2; the storage queue keeps it ahead of
+   * every later write, and a crash before it lands only restarts this node with an older commit index,
+   * which the leader tells it again). So the write is handed to storage and the rest of the Ready runs
+   * at once: the committed entries (all durable here already) are applied and their callers answered in
+   * this turn, and the messages — a leader's appends that only carry the new commit index — leave on the
+   * next turn, after the answers: sent first, they would wake two more processes just as this one
+   * answers. The core is free again without waiting for a write, so a busy leader's cycle is one write
+   * (its entries' fsync) instead of two.
+   */
+  private commitOnly(rd: Ready, started: number): void {
+    const written = this.storage.persist({ hardState: rd.hardState, entries: rd.entries });
+    this.inFlight = written.then(
+      () => this.reportPersisted(rd, started),
+      (e: unknown) => this.fatal(e),
+    );
+    const applied = this.applyPersisted(rd);
+    this.scheduler.soon(() => this.afterDurable(rd, 0, applied));
+  }
+
+  private reportPersisted(rd: Ready, started: number): void {
+    if (this.stopped) return;
+    this.observer.persisted?.({ ...(rd.hardState ? { hardState: rd.hardState } : {}), entries: rd.entries.length, ...(rd.snapshot ? { snapshotIndex: rd.snapshot.meta.index } : {}) }, this.now() - started);
   }
 
   /**
@@ -490,12 +525,9 @@ export class Replica<Out> {
   }
 
   /** `sent`: how many of rd.messages already left (the early ones); `applied`: of rd.committedEntries. */
-  private afterDurable(rd: Ready, started: number, sent: number, applied: number): void {
+  private afterDurable(rd: Ready, sent: number, applied: number): void {
     if (this.stopped) return;
     try {
-      if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-        this.observer.persisted?.({ ...(rd.hardState ? { hardState: rd.hardState } : {}), entries: rd.entries.length, ...(rd.snapshot ? { snapshotIndex: rd.snapshot.meta.index } : {}) }, this.now() - started);
-      }
       // 2. Send: votes and acknowledgements now describe durable state (§5.2, §5.3).
       for (let i = sent; i < rd.messages.length; i++) {
         const m = rd.messages[i] as Message;

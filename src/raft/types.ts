@@ -151,7 +151,8 @@ export interface Ready {
    * Term, vote and commit index changed. DURABLE BEFORE `messages` are sent: a vote response promises the
    * vote is on disk (§5.2), and a node that forgot its vote could vote twice in one term. A change of
    * the commit index alone needs no fsync (commitIndex is volatile in Figure 2; etcd-io/raft's MustSync):
-   * storage writes it unsynced.
+   * storage writes it unsynced, and a Ready that holds nothing else to persist (no entries, no snapshot,
+   * no chunks, the same term and vote) need not wait for that write at all before steps 2–5.
    */
   hardState?: HardState;
   /**

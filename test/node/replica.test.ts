@@ -151,6 +151,29 @@ describe('replica driver: the production Ready loop', () => {
     expect(answered).toEqual(['a', 'b']);
   });
 
+  it('a Ready that only moves the commit index does not wait for its write: the answer goes out and the next batch starts while that write is in flight', async () => {
+    const { c, pump, leader } = await manualWritesCluster(true);
+    const answered: string[] = [];
+    const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
+      answered.push('a');
+      return r;
+    });
+    await c.turn(); // A's write is in flight on the leader; the followers write it and acknowledge
+    for (let i = 0; i < 20; i++) await pump(leader.id);
+    expect(leader.storage.completeWrite()).toBe(true); // A durable here: A commits, and only the commit index is left to write
+    for (let i = 0; i < 3; i++) await c.turn();
+    expect(leader.storage.pendingWrite()).toBe(1); // the commit-only write, still in flight
+    expect(answered).toEqual(['a']);
+    expect((await a).result.ok).toBe(true);
+    // The core is free: B goes into a batch of its own and its appends leave, behind that write.
+    const b = leader.replica.propose(encodeEntry({ id: 2, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } }));
+    const turn = await c.turn();
+    expect(turn.delivered.filter((m) => m.from === leader.id).length).toBeGreaterThan(0);
+    expect(leader.storage.pendingWrite()).toBe(1);
+    for (let i = 0; i < 20; i++) await pump();
+    expect((await b).result.ok).toBe(true);
+  });
+
   it('a proposal refused before it was appended (a leader removing itself) is NoLeader, never the ambiguous ProposalDropped', async () => {
     const c = await cluster3();
     const leader = await c.elect();
