@@ -11,7 +11,7 @@ const TABLE: Array<[RegExp, string]> = [
   [/^limit-noop-open$/, 'the load generator\'s timers and event loop, and HTTP on a busy machine'],
   [
     /^alloc-http-\d+$/,
-    'at 1 client the commit path: the leader\'s fsync in parallel with the appends to the followers and their fsync, then the acknowledgement, the apply and the reply (the replica steps no input while a write is in flight, though committed entries are applied while the next batch is written); with more clients the CPU: 3 nodes and the generator on 2 shared cores, where waking another process inside a socket write shows as writev time in the leader\'s profile',
+    'at 1 client the commit path: the leader\'s fsync in parallel with the appends to the followers and their fsync (two fsyncs on one disk at once, each slower than one alone), then the acknowledgement, the apply and the reply, each a process wake-up (the replica steps no input while an entries write is in flight, though committed entries are applied while the next batch is written, and a write that only moves the commit index is not waited for); with more clients the CPU: 3 nodes and the generator on 2 shared cores, where waking another process inside a socket write shows as writev time in the leader\'s profile',
   ],
   [/^alloc-http-shared-\d+$/, 'as the other HTTP rows: the state machine applies one command at a time, so one shared slice costs nothing extra (no retries, no conflicts)'],
   [/^alloc-client-\d+$/, 'as HTTP, plus the client library: fetch (Node\'s bundled undici 6), a timer and abort controller per attempt, and retry bookkeeping per call, all in the one generator process'],
@@ -19,7 +19,7 @@ const TABLE: Array<[RegExp, string]> = [
   [/^etcd-put-\d+$/, 'etcd\'s WAL fsync batches, Raft, bbolt and the gRPC gateway (HTTP/JSON → gRPC) for 3 members, on the same 2 shared cores'],
   [/^etcd-txn-\d+$/, 'two round trips per allocation: a linearizable range read (a ReadIndex round), then a txn through Raft and bbolt'],
   [/^etcd-txn-shared-\d+$/, 'conflicts: every client races for the same lowest free address, so all but one txn per round fail their create_revision compare and retry'],
-  [/^latency-open-http$/, 'CPU contention: 3 nodes and the generator on 2 cores, so a request waits for a core behind the other processes\' bursts (the generator itself started hundreds of requests late: lateStarts in the JSON); then queueing behind the leader\'s write in flight; the generator\'s own timer jitter is the no-op row'],
+  [/^latency-open-http$/, 'the p50: queueing behind the write in flight (a request arriving while the leader fsyncs waits for that write and then its own); the tail: fsyncs that take 5–15 ms on all three nodes at once (one disk), and CPU bursts with 3 nodes and the generator on 2 cores (the generator itself starts requests late: lateStarts in the JSON); a policy snapshot is encoded in steps of 1,024 addresses and the nodes snapshot at different indexes, so it no longer stalls every node at the same moment'],
   [/^etcd-latency-open-put$/, 'as raft-ipam: WAL fsync batches and CPU bursts'],
   [/^reads-readindex-\d+$/, 'a heartbeat round to a quorum per batch of reads; followers answer NotLeader (they do not forward a ReadIndex request), so every read lands on the leader'],
   [/^reads-lease-\d+$/, 'HTTP and JSON, as stale reads: the lease needs no message'],
