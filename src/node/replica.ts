@@ -10,7 +10,8 @@
  *
  * A leader's appends and heartbeats (Ready.earlyMessages) leave before step 1, so followers write in
  * parallel with the leader (§10.2.1), and committed entries an earlier batch made durable are applied
- * while step 1 runs; everything else waits for the disk.
+ * while step 1 runs; everything else waits for the disk — except in a Ready whose only write is a new
+ * commit index, which nothing waits for (commitOnly).
  *
  * Storage is asynchronous: while a Ready's batch is being made durable the core must not be touched
  * (no step between ready() and advance()), so inputs wait in a bounded inbox and are fed to the core as
