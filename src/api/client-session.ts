@@ -9,7 +9,11 @@ export class SessionTracker {
   private nextSeq = 1;
   private readonly waiting = new Set<number>();
 
-  constructor(readonly id: number) {}
+  /** `cluster`: the cluster id the node that opened it reported (undefined from a server that does not). */
+  constructor(
+    readonly id: number,
+    readonly cluster?: string,
+  ) {}
 
   /** Claim the seq of a new command; the same SessionRef is sent on each of its retries. */
   begin(): number {

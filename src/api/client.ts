@@ -20,7 +20,7 @@ import type { ApplyResult, ResultOf } from '../ipam/state-machine.js';
 import type { Consistency, LeaderRef, MemberView, NodeStatusView, SessionRef } from '../node/service.js';
 import { SessionTracker } from './client-session.js';
 import { backoffDelay, DEFAULT_BACKOFF, networkErrorText, ruleForCode, ruleForNetworkError, type Backoff, type RetryRule } from './retry.js';
-import { SNAPSHOT_CONTENT_TYPE, SNAPSHOT_HEADERS, type AddMemberRequest, type AllocationsView, type NetworkSlicesView, type NetworkSummary, type NetworkUsageView, type SessionClosed, type SessionOpened, type WireError } from './wire.js';
+import { CLUSTER_HEADER, SNAPSHOT_CONTENT_TYPE, SNAPSHOT_HEADERS, type AddMemberRequest, type AllocationsView, type NetworkSlicesView, type NetworkSummary, type NetworkUsageView, type SessionClosed, type SessionOpened, type WireError } from './wire.js';
 
 export interface IpamClientOptions {
   /** Client URLs of the cluster's nodes, e.g. http://127.0.0.1:8001. */
@@ -86,6 +86,10 @@ interface Request {
    * was unknown becomes OutcomeUnknown (that attempt may have been applied before the session went).
    */
   sessionBound?: boolean;
+  /** Sent as CLUSTER_HEADER: the cluster the request's session was opened on (when known). */
+  cluster?: string | undefined;
+  /** Called with the headers of the answer that ends the call (not of redirects or failed attempts). */
+  onAnswer?: (headers: Headers) => void;
 }
 
 /** Refusals meaning the session no longer exists on the cluster: the command was not applied. */
@@ -192,7 +196,7 @@ export class IpamClient {
       let answer: Answer<T>;
       try {
         // The body is rebuilt per attempt only for the ack; id and seq never change across retries.
-        answer = await this.request<T>({ method: 'POST', path: '/v1/commands', body: () => withSession(command, tracker.ref(seq)), idempotent: true, leaderOnly: true, sessionBound: true });
+        answer = await this.request<T>({ method: 'POST', path: '/v1/commands', body: () => withSession(command, tracker.ref(seq)), idempotent: true, leaderOnly: true, sessionBound: true, cluster: tracker.cluster });
       } finally {
         tracker.end(seq);
       }
@@ -254,8 +258,14 @@ export class IpamClient {
   }
 
   private requestSession(): Promise<SessionTracker> {
-    const opening = this.request<SessionOpened>({ method: 'POST', path: '/v1/commands', body: { type: 'openSession' }, idempotent: true, leaderOnly: true }).then(
-      (answer) => new SessionTracker(this.unwrap(answer).session),
+    // The cluster that issued the id (CLUSTER_HEADER): the session's commands name it, so a cluster
+    // restored from a backup, which numbers its sessions again from the backup's counter, refuses them.
+    let cluster: string | undefined;
+    const onAnswer = (headers: Headers): void => {
+      cluster = headers.get(CLUSTER_HEADER) ?? undefined;
+    };
+    const opening = this.request<SessionOpened>({ method: 'POST', path: '/v1/commands', body: { type: 'openSession' }, idempotent: true, leaderOnly: true, onAnswer }).then(
+      (answer) => new SessionTracker(this.unwrap(answer).session, cluster),
     );
     // A failed open is forgotten so the next command tries again (unless a newer open replaced it already).
     opening.catch(() => {
@@ -449,6 +459,7 @@ export class IpamClient {
     const headers: Record<string, string> = { accept: req.stream ? `${SNAPSHOT_CONTENT_TYPE}, application/json` : 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.authorization !== undefined) headers.authorization = this.authorization;
+    if (req.cluster !== undefined) headers[CLUSTER_HEADER] = req.cluster;
     let response: Response;
     let text: string;
     // The attempt's own timer and controller, held strongly here, and the attempt raced against them:
@@ -490,6 +501,7 @@ export class IpamClient {
       if (rule === 'never') return { kind: 'answer', answer: { ok: false, error: { code: 'BadResponse', message: `HTTP ${response.status} from ${base} without an API envelope` }, status: response.status } };
       return { kind: 'failed', rule, text: `HTTP ${response.status} without an API envelope` };
     }
+    req.onAnswer?.(response.headers);
     return { kind: 'answer', answer: envelope.ok ? envelope : { ...envelope, status: response.status } };
   }
 }

@@ -25,6 +25,16 @@ export interface SessionClosed {
   closed: boolean;
 }
 
+/**
+ * The cluster id, on every answer of POST /v1/commands; and on a request, the cluster its session was
+ * opened on. Session ids are numbered per cluster from 1, so a cluster restored from a backup issues again
+ * the ids the old cluster issued after the backup was taken: a client still holding one of those must not
+ * have its commands run under another client's session (whose cached answers it would be given). A
+ * request naming another cluster is refused with UnknownSession, before anything is proposed; IpamClient
+ * sends it on every command under a session, and opens a new session on that refusal.
+ */
+export const CLUSTER_HEADER = 'raft-ipam-cluster-id';
+
 /** Body of POST /v1/commands: the command's own fields plus, optionally, the session envelope. */
 export type CommandRequestBody = Record<string, unknown> & { type: string; session?: SessionRef };
 

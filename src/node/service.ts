@@ -115,6 +115,8 @@ export interface SnapshotExport {
 
 export interface NodeService {
   readonly id: NodeId;
+  /** The cluster this node belongs to (a restored cluster has a new one). */
+  readonly clusterId: string;
   /**
    * Replicate one command and answer with what the state machine returned once it is applied here.
    * Throws NodeError for cluster conditions (NotLeader with the leader, NoLeader, Timeout, …).

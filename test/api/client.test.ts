@@ -165,6 +165,26 @@ describe('IpamClient exactly-once sessions', () => {
     expect(await client.sessionId()).toBe(2);
   });
 
+  it('a session opened on one cluster is never used on another (a cluster restored from a backup issues the same ids again): it opens a new one there', async () => {
+    const old = new TestNodeService('n1', { clusterId: 'old' });
+    const restored = new TestNodeService('n1', { clusterId: 'restored' });
+    const client = new IpamClient({ endpoints: [await serve(old), await serve(restored)], session: true, ...fast });
+    await client.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 }); // session 1 of "old"
+    // On the restored cluster another client was given session 1 too, and has answers cached under it.
+    const other = new IpamClient({ endpoints: [await serve(restored)], session: true, ...fast });
+    await other.configureNetwork({ name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    const othersSlice = (await other.assignSlice({ network: 'pods', nodeId: 'w1' })).slices.pods; // its seq 2
+    expect(await other.sessionId()).toBe(1);
+    old.failAlways({ code: 'NoLeader' }); // the client moves on to the restored cluster's node
+    // The client's next command is its seq 2 under session 1: served from the other client's session it
+    // would be answered with w1's slice. Refused as another cluster's session, it runs under a new one.
+    const r = await client.assignSlice({ network: 'pods', nodeId: 'w2' });
+    expect(r.slices.pods).toBe(restored.sm.sliceOf('pods', 'w2'));
+    expect(r.slices.pods).not.toBe(othersSlice);
+    expect(await client.sessionId()).toBe(2);
+    expect(restored.received.filter((x) => x.session?.id === 1 && (x.command as { type: string }).type === 'assignSlice').map((x) => (x.command as { nodeId: string }).nodeId)).toEqual(['w1']);
+  });
+
   it('a session gone after an attempt with an unknown outcome is OutcomeUnknown: that attempt may have been applied, so it is not re-sent', async () => {
     const leader = new TestNodeService('n1');
     const client = new IpamClient({ endpoints: [await serve(leader)], session: true, ...fast });

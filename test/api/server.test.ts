@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApiServer, DEFAULT_BODY_LIMIT } from '../../src/api/server.js';
 import { createMetrics } from '../../src/api/metrics.js';
+import { CLUSTER_HEADER } from '../../src/api/wire.js';
 import { call, get, post, postRaw } from '../support/api-inject.js';
 import { TestNodeService } from '../support/test-node-service.js';
 
@@ -169,6 +170,31 @@ describe('POST /v1/commands', () => {
       { numRuns: 400, examples: [[{ type: 'allocate', network: 'pods', nodeId: 'w1' }], [{ type: 'allocate', network: 'pods', nodeId: 'w9' }]] },
     );
     expect(changed).toBeGreaterThan(0);
+  });
+
+  it('names its cluster on every answer, and refuses a session opened on another cluster before proposing anything', async () => {
+    await seeded(app);
+    const opened = await post(app, '/v1/commands', { type: 'openSession' });
+    expect(opened.headers[CLUSTER_HEADER]).toBe('test-cluster');
+    const id = (opened.body.value as { session: number }).session;
+    const received = node.received.length;
+    const hash = node.sm.stateHash();
+    // The same session id, pinned to another cluster (a client of the cluster this one was restored from).
+    const foreign = await post(app, '/v1/commands', { type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'a', session: { id, seq: 1 } }, { [CLUSTER_HEADER]: 'old-cluster' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error?.code).toBe('UnknownSession');
+    expect(foreign.body.error?.message).toMatch(/opened on cluster "old-cluster", this is cluster "test-cluster"/);
+    expect(foreign.headers[CLUSTER_HEADER]).toBe('test-cluster');
+    expect(node.received.length).toBe(received); // never reached the node
+    expect(node.sm.stateHash()).toBe(hash);
+    // Pinned to this cluster, or not pinned at all (a raw HTTP client): served.
+    const own = await post(app, '/v1/commands', { type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'b', session: { id, seq: 1 } }, { [CLUSTER_HEADER]: 'test-cluster' });
+    expect(own.body).toMatchObject({ ok: true, value: { owner: 'b' } });
+    const unpinned = await post(app, '/v1/commands', { type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'c', session: { id, seq: 2 } });
+    expect(unpinned.body).toMatchObject({ ok: true, value: { owner: 'c' } });
+    // A command without a session has nothing to collide with: the header is not checked.
+    const plain = await post(app, '/v1/commands', { type: 'allocate', network: 'pods', nodeId: 'w1', owner: 'd' }, { [CLUSTER_HEADER]: 'old-cluster' });
+    expect(plain.body).toMatchObject({ ok: true, value: { owner: 'd' } });
   });
 });
 

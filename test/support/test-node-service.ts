@@ -40,10 +40,13 @@ export class TestNodeService implements NodeService {
   private always: Fault | undefined;
   private nextEntryId = 1;
 
+  readonly clusterId: string;
+
   constructor(
     readonly id: string,
-    options: { clientUrl?: string } = {},
+    options: { clientUrl?: string; clusterId?: string } = {},
   ) {
+    this.clusterId = options.clusterId ?? 'test-cluster';
     this.leader = { id, ...(options.clientUrl ? { clientUrl: options.clientUrl } : {}) };
     this.members = [{ id, role: 'voter', ...(options.clientUrl ? { clientUrl: options.clientUrl } : {}) }];
   }
@@ -95,7 +98,7 @@ export class TestNodeService implements NodeService {
   raftStatus(): RaftStatusView {
     return {
       id: this.id,
-      clusterId: 'test-cluster',
+      clusterId: this.clusterId,
       role: this.leader?.id === this.id ? 'leader' : 'follower',
       term: 1,
       leader: this.leader,
