@@ -88,7 +88,7 @@ interface Request {
   sessionBound?: boolean;
   /** Sent as CLUSTER_HEADER: the cluster the request's session was opened on (when known). */
   cluster?: string | undefined;
-  /** Called with the headers of the answer that ends the call (not of redirects or failed attempts). */
+  /** Called with the headers of each answer that has an API envelope, in order: the last is the call's. */
   onAnswer?: (headers: Headers) => void;
 }
 
