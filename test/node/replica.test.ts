@@ -43,6 +43,21 @@ async function manualWritesCluster(early: boolean): Promise<{ voters: string[]; 
   return { voters, c, pump, leader };
 }
 
+/**
+ * Propose A on the leader and hold the leader's write of it while the followers write and acknowledge it.
+ * `answered` records the order in which proposals were answered ('a' for A).
+ */
+async function proposeHeldOnLeader(c: LocalCluster, pump: (skip?: string) => Promise<void>, leader: LocalNode): Promise<{ answered: string[]; a: ReturnType<LocalNode['replica']['propose']> }> {
+  const answered: string[] = [];
+  const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
+    answered.push('a');
+    return r;
+  });
+  await c.turn(); // A's write is in flight on the leader; the followers write it and acknowledge
+  for (let i = 0; i < 20; i++) await pump(leader.id);
+  return { answered, a };
+}
+
 function hashes(c: LocalCluster): string[] {
   return [...c.nodes.values()].map((n) => n.app.sm.stateHash());
 }
@@ -129,13 +144,7 @@ describe('replica driver: the production Ready loop', () => {
 
   it('entries committed and already durable here are applied while the next batch is written, not after it', async () => {
     const { c, pump, leader } = await manualWritesCluster(true);
-    const answered: string[] = [];
-    const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
-      answered.push('a');
-      return r;
-    });
-    await c.turn(); // A's write is in flight on the leader; the followers write it and acknowledge
-    for (let i = 0; i < 20; i++) await pump(leader.id);
+    const { answered, a } = await proposeHeldOnLeader(c, pump, leader);
     // B arrives while A's write is in flight; once A is durable, the next Ready holds B to write and A to apply.
     const b = leader.replica.propose(encodeEntry({ id: 2, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } })).then((r) => {
       answered.push('b');
@@ -153,13 +162,7 @@ describe('replica driver: the production Ready loop', () => {
 
   it('a Ready that only moves the commit index does not wait for its write: the answer goes out and the next batch starts while that write is in flight', async () => {
     const { c, pump, leader } = await manualWritesCluster(true);
-    const answered: string[] = [];
-    const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
-      answered.push('a');
-      return r;
-    });
-    await c.turn(); // A's write is in flight on the leader; the followers write it and acknowledge
-    for (let i = 0; i < 20; i++) await pump(leader.id);
+    const { answered, a } = await proposeHeldOnLeader(c, pump, leader);
     expect(leader.storage.completeWrite()).toBe(true); // A durable here: A commits, and only the commit index is left to write
     for (let i = 0; i < 3; i++) await c.turn();
     expect(leader.storage.pendingWrite()).toBe(1); // the commit-only write, still in flight
