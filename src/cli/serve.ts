@@ -11,7 +11,7 @@ import { createMetrics } from '../api/metrics.js';
 import { IpamNode } from '../node/ipam-node.js';
 import { nodeMetrics } from '../node/node-metrics.js';
 import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
-import { releaseSnapshotMemory } from './release-memory.js';
+import { releaseSnapshotMemory, SnapshotTrafficCollector } from './release-memory.js';
 import { ConfigError, fromEnv, readConfigFile, resolveServeConfig, SETTINGS, type ServeConfig } from './serve-config.js';
 
 export function registerServeCommand(program: Command): void {
@@ -87,6 +87,7 @@ export async function serve(config: ServeConfig): Promise<void> {
   });
   let exitCode = 0;
   try {
+    const snapshotGarbage = new SnapshotTrafficCollector();
     node = await IpamNode.start({
       name: config.name,
       dataDir: config.dataDir,
@@ -114,6 +115,10 @@ export async function serve(config: ServeConfig): Promise<void> {
           observer.snapshotInstalled?.(index, bytes);
           // After the replica has let go of the received bytes (it still holds them in this call).
           setImmediate(releaseSnapshotMemory);
+        },
+        snapshotTraffic(direction, bytes) {
+          observer.snapshotTraffic?.(direction, bytes);
+          snapshotGarbage.add(bytes);
         },
       },
       onFatal: (e) => {

@@ -31,6 +31,7 @@ export function nodeMetrics(registry: Registry, source: () => MetricsSource | un
   });
   const persistedEntries = new Counter({ name: `${P}storage_entries_persisted_total`, help: 'log entries made durable', registers: r });
   const snapshots = new Counter({ name: `${P}snapshots_total`, help: 'snapshots taken here or installed from the leader', labelNames: ['kind'] as const, registers: r });
+  const snapshotBytes = new Counter({ name: `${P}snapshot_bytes_total`, help: 'snapshot bytes sent to followers or received from the leader', labelNames: ['direction'] as const, registers: r });
   const inboxDrops = new Counter({ name: `${P}inbox_dropped_total`, help: 'peer messages dropped while storage was busy (Raft retransmits)', registers: r });
 
   const raft = (f: (s: ReturnType<RaftCore['status']>) => number) =>
@@ -102,6 +103,9 @@ export function nodeMetrics(registry: Registry, source: () => MetricsSource | un
     },
     snapshotInstalled() {
       snapshots.inc({ kind: 'installed' });
+    },
+    snapshotTraffic(direction, bytes) {
+      snapshotBytes.inc({ direction }, bytes);
     },
     inboxDropped() {
       inboxDrops.inc();

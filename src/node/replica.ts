@@ -85,6 +85,8 @@ export interface ReplicaObserver<Out> {
   /** A snapshot of `index` was encoded but not recorded (overtaken by a received snapshot or a conf change). */
   snapshotDiscarded?(index: number, reason: string): void;
   snapshotInstalled?(index: number, bytes: number): void;
+  /** Bytes of a snapshot sent to a follower (one chunk, handed to the transport) or received from the leader. */
+  snapshotTraffic?(direction: 'sent' | 'received', bytes: number): void;
   /** One step of decoding the received snapshot of `index` ran; other inputs run between steps. */
   restoreStep?(index: number, step: number): void;
   inboxDropped?(): void;
@@ -463,6 +465,11 @@ export class Replica<Out> {
       const m = rd.messages[i] as Message;
       this.transport.send(m.to, m);
     }
+    if (rd.snapshotChunks) {
+      let bytes = 0;
+      for (const c of rd.snapshotChunks) bytes += c.data.length;
+      this.observer.snapshotTraffic?.('received', bytes);
+    }
     // Step 1 of the Ready contract: durable before anything that depends on it leaves this node.
     let applied = 0;
     this.inFlight = this.storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshotChunks: rd.snapshotChunks, snapshot: rd.snapshot }).then(
@@ -615,6 +622,7 @@ export class Replica<Out> {
       (chunk) => {
         if (this.stopped || !chunk) return;
         this.transport.send(send.to, { type: 'snap', from: this.core.id, to: send.to, term: send.term, meta: send.meta, offset: send.offset, total: send.total, chunk });
+        this.observer.snapshotTraffic?.('sent', chunk.length);
       },
       (e: unknown) => this.fatal(e),
     );

@@ -133,7 +133,10 @@ describe('a large snapshot is encoded between inputs', () => {
     const cluster = new LocalCluster(VOTERS);
     // a and b hold the state; c is empty and learns everything from the leader, which has no log before
     // index 2 to send it: only the snapshot.
-    for (const id of ['a', 'b']) await cluster.boot(id, await diskWithSnapshot(id, initial));
+    // Snapshot bytes each node reports sending and receiving (what a serve process collects garbage on).
+    const traffic = new Map<string, number>();
+    const count = (id: NodeId) => (direction: 'sent' | 'received', bytes: number) => traffic.set(`${id} ${direction}`, (traffic.get(`${id} ${direction}`) ?? 0) + bytes);
+    for (const id of ['a', 'b']) await cluster.boot(id, await diskWithSnapshot(id, initial), undefined, { observer: { snapshotTraffic: count(id) } });
     // Elected by a and b before c exists, so that everything c does below happens turn by turn.
     const leader = await cluster.elect();
     const term = leader.replica.status().term;
@@ -145,6 +148,7 @@ describe('a large snapshot is encoded between inputs', () => {
         restoreStep: (_index, step) => steps.push(step),
         snapshotInstalled: (index) => installed.push(index),
         applied: (entry) => appliedAtC.push(entry),
+        snapshotTraffic: count('c'),
       },
     });
 
@@ -173,6 +177,12 @@ describe('a large snapshot is encoded between inputs', () => {
       }
     }
     expect(installed).toEqual([1]);
+    // c received every byte of the snapshot once, in chunks, from the leader; nobody else sent or received
+    // any. The leader may have sent some twice: this test ticks every turn, so a chunk whose answer takes
+    // longer than a heartbeat interval (2 turns) is sent again, and c drops the copy.
+    expect([...traffic.keys()].sort()).toEqual([`${leader.id} sent`, 'c received']);
+    expect(traffic.get('c received')).toBe(initial.length);
+    expect(traffic.get(`${leader.id} sent`)).toBeGreaterThanOrEqual(initial.length);
     // Many steps, and the loop went back to its inputs between them (one step per turn at most).
     expect(steps.length).toBeGreaterThanOrEqual(10);
     expect(maxStepsPerTurn).toBe(1);
