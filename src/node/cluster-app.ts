@@ -15,6 +15,7 @@ import { OverlayError } from '../ipam/errors.js';
 import type { ApplyResult } from '../ipam/state-machine.js';
 import { IpamApp } from './ipam-app.js';
 import type { ReplicatedApp, RestoreTask, SnapshotTask } from './replica.js';
+import { smallBytes } from '../bytes/small-bytes.js';
 
 const TAG_IPAM = 0;
 const TAG_MEMBER = 1;
@@ -140,7 +141,7 @@ export function encodeNodeSnapshot(members: readonly MemberAttributes[], ipamSna
 }
 
 function tagged(tag: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(payload.length + 1);
+  const out = smallBytes(payload.length + 1);
   out[0] = tag;
   out.set(payload, 1);
   return out;

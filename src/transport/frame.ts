@@ -9,6 +9,7 @@
  * payload stays `unknown` until the injected payload validator looks at it (inbound.ts).
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { smallBytes } from '../bytes/small-bytes.js';
 import { TransportError } from './errors.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -33,9 +34,9 @@ const ENVELOPE_KEYS = ['v', 'cluster', 'from', 'to', 'payload'] as const;
 // Same encoder settings as the rest of the project (plain maps, no records), so a payload's bytes do not
 // depend on which module packed it.
 const packr = new Packr({ useRecords: false, variableMapSize: true });
-// copyBuffers: a decoded Uint8Array must not be a view into the receive buffer, or one small payload
-// would pin a whole socket chunk (and the runtime could see bytes change under it).
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+// Binary fields decode as views into the frame's body, which the decoder copies out of the socket's chunks
+// first (take): one copy per frame, not one allocation per entry, and no payload pins a socket chunk.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: false });
 
 export function validateMaxFrameBytes(n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 16 || n > MAX_FRAME_BYTES_LIMIT) {
@@ -175,23 +176,19 @@ export class FrameDecoder {
     return { frames, error: this.failure };
   }
 
-  /** Remove and return the first n buffered bytes (n ≤ buffered); a view when one chunk holds them all. */
+  /**
+   * Remove the first n buffered bytes (n ≤ buffered) and return a copy of them that shares memory with
+   * nothing the socket hands us: the decoded message's byte fields are views into it.
+   */
   private take(n: number): Uint8Array {
-    const first = this.chunks[this.head]!;
-    let out: Uint8Array;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      this.consume(n);
-    } else {
-      out = Buffer.allocUnsafe(n); // every byte is overwritten below
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[this.head]!;
-        const part = Math.min(c.length, n - filled);
-        out.set(c.subarray(0, part), filled);
-        filled += part;
-        this.consume(part);
-      }
+    const out = smallBytes(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[this.head]!;
+      const part = Math.min(c.length, n - filled);
+      out.set(part === c.length ? c : c.subarray(0, part), filled);
+      filled += part;
+      this.consume(part);
     }
     this.buffered -= n;
     return out;

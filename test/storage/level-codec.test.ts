@@ -28,6 +28,23 @@ function plain(e: Entry): unknown {
 const terms = fc.oneof(fc.constantFrom(1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 40), fc.integer({ min: 1, max: 2 ** 33 }));
 const lengths = fc.constantFrom(0, 1, 255, 256, 65535, 65536);
 
+describe('level-codec encodeEntry', () => {
+  it('writes a normal entry as the CRC then exactly the bytes msgpackr packs for [term, 0, data], at every width', () => {
+    fc.assert(
+      fc.property(fc.oneof(terms, fc.constantFrom(0, 2 ** 53 - 1)), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.oneof(lengths, fc.constantFrom(254, 65534, 65537), fc.integer({ min: 0, max: 300 })), (term, index, length) => {
+        const data = Uint8Array.from({ length }, (_, i) => (i * 7) & 0xff);
+        const key = entryKey(index);
+        const body = packr.pack([term, 0, data]);
+        const expected = Buffer.alloc(4 + body.length);
+        expected.writeUInt32BE(crc32(body, crc32(key)), 0);
+        body.copy(expected, 4);
+        expect(Buffer.from(encodeEntry({ term, index, type: 'normal', data })).equals(expected)).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('level-codec decodeEntry', () => {
   it('returns what the general msgpack path returns, for normal and conf entries of every width', () => {
     fc.assert(

@@ -68,7 +68,7 @@ function chunk(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 
 describe('frame encoder and streaming decoder', () => {
   it('round-trips one frame, payload bytes included, and reports its wire size', () => {
-    const e = env(1, { data: Buffer.from([1, 2, 3]), s: 'x' });
+    const e = env(1, { data: Uint8Array.of(1, 2, 3), s: 'x' });
     const f = encodeFrame(e);
     expect(f.readUInt32BE(0)).toBe(f.length - 4);
     const r = new FrameDecoder().push(f);
@@ -77,7 +77,7 @@ describe('frame encoder and streaming decoder', () => {
   });
 
   it('fed one byte at a time, emits each frame exactly when its last byte arrives', () => {
-    const envs = [env(1), env(2, { big: Buffer.alloc(1000, 7) }), env(3, [1, 'two', null])];
+    const envs = [env(1), env(2, { big: new Uint8Array(1000).fill(7) }), env(3, [1, 'two', null])];
     const frames = envs.map((e) => encodeFrame(e));
     const stream = Buffer.concat(frames);
     const ends = frames.map((_, i) => frames.slice(0, i + 1).reduce((s, f) => s + f.length, 0));
