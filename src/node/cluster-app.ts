@@ -10,12 +10,12 @@
  * snapshot bytes].
  */
 import { Packr } from 'msgpackr';
+import { smallBytes } from '../bytes/small-bytes.js';
 import { encodeEntry, type LogEntryBody } from '../ipam/log-entry.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { ApplyResult } from '../ipam/state-machine.js';
 import { IpamApp } from './ipam-app.js';
 import type { ReplicatedApp, RestoreTask, SnapshotTask } from './replica.js';
-import { smallBytes } from '../bytes/small-bytes.js';
 
 const TAG_IPAM = 0;
 const TAG_MEMBER = 1;

@@ -98,6 +98,28 @@ describe('IpamNode: a cluster over TCP with LevelDB storage', () => {
     expect(usage?.allocated).toBe(1);
   });
 
+  it('a command that cannot commit ends with Timeout at the request timeout, and one still waiting when the node stops with Stopped', async () => {
+    // A long election timeout (2 s) keeps the lone leader in place while its command waits past 300 ms.
+    const c = await startCluster(['a', 'b', 'c'], { requestTimeoutMs: 300, electionTicks: 100 });
+    const leader = await until('a leader', () => leaderOf(c));
+    await leader.submit({ type: 'configureNetwork', name: 'pods', cidr: '10.200.0.0/16', slicePrefix: 24 });
+    const followers = [...c.nodes.values()].filter((n) => n !== leader);
+    for (const f of followers) await f.stop();
+    const started = performance.now();
+    const err = await leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w1' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NodeError);
+    expect(err).toMatchObject({ code: 'Timeout', message: expect.stringContaining('did not complete within 300 ms') });
+    // Not before its deadline (the bound only checks that it waited; how long it took is not asserted).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    // A stopped node's waiting requests end with Stopped, not with a timeout after it has gone.
+    const stopped = expect(leader.submit({ type: 'assignSlice', network: 'pods', nodeId: 'w2' })).rejects.toMatchObject({ code: 'Stopped' });
+    await leader.stop();
+    await stopped;
+  });
+
   it('mutual TLS cluster works; a second node on the same data directory is refused', async () => {
     const certDir = await tempDir();
     await writeClusterCerts(certDir, await createClusterCerts({ nodes: ['a', 'b', 'c'] }));
