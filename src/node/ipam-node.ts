@@ -22,7 +22,6 @@ import { specificAddress, TcpTransport, type PeerAddress } from '../transport/tc
 import { addressedAdapter, type Transport } from '../transport/types.js';
 import { ClusterApp, checkMember, encodeIpamEntry, encodeMemberEntry, parseHostPort, type ClusterOut, type MemberAttributes } from './cluster-app.js';
 import { Replica, type ReplicaObserver } from './replica.js';
-import { Deadlines } from './deadlines.js';
 import { staggeredSnapshotEntries } from './snapshot-stagger.js';
 import { DEFAULT_RAFT_TIMING } from './timing.js';
 import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type RaftStatusView, type SessionRef, type SnapshotExport } from './service.js';
@@ -93,8 +92,6 @@ export class IpamNode implements NodeService {
   readonly id: NodeId;
   readonly clusterId: string;
   private ticker: ReturnType<typeof setInterval> | undefined;
-  private readonly deadlineMs: number;
-  private readonly deadlines: Deadlines;
   private nextRequestId = 1;
   private stopping: Promise<void> | undefined;
   private readonly clock: () => number;
@@ -111,8 +108,6 @@ export class IpamNode implements NodeService {
     this.id = options.name;
     this.clusterId = options.clusterId ?? 'raft-ipam';
     this.clock = options.clock ?? Date.now;
-    this.deadlineMs = options.requestTimeoutMs ?? 5000;
-    this.deadlines = new Deadlines(this.deadlineMs);
   }
 
   static async start(options: IpamNodeOptions): Promise<IpamNode> {
@@ -285,7 +280,7 @@ export class IpamNode implements NodeService {
     if (target === undefined) throw new NodeError('InvalidMembership', 'no other voter to transfer leadership to');
     if (!s.conf.voters.includes(target)) throw new NodeError('InvalidMembership', `${target} is not a voter`);
     await this.replica.transferLeadership(target);
-    const deadline = performance.now() + this.deadlineMs;
+    const deadline = performance.now() + (this.options.requestTimeoutMs ?? 5000);
     while (performance.now() < deadline) {
       const lead = this.replica.status().lead;
       if (lead === target) return;
@@ -313,8 +308,6 @@ export class IpamNode implements NodeService {
     this.stopping ??= (async () => {
       if (this.ticker) clearInterval(this.ticker);
       await this.replica.stop();
-      // The replica rejected what it held (Stopped); nothing is left to time out.
-      this.deadlines.close();
       await this.transport.close();
       await this.storage.close();
     })();
@@ -382,24 +375,21 @@ export class IpamNode implements NodeService {
   }
 
   /** Bound a wait; NotLeader errors from the replica gain the leader's client URL on the way out. */
-  /**
-   * `p`, or a Timeout error once the request timeout has passed (the proposal may still be applied; its
-   * outcome is then only learned by retrying with the same session).
-   */
-  private withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const deadline = this.deadlines.add(() => reject(new NodeError('Timeout', `${what} did not complete within ${this.deadlineMs} ms (it may still be applied; retry with the same session)`)));
-      p.then(
-        (v) => {
-          deadline.settle();
-          resolve(v);
-        },
-        (e: unknown) => {
-          deadline.settle();
-          reject(e instanceof NodeError && e.code === 'NotLeader' && e.leader ? this.notLeader(e.leader.id) : e);
-        },
-      );
+  private async withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    const ms = this.options.requestTimeoutMs ?? 5000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NodeError('Timeout', `${what} did not complete within ${ms} ms (it may still be applied; retry with the same session)`)), ms);
     });
+    try {
+      return await Promise.race([p, timeout]);
+    } catch (e) {
+      if (e instanceof NodeError && e.code === 'NotLeader' && e.leader) throw this.notLeader(e.leader.id);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      p.catch(() => undefined);
+    }
   }
 }
 
