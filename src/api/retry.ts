@@ -25,20 +25,29 @@ export function ruleForCode(code: string): RetryRule {
 /** Socket errors raised before a request could be written: nothing reached the server. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
-/** A fetch that threw: connection refused is certain; a reset, a timeout or an abort mid-request is not. */
+/** An error's own code (undici's request() throws the socket's error) or its cause's (fetch wraps it). */
+function errorCode(e: unknown): string | undefined {
+  const err = e as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  if (typeof err?.code === 'string') return err.code;
+  return typeof err?.cause?.code === 'string' ? err.cause.code : undefined;
+}
+
+/** A request that threw: connection refused is certain; a reset, a timeout or an abort mid-request is not. */
 export function ruleForNetworkError(e: unknown): RetryRule {
   const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const code = errorCode(e);
   if (code !== undefined && NOT_SENT.has(code)) return 'always';
   // fetch refuses the Fetch standard's blocked ports (1, 22, 25, …) before connecting.
   return (cause as { message?: unknown } | undefined)?.message === 'bad port' ? 'always' : 'ifSafe';
 }
 
 export function networkErrorText(e: unknown): string {
-  const err = e as { name?: string; message?: string; cause?: { name?: unknown; code?: unknown; message?: unknown } };
+  const err = e as { name?: string; message?: string; code?: unknown; cause?: { name?: unknown; code?: unknown; message?: unknown } };
   const cause = err?.cause;
   // The abort can surface as the error itself or as the cause of fetch's "fetch failed" TypeError.
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || cause?.name === 'TimeoutError' || cause?.name === 'AbortError') return 'attempt timed out';
+  // undici's request() throws the socket's error itself (ECONNREFUSED, UND_ERR_SOCKET, …).
+  if (typeof err?.code === 'string') return `${err.code}${typeof err.message === 'string' ? ` (${err.message})` : ''}`;
   if (cause && typeof cause.code === 'string') return `${cause.code}${typeof cause.message === 'string' ? ` (${cause.message})` : ''}`;
   if (cause && typeof cause.message === 'string') return `${err?.message ?? 'failed'}: ${cause.message}`;
   return err?.message ?? String(e);

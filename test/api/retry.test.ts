@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:net';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, networkErrorText, ruleForCode, ruleForNetworkError } from '../../src/api/retry.js';
 
@@ -31,6 +33,28 @@ describe('client retry rules', () => {
     expect(networkErrorText(new DOMException('x', 'TimeoutError'))).toBe('attempt timed out');
     expect(networkErrorText(fetchFailed(new DOMException('x', 'TimeoutError')))).toBe('attempt timed out');
     expect(networkErrorText(fetchFailed(new Error('bad port')))).toBe('fetch failed: bad port');
+  });
+
+  it("undici's request() (what IpamClient sends with) throws the socket's error itself: refused is certain, closed mid-request is not", async () => {
+    const listen = (s: Server): Promise<number> => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)));
+    const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
+    // A port nobody listens on any more.
+    const gone = createServer();
+    const gonePort = await listen(gone);
+    await close(gone);
+    const refused = await request(`http://127.0.0.1:${gonePort}/v1/commands`, { method: 'POST', body: '{}' }).then(() => undefined, (e: unknown) => e);
+    expect(ruleForNetworkError(refused)).toBe('always');
+    expect(networkErrorText(refused)).toMatch(/^ECONNREFUSED \(/);
+    // A server that reads the request and drops the connection without answering.
+    const rude = createServer((socket) => socket.once('data', () => socket.destroy()));
+    const rudePort = await listen(rude);
+    try {
+      const dropped = await request(`http://127.0.0.1:${rudePort}/v1/commands`, { method: 'POST', body: '{}' }).then(() => undefined, (e: unknown) => e);
+      expect(ruleForNetworkError(dropped)).toBe('ifSafe');
+      expect(networkErrorText(dropped)).toMatch(/^UND_ERR_SOCKET \(/);
+    } finally {
+      await close(rude);
+    }
   });
 
   it('backoff is full jitter under a doubling, capped ceiling', () => {
