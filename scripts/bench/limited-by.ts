@@ -14,7 +14,7 @@ const TABLE: Array<[RegExp, string]> = [
     'at 1 client the commit path: the leader\'s fsync in parallel with the appends to the followers and their fsync (two fsyncs on one disk at once, each slower than one alone), then the acknowledgement, the apply and the reply, each a process wake-up (the replica steps no input while an entries write is in flight, though committed entries are applied while the next batch is written, and a write that only moves the commit index is not waited for); with more clients the CPU: 3 nodes and the generator on 2 shared cores, where waking another process inside a socket write shows as writev time in the leader\'s profile',
   ],
   [/^alloc-http-shared-\d+$/, 'as the other HTTP rows: the state machine applies one command at a time, so one shared slice costs nothing extra (no retries, no conflicts)'],
-  [/^alloc-client-\d+$/, 'as HTTP, plus the client library: fetch (Node\'s bundled undici 6), a timer and abort controller per attempt, and retry bookkeeping per call, all in the one generator process'],
+  [/^alloc-client-\d+$/, 'as HTTP, plus the client library in the one generator process: undici\'s request() (fetch cost about 4× the CPU per call), a timer and abort controller per attempt, and retry bookkeeping per call'],
   [/^alloc-embedded-\d+$/, 'as HTTP without HTTP: the leader\'s persist cycle (one write in flight at a time) and its process\'s CPU, which the load generator shares'],
   [/^etcd-put-\d+$/, 'etcd\'s WAL fsync batches, Raft, bbolt and the gRPC gateway (HTTP/JSON → gRPC) for 3 members, on the same 2 shared cores'],
   [/^etcd-txn-\d+$/, 'two round trips per allocation: a linearizable range read (a ReadIndex round), then a txn through Raft and bbolt'],
@@ -41,7 +41,7 @@ const TABLE: Array<[RegExp, string]> = [
     /^catchup-snapshot$/,
     'decoding the snapshot step by step between heartbeats, after the process start and the leader\'s first successful dial (the member is added before its process listens, so the dial backs off, doubling from 50 ms)',
   ],
-  [/^rss-1m$/, 'the state\'s typed arrays (≈ 46 MB: owner bytes and indexes), the V8 heap (≈ 35 MB), V8\'s young generation filled by the restore (≈ 32 MB until V8 shrinks it when idle), the node binary\'s pages (≈ 44 MB, as in an empty node); the leader keeps ≈ 30 MB more of glibc heap after sending its snapshot in 64 KB chunks'],
+  [/^rss-1m$/, 'the state\'s typed arrays (≈ 46 MB: owner bytes and indexes), the V8 heap (≈ 35 MB), V8\'s young generation filled by the restore (≈ 32 MB until V8 shrinks it when idle), the node binary\'s pages (≈ 44 MB, as in an empty node); the leader keeps a few MB more of glibc heap after sending its snapshot (serve collects the young generation every MiB of snapshot traffic, so the chunks\' Buffers do not pile up)'],
 ];
 
 export function limitedBy(id: string): string | undefined {
