@@ -184,7 +184,8 @@ export function encodeEntry(e: Entry): Uint8Array {
  * The record of a normal entry written straight into its buffer: the bytes msgpackr packs for
  * [term, 0, data] (fixarray 3, term as positive fixint or uint 8/16/32, 0, data as bin 8/16/32), after
  * their CRC. Every entry a node writes goes through here; msgpackr's general packer plus the copy out of
- * its buffer cost several times more. Terms from 2^32 up (msgpackr writes those as floats) take seal().
+ * its buffer cost ≈ 0.6 µs more per record (a scratch loop: 1.0 against 1.65 µs with the same output
+ * allocation). Terms from 2^32 up (msgpackr writes those as floats) take seal().
  */
 function normalRecord(key: Uint8Array, term: number, data: Uint8Array): Uint8Array | undefined {
   if (!Number.isInteger(term) || term < 0 || term > 0xffff_ffff) return undefined;
