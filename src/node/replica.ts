@@ -448,13 +448,15 @@ export class Replica<Out> {
     const rd = this.core.ready();
     this.busy = true;
     const started = this.now();
-    if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot && !rd.snapshotChunks) {
+    // Nothing to write but (perhaps) the hard state.
+    const onlyHard = rd.entries.length === 0 && !rd.snapshot && !rd.snapshotChunks;
+    if (!rd.hardState && onlyHard) {
       this.afterDurable(rd, 0, 0);
       return;
     }
     const previous = this.handedHard;
     if (rd.hardState) this.handedHard = rd.hardState;
-    if (rd.hardState && rd.entries.length === 0 && !rd.snapshot && !rd.snapshotChunks && rd.hardState.term === previous.term && rd.hardState.vote === previous.vote) {
+    if (rd.hardState && onlyHard && rd.hardState.term === previous.term && rd.hardState.vote === previous.vote) {
       this.commitOnly(rd, started);
       return;
     }

@@ -190,37 +190,37 @@ export function encodeEntry(e: Entry): Uint8Array {
 function normalRecord(key: Uint8Array, term: number, data: Uint8Array): Uint8Array | undefined {
   if (!Number.isInteger(term) || term < 0 || term > 0xffff_ffff) return undefined;
   const len = data.length;
-  const termBytes = term < 0x80 ? 1 : term < 0x100 ? 2 : term < 0x10000 ? 3 : 5;
-  const binHeader = len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
-  const out = smallBytes(4 + 1 + termBytes + 1 + binHeader + len);
+  const out = smallBytes(4 + 1 + (term < 0x80 ? 1 : sizedBytes(term)) + 1 + sizedBytes(len) + len);
   let p = 4;
   out[p++] = 0x93;
-  if (termBytes === 1) out[p++] = term;
-  else if (termBytes === 2) {
-    out[p++] = 0xcc;
-    out[p++] = term;
-  } else if (termBytes === 3) {
-    out[p++] = 0xcd;
-    p = putBe(out, p, term, 2);
-  } else {
-    out[p++] = 0xce;
-    p = putBe(out, p, term, 4);
-  }
+  if (term < 0x80) out[p++] = term;
+  else p = putSized(out, p, term, 0xcc);
   out[p++] = TYPE_NORMAL;
-  if (binHeader === 2) {
-    out[p++] = 0xc4;
-    out[p++] = len;
-  } else if (binHeader === 3) {
-    out[p++] = 0xc5;
-    p = putBe(out, p, len, 2);
-  } else {
-    out[p++] = 0xc6;
-    p = putBe(out, p, len, 4);
-  }
+  p = putSized(out, p, len, 0xc4);
   out.set(data, p);
   const crc = crc32(out.subarray(4), crc32(key));
   putBe(out, 0, crc, 4);
   return out;
+}
+
+/** Bytes of `v` (below 2^32) in msgpack's shortest 8/16/32-bit form, tag included. */
+function sizedBytes(v: number): number {
+  return v < 0x100 ? 2 : v < 0x10000 ? 3 : 5;
+}
+
+/**
+ * `v` in that form at `p`: the 8-bit form's tag is `tag8`, and msgpack numbers the 16- and 32-bit forms
+ * next (uint 0xcc/cd/ce, bin 0xc4/c5/c6). Returns the position after it.
+ */
+function putSized(b: Uint8Array, p: number, v: number, tag8: number): number {
+  if (v < 0x100) {
+    b[p++] = tag8;
+    b[p++] = v;
+    return p;
+  }
+  const wide = v >= 0x10000;
+  b[p++] = tag8 + (wide ? 2 : 1);
+  return putBe(b, p, v, wide ? 4 : 2);
 }
 
 /** `v` (below 2^32) as `width` big-endian bytes at `p`; returns the position after them. */
