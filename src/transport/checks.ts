@@ -8,6 +8,8 @@ import type { DropReason, NodeId, PayloadAdapter, RejectReason } from './types.j
 
 export type InboundVerdict<T> =
   | { kind: 'deliver'; msg: T; from: NodeId }
+  /** A hello (payload null): the sender announces it is up; nothing to deliver (see frame.ts). */
+  | { kind: 'hello'; from: NodeId }
   /** Not delivered, counted; the connection stays up (a stray frame is not proof of a hostile peer). */
   | { kind: 'drop'; reason: DropReason; detail: string }
   /** Not delivered, counted, and the connection must be closed: nothing else it carries can be trusted. */
@@ -33,6 +35,7 @@ export function checkInbound<T>(env: Envelope, ctx: InboundContext<T>, identity:
   }
   if (env.from === ctx.self || !ctx.isPeer(env.from)) return { kind: 'drop', reason: 'unknownSender', detail: `frame from ${JSON.stringify(env.from)}` };
   if (env.to !== ctx.self) return { kind: 'drop', reason: 'wrongRecipient', detail: `frame for ${JSON.stringify(env.to)}` };
+  if (env.payload === null) return { kind: 'hello', from: env.from };
   let msg: T;
   try {
     msg = ctx.adapter.decode(env.payload);

@@ -4,6 +4,9 @@
  *   frame = u32 big-endian body length | body
  *   body  = msgpack map { v, cluster, from, to, payload }   (exactly these five keys)
  *
+ * A frame whose payload is nil is a hello: a node that has just started sends one to each peer, so a
+ * peer that was backing off its dials to it learns at once that it is up (tcp.ts). It carries no message.
+ *
  * The length prefix is checked against the maximum before a byte of the body is buffered, so a peer (or
  * line noise) cannot make us allocate a 4 GiB buffer. The envelope is validated completely here; the
  * payload stays `unknown` until the injected payload validator looks at it (inbound.ts).

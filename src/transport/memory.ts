@@ -259,7 +259,7 @@ export class MemoryTransport<T> implements Transport<T> {
       const verdict = checkInbound(envelope, { self: this.id, cluster: this.network.cluster, adapter: this.adapter, isPeer: (id) => this.network.isMember(id) }, sender);
       if (verdict.kind === 'drop') this.counters.dropped[verdict.reason]++;
       else if (verdict.kind === 'reject') this.counters.rejected[verdict.reason]++;
-      else {
+      else if (verdict.kind === 'deliver') {
         this.counters.delivered++;
         this.messageHandler?.(verdict.msg, verdict.from);
       }

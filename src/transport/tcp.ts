@@ -35,6 +35,9 @@
  * retries at once instead of after up to maxMs — a restarted follower would otherwise wait seconds for
  * the leader's heartbeats. The retry counts as an attempt, so a peer that dials us but still refuses us
  * keeps backing off (at most one early retry per connection it makes).
+ * So a node that starts dials every peer it knows once and sends a hello (a frame with no message,
+ * frame.ts) — a follower that restarts has nothing to send for an election timeout, and the leader's
+ * link to it may be a second into its backoff. A failed hello is not retried: Raft's own traffic dials.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -167,6 +170,8 @@ interface Link {
   waitingDrain: boolean;
   flushScheduled: boolean;
   lastError: Error | null;
+  /** This dial is the start-up announcement: write a hello first (see the header). */
+  announce: boolean;
 }
 
 function validatePeerAddress(a: unknown, what: string, allowPort0: boolean): PeerAddress {
@@ -313,6 +318,7 @@ export class TcpTransport<T> implements Transport<T> {
       waitingDrain: false,
       flushScheduled: false,
       lastError: null,
+      announce: false,
     });
   }
 
@@ -453,6 +459,12 @@ export class TcpTransport<T> implements Transport<T> {
     this.state = 'running';
     const a = this.address();
     this.log({ level: 'info', event: 'listening', detail: `${a.host}:${a.port}` });
+    for (const link of this.links.values()) {
+      // A link already dialling or connected carries real frames, which tell the peer as much.
+      if (link.state !== 'idle') continue;
+      link.announce = true;
+      this.dial(link);
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -536,6 +548,7 @@ export class TcpTransport<T> implements Transport<T> {
       if (link.everConnected) this.counters.reconnects++;
       link.everConnected = true;
       this.log({ level: 'info', event: 'connected', peer: link.id, remote: `${host}:${port}` });
+      if (link.announce) this.sendHello(link, socket);
       this.scheduleFlush(link);
     });
     // The receiver never writes on this connection; reading keeps a stray byte from stalling the socket.
@@ -546,9 +559,18 @@ export class TcpTransport<T> implements Transport<T> {
     socket.on('close', () => this.onOutboundClosed(link, socket));
   }
 
+  private sendHello(link: Link, socket: net.Socket): void {
+    link.announce = false;
+    const hello = encodeFrame({ v: PROTOCOL_VERSION, cluster: this.cluster, from: this.id, to: link.id, payload: null }, this.maxFrameBytes);
+    this.counters.framesSent++;
+    this.counters.bytesSent += hello.length;
+    socket.write(hello);
+  }
+
   private onOutboundClosed(link: Link, socket: net.Socket): void {
     if (link.socket !== socket) return;
     link.socket = null;
+    link.announce = false;
     link.waitingDrain = false;
     if (this.state === 'closed' || this.links.get(link.id) !== link) return;
     const wasUp = link.state === 'connected';
@@ -681,6 +703,7 @@ export class TcpTransport<T> implements Transport<T> {
           this.log({ level: 'warn', event: 'dropped', reason: verdict.reason, remote, detail: verdict.detail, ...(bound !== null ? { peer: bound } : {}) });
           continue;
         }
+        if (verdict.kind === 'hello') continue; // it has done its work: bound the connection, peerIsUp
         this.counters.delivered++;
         this.messageHandler?.(verdict.msg, verdict.from);
       }

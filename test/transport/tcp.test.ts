@@ -98,6 +98,42 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
     expect(a.t.connectionCount().outbound).toBe(1);
   });
 
+  it('a node that starts says hello to each peer it knows, so a link backing off towards it retries at once though it has nothing to send', async () => {
+    const probe = await started('n2');
+    const addr = probe.t.address();
+    await probe.t.close();
+    const a = await started('n1', { backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    a.t.addPeer('n2', addr);
+    a.t.send('n2', ping('n1', 'n2', 1));
+    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    // n2 knows n1 from its configuration (as a restarted follower does) and never sends it anything.
+    const b = await started('n2', { listen: addr, peers: { n1: a.t.address() }, backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    await waitFor(() => b.got.length === 1, 'n1 → n2 after the hello');
+    expect(a.got).toEqual([]); // the hello is not a message
+    expect(a.t.stats()).toMatchObject({ framesReceived: 1, delivered: 0, connectFailures: 1 });
+    expect(b.t.stats().framesSent).toBe(1);
+    // Announced once: a peer that is down at start is not redialled for the hello's sake.
+    const c = await started('n3', { peers: { n9: { host: '127.0.0.1', port: 9 } } });
+    await waitFor(() => c.unreachable.includes('n9'), 'the hello dial to fail');
+    await new Promise((r) => setTimeout(r, 150)); // several of the test backoff's 5–40 ms retries
+    expect(c.t.stats().connectFailures).toBe(1);
+  });
+
+  it('a hello is checked like any frame: unknown senders and other recipients are dropped, and it binds a plaintext connection', async () => {
+    const b = await started('n2');
+    b.t.addPeer('n1', { host: '127.0.0.1', port: 9 });
+    b.t.addPeer('n3', { host: '127.0.0.1', port: 9 });
+    const c = await rawClient(b.t.address().port);
+    c.socket.write(frame({ from: 'n9', payload: null }));
+    c.socket.write(frame({ to: 'n3', payload: null }));
+    c.socket.write(frame({ payload: null }));
+    c.socket.write(frame({ from: 'n3', payload: ping('n3', 'n2', 1) }));
+    await c.closed;
+    expect(b.t.stats().dropped).toMatchObject({ unknownSender: 1, wrongRecipient: 1 });
+    expect(b.t.stats().rejected.identityMismatch).toBe(1);
+    expect(b.got).toEqual([]);
+  });
+
   it('a peer dialling us while our link to it is idle or connected changes nothing', async () => {
     const a = await started('n1');
     const b = await started('n2');
