@@ -14,7 +14,6 @@
  * command is re-sent only after failures that prove it was never proposed (see retry.ts); after an
  * ambiguous one the client gives up with 'OutcomeUnknown' rather than risk a second allocation.
  */
-import { Agent, request } from 'undici';
 import { parseCommand, type Allocate, type AllocateFirst, type AllocateSpecific, type AssignSlice, type AssignSpecificSlice, type ConfigureNetwork, type IpamCommand, type Mark, type Release, type ReleaseOwner, type ReleaseSlice } from '../ipam/commands.js';
 import { OverlayError } from '../ipam/errors.js';
 import type { ApplyResult, ResultOf } from '../ipam/state-machine.js';
@@ -123,11 +122,14 @@ interface OpenStream {
 const trimSlash = (url: string): string => url.replace(/\/+$/, '');
 
 /**
- * One connection pool for every IpamClient in the process (as fetch has its global one); idle keep-alive
- * sockets do not hold the process open. Not undici's global dispatcher: Node's built-in fetch may have
- * installed its own (older) undici there.
+ * undici and one connection pool for every IpamClient in the process (as fetch has its global one); idle
+ * keep-alive sockets do not hold the process open. Not undici's global dispatcher: Node's built-in fetch
+ * may have installed its own (older) undici there. Loaded on the first call, not with this module: the CLI
+ * registers its client commands in every process, `serve` included, and undici's import is ~80 ms of a
+ * node's start.
  */
-const agent = new Agent();
+let http: Promise<{ request: typeof import('undici').request; agent: import('undici').Agent }> | undefined;
+const undici = () => (http ??= import('undici').then(({ request, Agent }) => ({ request, agent: new Agent() })));
 
 export class IpamClient {
   private readonly endpoints: string[];
@@ -503,6 +505,7 @@ export class IpamClient {
         // Fetch standard's objects and streams, about 4× less CPU per call (a scratch loop against a bare
         // fastify route in one process: 2,100–3,200 calls/s with fetch, 10,500–14,000 with request()).
         // It follows no redirect: a 307 (NotLeader) comes back as an answer and is followed above.
+        const { request, agent } = await undici();
         const response = await Promise.race([request(url, { method: req.method, headers, ...(json !== undefined ? { body: json } : {}), signal: controller.signal, dispatcher: agent }), expired]);
         status = response.statusCode;
         header = (name) => {
