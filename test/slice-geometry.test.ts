@@ -146,6 +146,8 @@ describe('Network owner index', () => {
     expect(net.locate(6, 0x0a000105n)).toBeUndefined();
     expect(() => net.take(a, 6, 2, 'p')).not.toThrow();
     expect(() => net.take(a, 7, 3, 'p')).toThrow('owner "p" indexed twice in "pods"');
+    expect(a.generationOf(7)).toBeUndefined(); // the refused take left the block as it was
+    expect(net.addressesAllocated()).toBe(1);
     expect(net.free(a, 6)).toEqual({ offset: 6, generation: 2, owner: 'p' });
     expect(net.holding('p')).toBeUndefined();
     expect(net.free(a, 6)).toBeUndefined();

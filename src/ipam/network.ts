@@ -209,9 +209,13 @@ export class Network implements IndexKeys {
 
   /** Allocate `offset` in `block` (the caller checked it is usable and free, and the owner holds nothing). */
   take(block: AllocationBlock, offset: Offset, generation: number, owner: string | undefined): void {
-    if (owner !== undefined && this.holding(owner) !== undefined) throw new Error(`owner ${describe(owner)} indexed twice in ${describe(this.name)}`);
     block.take(offset, generation, owner);
-    if (owner !== undefined && this.ownerIndex.add(this.entry(block, offset)) !== -1) throw new Error(`owner ${describe(owner)} indexed twice in ${describe(this.name)}`);
+    // The index's add is the one lookup of the owner here (the caller has looked it up once already); a
+    // duplicate would be a bug above us, and the block is put back before saying so.
+    if (owner !== undefined && this.ownerIndex.add(this.entry(block, offset)) !== -1) {
+      block.free(offset);
+      throw new Error(`owner ${describe(owner)} indexed twice in ${describe(this.name)}`);
+    }
   }
 
   free(block: AllocationBlock, offset: Offset): Allocation | undefined {
