@@ -133,9 +133,11 @@ export class LevelStorage extends QueuedStorage {
     // whole group, none for a group that only moves the commit index or stages chunks.
     const batch = this.db.batch();
     let latest = this.snap;
+    const compactions: Array<readonly [number, number]> = [];
     try {
       for (const op of ops) {
-        for (const [lo, hi] of op.deletes) for (let i = lo; i <= hi; i++) batch.del(entryKey(i));
+        if (op.kind === 'compact') compactions.push(...op.deletes);
+        else for (const [lo, hi] of op.deletes) for (let i = lo; i <= hi; i++) batch.del(entryKey(i));
         const rec = records.get(op);
         if (rec) {
           batch.put(KEY_SNAPSHOT, encodeSnapshot(rec));
@@ -150,9 +152,16 @@ export class LevelStorage extends QueuedStorage {
       await batch.close().catch(() => undefined);
       throw e;
     }
+    // 3. Compactions as range deletes, run by LevelDB on its own thread: a policy snapshot drops thousands
+    // of entries, and a delete per key in the batch above held the loop and the queue ≈ 5–9 ms for 5,000
+    // (a clear: ≈ 2.5 ms, off the loop). Not atomic with the batch and not needed to be: the range is
+    // below every entry the batch writes (only entries a snapshot covers are compacted, and only
+    // uncommitted ones are ever overwritten), and a clear cut short deletes an ascending prefix of it,
+    // which leaves the log contiguous.
+    for (const [lo, hi] of compactions) await this.db.clear({ gte: entryKey(lo), lte: entryKey(hi) });
     const previous = this.snap;
     this.snap = latest;
-    // 3. Superseded snapshot files. Failing to remove one loses nothing (the batch is durable and the
+    // 4. Superseded snapshot files. Failing to remove one loses nothing (the batch is durable and the
     // next open removes it), so it must not fail calls whose data is on disk.
     if (latest && latest !== previous) await removeUnreferenced(snapDir, latest.file, this.staging?.tmpName).catch(() => undefined);
   }

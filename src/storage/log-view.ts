@@ -27,7 +27,9 @@ export interface WriteOp {
    * (term, vote, log entries, snapshots) must; a hard state that only moves the commit index need not
    * (etcd-io/raft's MustSync): commitIndex is volatile state in Figure 2, and a restart that finds an
    * older one learns it again from the leader. Received snapshot chunks are staged unsynced (a crash
-   * forgets a transfer in progress). An unsynced write survives a process crash; only power loss can
+   * forgets a transfer in progress). A compaction is not synced either: losing it leaves entries a durable
+   * snapshot already covers, which a store accepts at open (as the trailing window it keeps anyway) and
+   * the next compaction drops. An unsynced write survives a process crash; only power loss can
    * drop it, and then only with every later unsynced write (the store's log is sequential).
    */
   sync: boolean;
@@ -236,7 +238,7 @@ export class LogView {
     // Entries no snapshot covers are the only copy of that history on this node.
     if (u > this.snapIndex()) argCheck.fail('compact upTo', `${u} is beyond the snapshot index ${this.snapIndex()}: only entries a snapshot covers may be dropped`);
     const hi = Math.min(u, this.last);
-    return { kind: 'compact', sync: true, deletes: this.first <= hi ? [[this.first, hi]] : [], entries: [], chunks: [] };
+    return { kind: 'compact', sync: false, deletes: this.first <= hi ? [[this.first, hi]] : [], entries: [], chunks: [] };
   }
 
   /** Check received chunks against the staged snapshot and each other; what staging they leave. */
