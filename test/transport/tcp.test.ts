@@ -113,7 +113,10 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
     expect(a.t.stats()).toMatchObject({ framesReceived: 1, delivered: 0, connectFailures: 1 });
     expect(b.t.stats().framesSent).toBe(1);
     // Announced once: a peer that is down at start is not redialled for the hello's sake.
-    const c = await started('n3', { peers: { n9: { host: '127.0.0.1', port: 9 } } });
+    const gone = await started('n9');
+    const goneAddr = gone.t.address();
+    await gone.t.close();
+    const c = await started('n3', { peers: { n9: goneAddr } });
     await waitFor(() => c.unreachable.includes('n9'), 'the hello dial to fail');
     await new Promise((r) => setTimeout(r, 150)); // several of the test backoff's 5–40 ms retries
     expect(c.t.stats().connectFailures).toBe(1);
