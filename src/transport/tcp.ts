@@ -583,7 +583,9 @@ export class TcpTransport<T> implements Transport<T> {
       peer: link.id,
       remote: `${link.addr.host}:${link.addr.port}`,
       reason: wasUp ? 'connectionLost' : 'connectFailed',
-      detail: `${link.lastError?.message ?? 'closed by peer'}; retry in ${Math.round(delay)} ms`,
+      // With nothing queued (a failed hello, or a link that had said everything) the timer only ends the
+      // backoff: the next message dials then, not before.
+      detail: `${link.lastError?.message ?? 'closed by peer'}; ${link.queue.length > 0 ? 'retry' : 'nothing queued, so no redial: the next message dials, at the earliest'} in ${Math.round(delay)} ms`,
     });
     link.state = 'backoff';
     link.timer = setTimeout(() => {

@@ -85,6 +85,7 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
     a.t.send('n2', ping('n1', 'n2', 1));
     await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
     expect(a.logs.filter((l) => l.event === 'connectFailed').map((l) => l.reason)).toEqual(['connectFailed']);
+    expect(a.logs.find((l) => l.event === 'connectFailed')?.detail).toMatch(/; retry in \d+ ms$/); // the ping waits queued
     a.t.send('n2', ping('n1', 'n2', 2)); // queued behind the backoff
     const b = await started('n2', { listen: addr, backoff: { initialMs: 600_000, maxMs: 600_000 } });
     b.t.addPeer('n1', a.t.address());
@@ -120,6 +121,8 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
     await waitFor(() => c.unreachable.includes('n9'), 'the hello dial to fail');
     await new Promise((r) => setTimeout(r, 150)); // several of the test backoff's 5–40 ms retries
     expect(c.t.stats().connectFailures).toBe(1);
+    // …and its log does not promise a retry.
+    expect(c.logs.find((l) => l.event === 'connectFailed')?.detail).toMatch(/; nothing queued, so no redial: the next message dials, at the earliest in \d+ ms$/);
   });
 
   it('a hello is checked like any frame: unknown senders and other recipients are dropped, and it binds a plaintext connection', async () => {

@@ -215,7 +215,7 @@ describe('TcpTransport over mutual TLS 1.3', () => {
       c.t.send('n2', ping('n3', 'n2', 1));
       return c.logs.filter((l) => l.event === 'connectFailed').length >= 5;
     }, 'five refusals');
-    const delays = c.logs.filter((l) => l.event === 'connectFailed').slice(0, 5).map((l) => Number(/retry in (\d+) ms/.exec(l.detail ?? '')?.[1]));
+    const delays = c.logs.filter((l) => l.event === 'connectFailed').slice(0, 5).map((l) => Number(/ in (\d+) ms$/.exec(l.detail ?? '')?.[1]));
     expect(delays).toEqual([3, 5, 10, 20, 20]); // ½·min(40, 5·2^k), jitter draw 0
     expect(c.logs.filter((l) => l.event === 'connectFailed').every((l) => l.reason === 'connectionLost')).toBe(true);
     expect(b.t.stats().rejected.unknownPeer).toBeGreaterThanOrEqual(5);
