@@ -27,6 +27,26 @@ async function rawClient(port: number): Promise<{ socket: net.Socket; closed: Pr
   return { socket, closed };
 }
 
+/** The address of a peer that is down: a transport started and closed again, so nothing listens there. */
+async function downAddress(id: string): Promise<{ host: string; port: number }> {
+  const n = await started(id);
+  const addr = n.t.address();
+  await n.t.close();
+  return addr;
+}
+
+// A backoff no test waits out (waitFor gives up after 20 s): only the peer's own dial can end it in time.
+const LONG_BACKOFF = { initialMs: 600_000, maxMs: 600_000 };
+
+/** n1 with a message for n2, which is down at `addr`: its first dial has failed and it is backing off. */
+async function backingOffTowards(addr: { host: string; port: number }): Promise<Node> {
+  const a = await started('n1', { backoff: LONG_BACKOFF });
+  a.t.addPeer('n2', addr);
+  a.t.send('n2', ping('n1', 'n2', 1));
+  await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+  return a;
+}
+
 const frame = (over: Partial<{ cluster: string; from: string; to: string; payload: unknown }> = {}) =>
   encodeFrame({ v: PROTOCOL_VERSION, cluster: 'c1', from: 'n1', to: 'n2', payload: ping(over.from ?? 'n1', over.to ?? 'n2', 7), ...over });
 
@@ -76,18 +96,12 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
   });
 
   it('a link waiting out its backoff retries at once when that peer dials us (it is evidently up)', async () => {
-    const probe = await started('n2');
-    const addr = probe.t.address();
-    await probe.t.close();
-    // A backoff no test waits out (waitFor gives up after 20 s): only n2's own dial can end it in time.
-    const a = await started('n1', { backoff: { initialMs: 600_000, maxMs: 600_000 } });
-    a.t.addPeer('n2', addr);
-    a.t.send('n2', ping('n1', 'n2', 1));
-    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    const addr = await downAddress('n2');
+    const a = await backingOffTowards(addr);
     expect(a.logs.filter((l) => l.event === 'connectFailed').map((l) => l.reason)).toEqual(['connectFailed']);
     expect(a.logs.find((l) => l.event === 'connectFailed')?.detail).toMatch(/; retry in \d+ ms$/); // the ping waits queued
     a.t.send('n2', ping('n1', 'n2', 2)); // queued behind the backoff
-    const b = await started('n2', { listen: addr, backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    const b = await started('n2', { listen: addr, backoff: LONG_BACKOFF });
     b.t.addPeer('n1', a.t.address());
     expect(a.t.connectionCount().outbound).toBe(0);
     b.t.send('n1', ping('n2', 'n1', 9));
@@ -100,24 +114,16 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
   });
 
   it('a node that starts says hello to each peer it knows, so a link backing off towards it retries at once though it has nothing to send', async () => {
-    const probe = await started('n2');
-    const addr = probe.t.address();
-    await probe.t.close();
-    const a = await started('n1', { backoff: { initialMs: 600_000, maxMs: 600_000 } });
-    a.t.addPeer('n2', addr);
-    a.t.send('n2', ping('n1', 'n2', 1));
-    await waitFor(() => a.unreachable.includes('n2'), 'the first dial to fail');
+    const addr = await downAddress('n2');
+    const a = await backingOffTowards(addr);
     // n2 knows n1 from its configuration (as a restarted follower does) and never sends it anything.
-    const b = await started('n2', { listen: addr, peers: { n1: a.t.address() }, backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    const b = await started('n2', { listen: addr, peers: { n1: a.t.address() }, backoff: LONG_BACKOFF });
     await waitFor(() => b.got.length === 1, 'n1 → n2 after the hello');
     expect(a.got).toEqual([]); // the hello is not a message
     expect(a.t.stats()).toMatchObject({ framesReceived: 1, delivered: 0, connectFailures: 1 });
     expect(b.t.stats().framesSent).toBe(1);
     // Announced once: a peer that is down at start is not redialled for the hello's sake.
-    const gone = await started('n9');
-    const goneAddr = gone.t.address();
-    await gone.t.close();
-    const c = await started('n3', { peers: { n9: goneAddr } });
+    const c = await started('n3', { peers: { n9: await downAddress('n9') } });
     await waitFor(() => c.unreachable.includes('n9'), 'the hello dial to fail');
     await new Promise((r) => setTimeout(r, 150)); // several of the test backoff's 5–40 ms retries
     expect(c.t.stats().connectFailures).toBe(1);
@@ -153,9 +159,7 @@ describe('TcpTransport over plaintext (insecure: true)', () => {
   });
 
   it('bounds the queue of a down peer by messages and bytes, evicting the oldest, and delivers the newest on return', async () => {
-    const probe = await started('n2');
-    const addr = probe.t.address();
-    await probe.t.close(); // n2 is down: its port refuses connections
+    const addr = await downAddress('n2');
     const a = await started('n1', { maxFrameBytes: 1024, queue: { maxMessages: 10, maxBytes: 4096 } });
     a.t.addPeer('n2', addr);
     for (let n = 0; n < 100; n++) a.t.send('n2', ping('n1', 'n2', n, 100));
@@ -370,9 +374,7 @@ describe('backoff', () => {
 
   it('the transport draws its jitter from the injected source', async () => {
     const draws: number[] = [];
-    const probe = await started('n2');
-    const addr = probe.t.address();
-    await probe.t.close();
+    const addr = await downAddress('n2');
     const a = await started('n1', { random: () => (draws.push(0), 0) });
     a.t.addPeer('n2', addr);
     a.t.send('n2', ping('n1', 'n2', 1));
