@@ -39,11 +39,11 @@ try {
   await mkdir(dirname(out), { recursive: true });
   // Timing set through the environment (timing.ts) is part of the command that reproduces the run.
   const timingEnv = ['TICK_MS', 'ELECTION_TICKS', 'HEARTBEAT_TICKS'].flatMap((k) => (process.env[`RAFT_IPAM_${k}`] !== undefined ? [`RAFT_IPAM_${k}=${process.env[`RAFT_IPAM_${k}`]} `] : [])).join('');
-  const command = `${timingEnv}npm run bench --${o.quick ? ' --quick' : ''}${o.peer ? ` --peer ${o.peer}` : ''}${o.only.size < 10 ? ` --only ${[...o.only].join(',')}` : ''} --seconds ${o.seconds}${o.report ? ' --report' : ''}${o.profile ? ' --profile' : ''}`;
+  const command = `${timingEnv}npm run bench --${o.quick ? ' --quick' : ''}${o.peer ? ` --peer ${o.peer}` : ''}${o.only.size < 10 ? ` --only ${[...o.only].join(',')}` : ''} --seconds ${o.seconds}${o.clientsGiven ? ` --clients ${o.clients.join(',')}` : ''}${o.report ? ' --report' : ''}${o.profile ? ' --profile' : ''}`;
   if (o.profile) {
-    const p = await profileLeader(c, root, o);
+    const p = await profileLeader(c, root, o, out.replace(/\.json$/, '') + '.cpuprofiles');
     endLoad(machine);
-    console.log(`\nleader profile (${p.leader.file}): ${p.leader.sampledMs} ms sampled of ${p.leader.totalMs} ms`);
+    console.log(`\nleader profile (${p.leader.file}): ${p.leader.sampledMs} ms sampled of ${p.leader.totalMs} ms; every node's raw profile in ${p.rawProfiles}`);
     console.table(p.leader.topFunctions);
     console.table(p.leader.byArea);
     await writeFile(out, JSON.stringify({ format: 1, command, machine, profile: p }, null, 2));

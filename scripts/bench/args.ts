@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** Profile the leader under the 64-client HTTP load instead of running the suite. */
   profile: boolean;
   clients: number[];
+  /** --clients was given (so the command that reproduces the run names it). */
+  clientsGiven: boolean;
   /** Leader kills and leadership transfers (each a sample of the failover rows). */
   kills: number;
   transfers: number;
@@ -82,6 +84,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     report: flags.has('report'),
     profile: flags.has('profile'),
     clients,
+    clientsGiven: typeof clientsText === 'string',
     kills: num('kills', quick ? 2 : 20),
     transfers: quick ? 2 : 20,
     bigAddresses: quick ? 20_000 : 1_000_000,

@@ -3,7 +3,7 @@
  * connection per concurrent client (undici 8 crashes on Node 20: DEPENDENCIES.md). The same client drives
  * raft-ipam, etcd's JSON gateway and the no-op server, so their rows differ only in the server.
  */
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { onCleanup } from './cleanup.js';
 
 export interface JsonAnswer {
@@ -17,35 +17,68 @@ export class JsonHttp {
 
   constructor(readonly origin: string, connections: number) {
     // pipelining 1: one request per connection at a time, as a closed-loop client with its own socket.
-    this.pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    // Its headers and body timeouts are the default deadline of every request (DEFAULT_TIMEOUT_MS).
+    this.pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: DEFAULT_TIMEOUT_MS, bodyTimeout: DEFAULT_TIMEOUT_MS });
     this.forget = onCleanup(`pool ${origin}`, () => this.pool.destroy());
   }
 
-  async post(path: string, body: unknown, timeoutMs?: number): Promise<JsonAnswer> {
-    const r = await this.pool.request({
-      path,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+  post(path: string, body: unknown, timeoutMs?: number): Promise<JsonAnswer> {
+    return this.request('POST', path, JSON.stringify(body), timeoutMs);
+  }
+
+  get(path: string, timeoutMs?: number): Promise<JsonAnswer> {
+    return this.request('GET', path, undefined, timeoutMs);
+  }
+
+  delete(path: string, timeoutMs?: number): Promise<JsonAnswer> {
+    return this.request('DELETE', path, undefined, timeoutMs);
+  }
+
+  /**
+   * undici's dispatch with a bare handler, not request(): no body stream, no promise per chunk, and no
+   * abort signal (a timer) per request unless a deadline shorter than the pool's own is asked for. The
+   * generator shares 2 cores with the system it measures, so what it spends per request is taken from
+   * that system: request() with a signal cost about 3× as much CPU per request as this (see README,
+   * "the load generator").
+   */
+  private request(method: 'POST' | 'GET' | 'DELETE', path: string, body: string | undefined, timeoutMs: number | undefined): Promise<JsonAnswer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let status = 0;
+      const signal = timeoutMs !== undefined && timeoutMs < DEFAULT_TIMEOUT_MS ? AbortSignal.timeout(timeoutMs) : undefined;
+      // The callback form of the handler: this undici's Pool asserts onConnect, which the newer
+      // controller form (onResponseStart, …) does not have.
+      const handler: Dispatcher.DispatchHandler = {
+        onConnect: () => undefined,
+        onHeaders: (statusCode) => {
+          status = statusCode;
+          return true;
+        },
+        onData: (chunk) => {
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete: () => {
+          const text = chunks.length === 1 ? (chunks[0] as Buffer).toString() : Buffer.concat(chunks).toString();
+          try {
+            resolve({ status, body: JSON.parse(text) as unknown });
+          } catch {
+            reject(new Error(`${method} ${this.origin}${path}: HTTP ${status}, not JSON: ${text.slice(0, 200)}`));
+          }
+        },
+        onError: reject,
+      };
+      this.pool.dispatch({ method, path, ...(body !== undefined ? { body, headers: JSON_HEADERS } : {}), ...(signal ? { signal } : {}) }, handler);
     });
-    return { status: r.statusCode, body: await r.body.json() };
-  }
-
-  async get(path: string, timeoutMs?: number): Promise<JsonAnswer> {
-    const r = await this.pool.request({ path, method: 'GET', ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
-    return { status: r.statusCode, body: await r.body.json() };
-  }
-
-  async delete(path: string, timeoutMs?: number): Promise<JsonAnswer> {
-    const r = await this.pool.request({ path, method: 'DELETE', ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
-    return { status: r.statusCode, body: await r.body.json() };
   }
 
   async close(): Promise<void> {
     await this.forget();
   }
 }
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** raft-ipam's envelope: `{ ok: true, value }` or `{ ok: false, error: { code, message } }`. */
 export function ipamValue<T>(a: JsonAnswer): T {

@@ -4,7 +4,7 @@
  * the load runs, each node writes its profile, and the leader's is summarised: self time per function
  * and per module area (a dependency, a source directory, node internals, GC).
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchOptions } from './args.js';
@@ -78,7 +78,11 @@ export function summarizeProfile(profile: CpuProfile, file: string, top = 25): P
   };
 }
 
-export async function profileLeader(c: Compiled, root: string, o: BenchOptions): Promise<{ row: unknown; leader: ProfileSummary; followers: ProfileSummary[] }> {
+/**
+ * Profiles every node under the HTTP allocation row; the raw .cpuprofile files (one per node, named by
+ * node id, for a flame graph in Chrome DevTools or speedscope) are copied into `keepDir`.
+ */
+export async function profileLeader(c: Compiled, root: string, o: BenchOptions, keepDir: string): Promise<{ row: unknown; leader: ProfileSummary; followers: ProfileSummary[]; rawProfiles: string }> {
   const dir = join(root, 'cpu-profiles');
   await mkdir(dir, { recursive: true });
   // node refuses --cpu-prof in NODE_OPTIONS, but --import is allowed: a preload starts the profiler and
@@ -91,7 +95,8 @@ export async function profileLeader(c: Compiled, root: string, o: BenchOptions):
   let row: unknown;
   const pids = new Map<number, string>();
   let leaderId = '';
-  const clients = Math.min(64, Math.max(...o.clients));
+  // 64 clients unless one concurrency is asked for (`--clients 256 --profile`).
+  const clients = o.clients.length === 1 ? (o.clients[0] as number) : 64;
   try {
     leaderId = (await leaderUrl(ipam.cluster)).id;
     const toggle = (): void => {
@@ -112,11 +117,13 @@ export async function profileLeader(c: Compiled, root: string, o: BenchOptions):
     await ipam.close();
   }
   const summaries: Array<{ id: string; s: ProfileSummary }> = [];
+  await mkdir(keepDir, { recursive: true });
   for (const f of await readdir(dir)) {
     const id = pids.get(Number(f.split('.')[0])) ?? f;
+    await copyFile(join(dir, f), join(keepDir, `${id}${id === leaderId ? '-leader' : ''}.cpuprofile`));
     summaries.push({ id, s: summarizeProfile(JSON.parse(await readFile(join(dir, f), 'utf8')) as CpuProfile, `${id} (${f})`) });
   }
   const leader = summaries.find((x) => x.id === leaderId);
   if (!leader) throw new Error(`no profile of the leader ${leaderId} among ${summaries.map((x) => x.id).join(', ')}`);
-  return { row, leader: leader.s, followers: summaries.filter((x) => x !== leader).map((x) => x.s) };
+  return { row, leader: leader.s, followers: summaries.filter((x) => x !== leader).map((x) => x.s), rawProfiles: keepDir };
 }

@@ -83,7 +83,7 @@ export async function serve(config: ServeConfig): Promise<void> {
   // The gauges read the node at scrape time; before it has started there is nothing to report.
   const observer = nodeMetrics(metrics.registry, () => {
     const n = node;
-    return n ? { status: () => n.raftReplica.status(), stateMachine: () => n.stateMachine() } : undefined;
+    return n ? { status: () => n.raftReplica.status(), stateMachine: () => n.stateMachine(), transportStats: () => n.transportStats() } : undefined;
   });
   let exitCode = 0;
   try {

@@ -19,7 +19,7 @@ import { LevelStorage } from '../storage/level-storage.js';
 import type { RaftStorage } from '../storage/types.js';
 import { loadNodeTls } from '../transport/certs.js';
 import { specificAddress, TcpTransport, type PeerAddress } from '../transport/tcp.js';
-import { addressedAdapter, type Transport } from '../transport/types.js';
+import { addressedAdapter, type Transport, type TransportStats } from '../transport/types.js';
 import { ClusterApp, checkMember, encodeIpamEntry, encodeMemberEntry, parseHostPort, type ClusterOut, type MemberAttributes } from './cluster-app.js';
 import { Replica, type ReplicaObserver } from './replica.js';
 import { staggeredSnapshotEntries } from './snapshot-stagger.js';
@@ -317,6 +317,11 @@ export class IpamNode implements NodeService {
   /** The peer address this node listens on (useful with port 0). */
   peerAddress(): PeerAddress | undefined {
     return this.transport instanceof TcpTransport ? this.transport.address() : undefined;
+  }
+
+  /** The peer transport's counters (frames, bytes, drops and rejections by reason, reconnects). */
+  transportStats(): TransportStats {
+    return this.transport.stats();
   }
 
   /** The local state machine (metrics, embedding hosts); read it, never change it. */

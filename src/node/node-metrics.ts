@@ -8,6 +8,7 @@ import type { IpamStateMachine } from '../ipam/state-machine.js';
 import type { RaftCore } from '../raft/raft.js';
 import type { ClusterOut } from './cluster-app.js';
 import type { ReplicaObserver } from './replica.js';
+import type { TransportStats } from '../transport/types.js';
 
 const P = 'raft_ipam_';
 /** Per-slice gauges stop here: a label per slice of a 65,536-slice network would swamp any Prometheus. */
@@ -16,6 +17,7 @@ export const MAX_SLICE_SERIES = 4096;
 export interface MetricsSource {
   status(): ReturnType<RaftCore['status']>;
   stateMachine(): IpamStateMachine;
+  transportStats?(): TransportStats;
 }
 
 export function nodeMetrics(registry: Registry, source: () => MetricsSource | undefined): ReplicaObserver<ClusterOut> {
@@ -62,6 +64,7 @@ export function nodeMetrics(registry: Registry, source: () => MetricsSource | un
       },
     });
   };
+  transportMetrics(r, () => source()?.transportStats?.());
   perNetwork('addresses_allocated', 'allocated addresses per network', (u) => u.addressesAllocated);
   perNetwork('slices_assigned', 'assigned node slices per network', (u) => u.slicesAssigned);
   new Gauge({
@@ -111,4 +114,56 @@ export function nodeMetrics(registry: Registry, source: () => MetricsSource | un
       inboxDrops.inc();
     },
   };
+}
+
+/**
+ * The peer transport's own counters, read at scrape time: traffic, and every frame dropped or connection
+ * rejected by reason (a peer sending garbage, a wrong certificate, a full queue to a slow peer). Counters
+ * in Prometheus terms (they only grow), set from the transport's totals.
+ */
+function transportMetrics(r: Registry[], stats: () => TransportStats | undefined): void {
+  const total = (name: string, help: string, value: (s: TransportStats) => number): void => {
+    new Counter({
+      name: `${P}${name}`,
+      help,
+      registers: r,
+      collect(this: Counter) {
+        const s = stats();
+        if (!s) return;
+        this.reset();
+        this.inc(value(s));
+      },
+    });
+  };
+  total('transport_frames_sent_total', 'peer frames written to a socket', (s) => s.framesSent);
+  total('transport_bytes_sent_total', 'peer frame bytes written to a socket', (s) => s.bytesSent);
+  total('transport_frames_received_total', 'well-formed peer frames read off a socket', (s) => s.framesReceived);
+  total('transport_bytes_received_total', 'peer frame bytes read off a socket', (s) => s.bytesReceived);
+  total('transport_reconnects_total', 'outbound peer connections made again after the first', (s) => s.reconnects);
+  total('transport_connect_failures_total', 'outbound peer connection attempts that failed or connections lost', (s) => s.connectFailures);
+  const byReason = (name: string, help: string, value: (s: TransportStats) => Record<string, number>): void => {
+    new Counter({
+      name: `${P}${name}`,
+      help,
+      labelNames: ['reason'] as const,
+      registers: r,
+      collect(this: Counter<'reason'>) {
+        const s = stats();
+        if (!s) return;
+        this.reset();
+        for (const [reason, n] of Object.entries(value(s))) this.inc({ reason }, n);
+      },
+    });
+  };
+  byReason('transport_frames_dropped_total', 'peer messages dropped, by reason (queueFull, wrongCluster, badPayload, …)', (s) => s.dropped);
+  byReason('transport_connections_rejected_total', 'peer connections closed for breaking the protocol or failing authentication, by reason', (s) => s.rejected);
+  new Gauge({
+    name: `${P}transport_queued_messages`,
+    help: 'messages waiting in the per-peer send queues',
+    registers: r,
+    collect(this: Gauge) {
+      const s = stats();
+      if (s) this.set(s.queuedMessages);
+    },
+  });
 }

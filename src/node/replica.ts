@@ -16,7 +16,9 @@
  * Storage is asynchronous: while a Ready's batch is being made durable the core must not be touched
  * (no step between ready() and advance()), so inputs wait in a bounded inbox and are fed to the core as
  * soon as the batch is durable. Everything that arrived meanwhile then goes out in the next Ready: one
- * fsync for all of it (group commit) without any timer.
+ * fsync for all of it (group commit) without any timer. Proposals made while the core is free wait for
+ * the turn that builds the next Ready (one scheduler hop) and are appended there as one batch, so a burst
+ * of requests travels as one append per follower, not one each.
  *
  * Results flow one way, back to whoever proposed: a proposal's promise resolves with what the application
  * returned when its entry was applied here. A ReplicaObserver sees what happened (persisted hard state,
@@ -174,10 +176,9 @@ interface Install {
   held: Entry[];
 }
 
-type InboxItem =
-  | { kind: 'message'; message: Message }
-  | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined }
-  | { kind: 'proposal'; data: Uint8Array; waiter: Omit<ProposalWaiter<unknown>, 'term'> };
+type Proposal = { kind: 'proposal'; data: Uint8Array; waiter: Omit<ProposalWaiter<unknown>, 'term'> };
+
+type InboxItem = { kind: 'message'; message: Message } | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined } | Proposal;
 
 const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicyOptions = { entries: 10_000, bytes: 64 * 1024 * 1024, keepTrailing: 5_000 };
 
@@ -202,6 +203,8 @@ export class Replica<Out> {
   private stopped: Error | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private readonly inbox: InboxItem[] = [];
+  /** Proposals made while the core was free, appended as one batch just before the next ready(). */
+  private waitingProposals: Proposal[] = [];
   private inboxMessages = 0;
   private pendingTicks = 0;
   private readonly proposals = new Map<number, ProposalWaiter<Out>>();
@@ -312,10 +315,21 @@ export class Replica<Out> {
    * unknown, retry with the same session), Stopped.
    */
   propose(data: Uint8Array): Promise<Applied<Out>> {
-    if (!this.busy || this.stopped) return this.placed(() => this.core.propose(data));
-    // Proposals that arrive while a batch is being synced go into the leader's log together, as one
-    // batch (one append message per follower), right after that batch is durable.
-    return new Promise((resolve, reject) => this.inbox.push({ kind: 'proposal', data, waiter: { resolve: resolve as (a: Applied<unknown>) => void, reject } }));
+    if (this.stopped) return Promise.reject(this.stopped);
+    return new Promise((resolve, reject) => {
+      const item: Proposal = { kind: 'proposal', data, waiter: { resolve: resolve as (a: Applied<unknown>) => void, reject } };
+      // Proposals that arrive while a batch is being synced go into the leader's log together, as one
+      // batch, right after that batch is durable. Those that arrive while the core is free wait for the
+      // turn that builds the next Ready (at most one scheduler hop): appended one by one, each would
+      // send its own append to every follower and get its own acknowledgement back, hundreds of
+      // frames per fsync under load; as one batch they travel in one append per follower.
+      if (this.busy) {
+        this.inbox.push(item);
+        return;
+      }
+      this.waitingProposals.push(item);
+      this.kick();
+    });
   }
 
   /** A membership change; resolves once applied here (the new configuration is in force). */
@@ -430,12 +444,21 @@ export class Replica<Out> {
       this.inbox.push({ kind: 'work', work, reject });
       return;
     }
+    // Proposals made before this work keep their place ahead of it (a conf change, a read index).
+    this.appendWaitingProposals();
     work();
     this.kick();
   }
 
+  private appendWaitingProposals(): void {
+    if (this.waitingProposals.length === 0) return;
+    const run = this.waitingProposals;
+    this.waitingProposals = [];
+    this.proposeRun(run);
+  }
+
   private kick(): void {
-    if (this.scheduled || this.busy || this.stopped || !this.core.hasReady()) return;
+    if (this.scheduled || this.busy || this.stopped || (this.waitingProposals.length === 0 && !this.core.hasReady())) return;
     this.scheduled = true;
     this.scheduler.soon(() => {
       this.scheduled = false;
@@ -444,7 +467,9 @@ export class Replica<Out> {
   }
 
   private processReady(): void {
-    if (this.busy || this.stopped || !this.core.hasReady()) return;
+    if (this.busy || this.stopped) return;
+    this.appendWaitingProposals();
+    if (!this.core.hasReady()) return;
     const rd = this.core.ready();
     this.busy = true;
     const started = this.now();
@@ -581,13 +606,13 @@ export class Replica<Out> {
         // A run of consecutive proposals (order kept relative to everything else in the inbox).
         let end = i + 1;
         while (end < items.length && (items[end] as InboxItem).kind === 'proposal') end++;
-        this.proposeRun(items.slice(i, end) as Array<Extract<InboxItem, { kind: 'proposal' }>>);
+        this.proposeRun(items.slice(i, end) as Proposal[]);
         i = end - 1;
       }
     }
   }
 
-  private proposeRun(run: Array<Extract<InboxItem, { kind: 'proposal' }>>): void {
+  private proposeRun(run: Proposal[]): void {
     let first: { index: number; term: number };
     try {
       first = this.core.proposeBatch(run.map((p) => p.data));
@@ -867,7 +892,7 @@ export class Replica<Out> {
     for (const read of this.reads.values()) read.reject(reason);
     this.reads.clear();
     for (const waiter of this.exports.splice(0)) waiter.reject(reason);
-    for (const item of this.inbox.splice(0)) {
+    for (const item of [...this.waitingProposals.splice(0), ...this.inbox.splice(0)]) {
       if (item.kind === 'work') item.reject?.(reason);
       else if (item.kind === 'proposal') item.waiter.reject(reason);
     }

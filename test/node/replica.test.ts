@@ -92,7 +92,8 @@ describe('replica driver: the production Ready loop', () => {
     await c.ticks(3);
     const follower = [...c.nodes.values()].find((n) => n !== leader);
     if (!follower) throw new Error('no follower');
-    const e = await follower.replica.propose(encodeEntry({ id: 1, command: NET })).catch((x: unknown) => x);
+    // Refused at the turn that would append it (proposals wait for the next Ready's batch).
+    const e = await c.drive(follower.replica.propose(encodeEntry({ id: 1, command: NET }))).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NodeError);
     expect(e).toMatchObject({ code: 'NotLeader', leader: { id: leader.id } });
     await expect(follower.replica.readIndex()).rejects.toMatchObject({ code: 'NotLeader' });
@@ -177,13 +178,33 @@ describe('replica driver: the production Ready loop', () => {
     expect((await b).result.ok).toBe(true);
   });
 
+  it('proposals made while the core is free travel as one batch: one append per follower, one acknowledgement back', async () => {
+    const { voters, c, pump, leader } = await manualWritesCluster(true);
+    const before = leader.replica.status().lastIndex;
+    const proposed = Array.from({ length: 5 }, (_, i) => leader.replica.propose(encodeEntry({ id: 10 + i, command: i === 0 ? NET : { type: 'assignSlice', network: 'pods', nodeId: `w${i}` } })));
+    const turn = await c.turn();
+    // One by one, each proposal would have sent its own append to every follower (5 each).
+    const appends = turn.delivered.filter((m) => m.from === leader.id);
+    expect(appends.map((m) => m.to).sort()).toEqual(voters.filter((id) => id !== leader.id));
+    expect(leader.replica.status().lastIndex).toBe(before + 5);
+    await c.turn(); // the followers' writes of the batch are in flight
+    for (const n of c.nodes.values()) if (n !== leader) expect(n.storage.completeWrite()).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    const acks = (await c.turn()).delivered.filter((m) => m.to === leader.id);
+    expect(acks.map((m) => m.from).sort()).toEqual(voters.filter((id) => id !== leader.id));
+    for (let i = 0; i < 20; i++) await pump();
+    const applied = await Promise.all(proposed);
+    expect(applied.map((a) => a.index)).toEqual([1, 2, 3, 4, 5].map((k) => before + k));
+    expect(applied.every((a) => a.result.ok)).toBe(true);
+  });
+
   it('a proposal refused before it was appended (a leader removing itself) is NoLeader, never the ambiguous ProposalDropped', async () => {
     const c = await cluster3();
     const leader = await c.elect();
     await c.submit(leader, NET);
     const removal = leader.replica.proposeConfChange({ op: 'remove', node: leader.id });
     // The removal is appended at once: from now on this leader is outside its configuration.
-    const refused = await leader.replica.propose(encodeEntry({ id: 99, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } })).catch((e: unknown) => e);
+    const refused = await c.drive(leader.replica.propose(encodeEntry({ id: 99, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } }))).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(NodeError);
     expect(refused).toMatchObject({ code: 'NoLeader', message: expect.stringMatching(/not a voter/) });
     await c.drive(removal);
