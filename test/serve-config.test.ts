@@ -24,6 +24,13 @@ describe('serve configuration', () => {
     expect(() => resolveServeConfig(joining, { advertisePeer: 'x:y' }, {})).toThrow(/--advertise-peer/);
   });
 
+  it('--snapshot-log-ratio: a decimal ≥ 0 from flags, environment or file; 0.5 by default', () => {
+    expect(resolveServeConfig(base, {}, {}).snapshotLogRatio).toBe(0.5);
+    expect(resolveServeConfig({ ...base, snapshotLogRatio: '0' }, {}, {}).snapshotLogRatio).toBe(0);
+    expect(resolveServeConfig(base, fromEnv({ RAFT_IPAM_SNAPSHOT_LOG_RATIO: '1.25' }), {}).snapshotLogRatio).toBe(1.25);
+    expect(resolveServeConfig(base, {}, { snapshotLogRatio: 2 }).snapshotLogRatio).toBe(2);
+  });
+
   it('reads RAFT_IPAM_* variables', () => {
     expect(envName('dataDir')).toBe('RAFT_IPAM_DATA_DIR');
     expect(fromEnv({ RAFT_IPAM_DATA_DIR: '/d', RAFT_IPAM_INSECURE: 'true', OTHER: 'x' })).toEqual({ dataDir: '/d', insecure: 'true' });
@@ -39,6 +46,9 @@ describe('serve configuration', () => {
       [{ ...base, tickMs: '0' }, /--tick-ms/],
       [{ ...base, heartbeatTicks: '10' }, /below --election-ticks/],
       [{ ...base, readMode: 'fast' }, /--read-mode/],
+      [{ ...base, snapshotLogRatio: '-1' }, /--snapshot-log-ratio/],
+      [{ ...base, snapshotLogRatio: '1e3x' }, /--snapshot-log-ratio/],
+      [{ ...base, snapshotLogRatio: 'NaN' }, /--snapshot-log-ratio/],
       [{ ...base, listenClient: 'localhost' }, /--listen-client/],
       [{ ...base, dataDir: undefined }, /--data-dir is required/],
       [{ ...base, advertisePeer: '127.0.0.1:7009' }, /--advertise-peer 127.0.0.1:7009 differs from this node's --initial-cluster entry n1=127.0.0.1:7001/],

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { checkMember } from '../node/cluster-app.js';
 import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 
 export interface ServeConfig {
   name: string;
@@ -33,6 +34,7 @@ export interface ServeConfig {
   heartbeatTicks: number;
   readMode: 'safe' | 'lease';
   snapshotEntries: number;
+  snapshotLogRatio: number;
   requestTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -61,6 +63,7 @@ export const SETTINGS = {
   heartbeatTicks: 'heartbeat-ticks',
   readMode: 'read-mode',
   snapshotEntries: 'snapshot-entries',
+  snapshotLogRatio: 'snapshot-log-ratio',
   requestTimeoutMs: 'request-timeout-ms',
   logLevel: 'log-level',
 } as const satisfies Record<keyof ServeConfig, string>;
@@ -144,6 +147,13 @@ export function resolveServeConfig(flags: Raw, env: Raw, file: Raw): ServeConfig
     if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${p.source}: expected an integer in ${min}..${max}, got ${JSON.stringify(p.value)}`);
     return n;
   };
+  const decimal = (key: Key, fallback: number, min: number, max: number): number => {
+    const p = pick(key);
+    if (!p) return fallback;
+    const n = typeof p.value === 'string' && /^\d+(\.\d+)?$/.test(p.value) ? Number(p.value) : p.value;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${p.source}: expected a number in ${min}..${max}, got ${JSON.stringify(p.value)}`);
+    return n;
+  };
   const bool = (key: Key): boolean => {
     const p = pick(key);
     if (!p) return false;
@@ -218,6 +228,7 @@ export function resolveServeConfig(flags: Raw, env: Raw, file: Raw): ServeConfig
     heartbeatTicks,
     readMode: oneOf('readMode', ['safe', 'lease'] as const, 'safe'),
     snapshotEntries: int('snapshotEntries', 10_000, 1, 100_000_000),
+    snapshotLogRatio: decimal('snapshotLogRatio', DEFAULT_SNAPSHOT_LOG_RATIO, 0, 1000),
     requestTimeoutMs: int('requestTimeoutMs', 5000, 1, 600_000),
     logLevel: oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { createApiServer } from '../api/server.js';
 import { createMetrics } from '../api/metrics.js';
 import { IpamNode } from '../node/ipam-node.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { nodeMetrics } from '../node/node-metrics.js';
 import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
 import { releaseSnapshotMemory, SnapshotTrafficCollector } from './release-memory.js';
@@ -36,6 +37,7 @@ export function registerServeCommand(program: Command): void {
     ['heartbeatTicks', `heartbeat interval in ticks (default ${DEFAULT_RAFT_TIMING.heartbeatTicks})`],
     ['readMode', 'safe (ReadIndex, default) or lease'],
     ['snapshotEntries', 'applied entries between snapshots, plus up to a fifth by node name (default 10000)'],
+    ['snapshotLogRatio', `and log bytes since the last snapshot at least this times its size (default ${DEFAULT_SNAPSHOT_LOG_RATIO}; 0: entries alone)`],
     ['requestTimeoutMs', 'deadline of a command or linearizable read (default 5000)'],
     ['logLevel', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   ];
@@ -103,6 +105,7 @@ export async function serve(config: ServeConfig): Promise<void> {
       heartbeatTicks: config.heartbeatTicks,
       readMode: config.readMode,
       snapshotEntries: config.snapshotEntries,
+      snapshotLogRatio: config.snapshotLogRatio,
       requestTimeoutMs: config.requestTimeoutMs,
       ...(fault ? { unsafeFault: fault } : {}),
       observer: {

@@ -7,6 +7,7 @@
  * durations reported to metrics. Randomness (election timeouts, backoff jitter) comes from one injected
  * source, so an embedding host can make a node reproducible.
  */
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { randomInt } from 'node:crypto';
 import { sha256Stepwise } from '../backup/snapshot-file.js';
 import { OverlayError } from '../ipam/errors.js';
@@ -69,6 +70,12 @@ export interface IpamNodeOptions {
   heartbeatTicks?: number;
   readMode?: 'safe' | 'lease';
   snapshotEntries?: number;
+  /**
+   * Log bytes written since the last snapshot, as a multiple of its size, needed before the next one
+   * besides snapshotEntries (SnapshotPolicyOptions.logToSnapshot; default DEFAULT_SNAPSHOT_LOG_RATIO, 0
+   * for the entry count alone).
+   */
+  snapshotLogRatio?: number;
   snapshotKeepTrailing?: number;
   /** A command or read not finished in this time is answered with Timeout (default 5000 ms). */
   requestTimeoutMs?: number;
@@ -136,7 +143,12 @@ export class IpamNode implements NodeService {
         app,
         scheduler: { soon: (work) => setImmediate(work) },
         ...((o.initialClusterState ?? 'new') === 'new' ? { initialConf: founding } : {}),
-        snapshotPolicy: { entries: staggeredSnapshotEntries(o.name, o.snapshotEntries ?? 10_000), bytes: 64 * 1024 * 1024, keepTrailing: o.snapshotKeepTrailing ?? 5_000 },
+        snapshotPolicy: {
+          entries: staggeredSnapshotEntries(o.name, o.snapshotEntries ?? 10_000),
+          bytes: 64 * 1024 * 1024,
+          keepTrailing: o.snapshotKeepTrailing ?? 5_000,
+          logToSnapshot: o.snapshotLogRatio ?? DEFAULT_SNAPSHOT_LOG_RATIO,
+        },
         now: () => performance.now(),
         observer: {
           ...o.observer,
@@ -419,6 +431,9 @@ function validateOptions(o: IpamNodeOptions): IpamNodeOptions {
   for (const k of ['tickMs', 'electionTicks', 'heartbeatTicks', 'requestTimeoutMs', 'snapshotEntries'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) fail(`${k} must be a positive integer, got ${String(v)}`);
+  }
+  if (o.snapshotLogRatio !== undefined && !(typeof o.snapshotLogRatio === 'number' && Number.isFinite(o.snapshotLogRatio) && o.snapshotLogRatio >= 0)) {
+    fail(`snapshotLogRatio must be a finite number ≥ 0, got ${String(o.snapshotLogRatio)}`);
   }
   if (o.clientUrl !== undefined) checkClientUrl(o.clientUrl, fail);
   for (const k of ['listenPeer', 'advertisePeer'] as const) {

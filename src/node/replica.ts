@@ -26,7 +26,7 @@
  * change anything.
  */
 import { RaftCore, type RaftConfig } from '../raft/raft.js';
-import { SnapshotPolicy, type SnapshotPolicyOptions } from '../raft/snapshot-policy.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO, SnapshotPolicy, type SnapshotPolicyOptions } from '../raft/snapshot-policy.js';
 import { RaftError, type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready, type SnapshotSend, type SoftState } from '../raft/types.js';
 import type { RaftStorage } from '../storage/types.js';
 import type { Transport } from '../transport/types.js';
@@ -180,7 +180,7 @@ type Proposal = { kind: 'proposal'; data: Uint8Array; waiter: Omit<ProposalWaite
 
 type InboxItem = { kind: 'message'; message: Message } | { kind: 'work'; work: () => void; reject: ((e: Error) => void) | undefined } | Proposal;
 
-const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicyOptions = { entries: 10_000, bytes: 64 * 1024 * 1024, keepTrailing: 5_000 };
+const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicyOptions = { entries: 10_000, bytes: 64 * 1024 * 1024, keepTrailing: 5_000, logToSnapshot: DEFAULT_SNAPSHOT_LOG_RATIO };
 
 export class Replica<Out> {
   private readonly core: RaftCore;
@@ -270,6 +270,7 @@ export class Replica<Out> {
     if (boot.snapshot) options.app.restore(boot.snapshot.data);
     const replica = new Replica(options, core, boot.hardState);
     replica.appliedTerm = boot.snapshot?.meta.term ?? 0;
+    replica.policy.reset(boot.snapshot?.data.length ?? 0);
     options.transport.onMessage((m) => replica.receive(m));
     options.transport.onPeerUnreachable((peer) => replica.enqueue(() => replica.core.reportUnreachable(peer), undefined));
     replica.kick();
@@ -731,7 +732,7 @@ export class Replica<Out> {
   private installed(index: number, term: number, bytes: number): void {
     this.appliedIndex = index;
     this.appliedTerm = term;
-    this.policy.reset();
+    this.policy.reset(bytes);
     this.observer.snapshotInstalled?.(index, bytes);
   }
 

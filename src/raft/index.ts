@@ -5,7 +5,7 @@
  */
 export { RaftCore, type RaftConfig, type RaftBootState, type Status } from './raft.js';
 export { parseMessage, MAX_TERM, type MessageLimits } from './message-parse.js';
-export { SnapshotPolicy, type SnapshotPolicyOptions } from './snapshot-policy.js';
+export { DEFAULT_SNAPSHOT_LOG_RATIO, SnapshotPolicy, type SnapshotPolicyOptions } from './snapshot-policy.js';
 export { createRng, type Rng } from './rng.js';
 export {
   RaftError,

@@ -410,7 +410,7 @@ export class RaftCore {
     // are all retained: index is above the last snapshot, and compaction never passes it.
     this.snapshot = { meta: { index, term: this.log.term(index) as number, conf: this.confAt(index) }, size };
     this.log.compactTo(Math.max(this.log.offset, index - keepTrailing));
-    if (keep instanceof SnapshotPolicy) keep.reset();
+    if (keep instanceof SnapshotPolicy) keep.reset(size);
     return { snapshot: this.snapshot, compactedTo: this.log.offset };
   }
 

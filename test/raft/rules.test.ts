@@ -255,6 +255,23 @@ describe('snapshot policy (entries or bytes, whichever first)', () => {
     expect(p.due()).toBe(true);
     expect(() => new SnapshotPolicy({ entries: 0, bytes: 1, keepTrailing: 0 })).toThrow(RangeError);
   });
+
+  it('with logToSnapshot, the entry count also waits for that multiple of the last snapshot in log bytes; the byte cap does not', () => {
+    const p = new SnapshotPolicy({ entries: 3, bytes: 100_000, keepTrailing: 2, logToSnapshot: 0.5 });
+    const entry = (n: number) => ({ term: 1, index: n, type: 'normal' as const, data: new Uint8Array(84) }); // 100 bytes each (entrySize)
+    p.reset(1000); // a snapshot of 1,000 bytes: 500 bytes of log wanted besides 3 entries
+    for (let i = 1; i <= 4; i++) p.appliedEntry(entry(i));
+    expect(p.due()).toBe(false); // 4 entries, 400 bytes
+    p.appliedEntry(entry(5));
+    expect(p.due()).toBe(true); // 500 bytes
+    p.reset(0); // an empty snapshot: the entry count alone
+    for (let i = 1; i <= 3; i++) p.appliedEntry(entry(i));
+    expect(p.due()).toBe(true);
+    p.reset(10_000_000); // 5 MB wanted, but the 100,000-byte cap still holds
+    for (let i = 1; i <= 1000; i++) p.appliedEntry(entry(i));
+    expect(p.due()).toBe(true);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => new SnapshotPolicy({ entries: 1, bytes: 1, keepTrailing: 0, logToSnapshot: bad })).toThrow(RangeError);
+  });
 });
 
 describe('batched proposals', () => {
