@@ -23,7 +23,7 @@ import { specificAddress, TcpTransport, type PeerAddress } from '../transport/tc
 import { addressedAdapter, type Transport, type TransportStats } from '../transport/types.js';
 import { ClusterApp, checkMember, encodeIpamEntry, encodeMemberEntry, parseHostPort, type ClusterOut, type MemberAttributes } from './cluster-app.js';
 import { Replica, type ReplicaObserver } from './replica.js';
-import { staggeredSnapshotEntries } from './snapshot-stagger.js';
+import { staggeredLogRatio, staggeredSnapshotEntries } from './snapshot-stagger.js';
 import { DEFAULT_RAFT_TIMING } from './timing.js';
 import { NodeError, type Consistency, type LeaderRef, type MemberView, type NodeService, type NodeStatusView, type RaftStatusView, type SessionRef, type SnapshotExport } from './service.js';
 
@@ -147,7 +147,7 @@ export class IpamNode implements NodeService {
           entries: staggeredSnapshotEntries(o.name, o.snapshotEntries ?? 10_000),
           bytes: 64 * 1024 * 1024,
           keepTrailing: o.snapshotKeepTrailing ?? 5_000,
-          logToSnapshot: o.snapshotLogRatio ?? DEFAULT_SNAPSHOT_LOG_RATIO,
+          logToSnapshot: staggeredLogRatio(o.name, o.snapshotLogRatio ?? DEFAULT_SNAPSHOT_LOG_RATIO),
         },
         now: () => performance.now(),
         observer: {
