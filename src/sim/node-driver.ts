@@ -17,6 +17,7 @@ import { Replica, type ReplicaObserver } from '../node/replica.js';
 import type { ApplyResult } from '../ipam/state-machine.js';
 import type { IpamStateMachine } from '../ipam/state-machine.js';
 import type { RaftConfig } from '../raft/raft.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { withTestingKnobs, type TestingKnobs } from '../raft/internal.js';
 import type { RaftCore } from '../raft/raft.js';
 import type { Rng } from '../raft/rng.js';
@@ -147,8 +148,10 @@ export class SimNode {
       scheduler: { soon: (work) => this.soon(life, work) },
       ...(this.initialConf ? { initialConf: this.initialConf } : {}),
       // Every 25–40 applied entries (varying by node), keeping a trailing window of 8: small enough that
-      // lagging followers need InstallSnapshot in most runs.
-      snapshotPolicy: { entries: 25 + (this.id.charCodeAt(1) % 16), bytes: 1 << 30, keepTrailing: 8 },
+      // lagging followers need InstallSnapshot in most runs. With production's log-to-snapshot ratio, so
+      // the policy's memory of the last snapshot's size (at boot, after a snapshot, after an install) runs
+      // here too.
+      snapshotPolicy: { entries: 25 + (this.id.charCodeAt(1) % 16), bytes: 1 << 30, keepTrailing: 8, logToSnapshot: DEFAULT_SNAPSHOT_LOG_RATIO },
       maxInboxMessages: this.env.maxInboxMessages,
       observer: this.observer(life),
       now: () => scheduler.now,
