@@ -2,7 +2,7 @@
  * raft-ipam as a load target, three ways:
  *  - http: raw HTTP/1.1 (undici Pool, the generator etcd's rows use) to the leader's POST /v1/commands,
  *    each client with its own exactly-once session ({id, seq, ack} in the body) and its own slice;
- *  - client: the IpamClient library (what the CLI and CNI-style agents use: fetch, retries, leader
+ *  - client: the IpamClient library (what the CLI and CNI-style agents use: undici request(), retries, leader
  *    discovery), one client object and session per concurrent client;
  *  - embedded: the host process runs the leader itself (an IpamNode in the benchmark's process, the two
  *    followers are processes) and calls node.submit() with a session: no HTTP at all, consensus and disk

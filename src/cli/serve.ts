@@ -9,9 +9,9 @@ import { pino } from 'pino';
 import { createApiServer } from '../api/server.js';
 import { createMetrics } from '../api/metrics.js';
 import { IpamNode } from '../node/ipam-node.js';
-import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { nodeMetrics } from '../node/node-metrics.js';
 import { DEFAULT_RAFT_TIMING } from '../node/timing.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { releaseSnapshotMemory, SnapshotTrafficCollector } from './release-memory.js';
 import { ConfigError, fromEnv, readConfigFile, resolveServeConfig, SETTINGS, type ServeConfig } from './serve-config.js';
 

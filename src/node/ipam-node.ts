@@ -7,7 +7,6 @@
  * durations reported to metrics. Randomness (election timeouts, backoff jitter) comes from one injected
  * source, so an embedding host can make a node reproducible.
  */
-import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { randomInt } from 'node:crypto';
 import { sha256Stepwise } from '../backup/snapshot-file.js';
 import { OverlayError } from '../ipam/errors.js';
@@ -16,6 +15,7 @@ import type { ApplyResult, IpamStateMachine } from '../ipam/state-machine.js';
 import { parseMessage } from '../raft/message-parse.js';
 import { createRng } from '../raft/rng.js';
 import type { ConfState, Message, NodeId } from '../raft/types.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from '../raft/snapshot-policy.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import type { RaftStorage } from '../storage/types.js';
 import { loadNodeTls } from '../transport/certs.js';

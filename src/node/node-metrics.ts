@@ -6,9 +6,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { IpamStateMachine } from '../ipam/state-machine.js';
 import type { RaftCore } from '../raft/raft.js';
+import type { TransportStats } from '../transport/types.js';
 import type { ClusterOut } from './cluster-app.js';
 import type { ReplicaObserver } from './replica.js';
-import type { TransportStats } from '../transport/types.js';
 
 const P = 'raft_ipam_';
 /** Per-slice gauges stop here: a label per slice of a 65,536-slice network would swamp any Prometheus. */

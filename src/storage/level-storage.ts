@@ -154,7 +154,7 @@ export class LevelStorage extends QueuedStorage {
     }
     // 3. Compactions as range deletes, run by LevelDB on its own thread: a policy snapshot drops thousands
     // of entries, and a delete per key in the batch above held the loop and the queue ≈ 5–9 ms for 5,000
-    // (a clear: ≈ 2.5 ms, off the loop). Not atomic with the batch and not needed to be: the range is
+    // (a clear: ≈ 3–5 ms, off the loop). Not atomic with the batch and not needed to be: the range is
     // below every entry the batch writes (only entries a snapshot covers are compacted, and only
     // uncommitted ones are ever overwritten), and a clear cut short deletes an ascending prefix of it,
     // which leaves the log contiguous.
