@@ -198,6 +198,48 @@ describe('replica driver: the production Ready loop', () => {
     expect(applied.every((a) => a.result.ok)).toBe(true);
   });
 
+  it('a commit index that moves alone waits for the next tick to reach the followers, sending nothing before it', async () => {
+    const { c, pump, leader } = await manualWritesCluster(true);
+    const followers = [...c.nodes.values()].filter((n) => n !== leader);
+    const a = leader.replica.propose(encodeEntry({ id: 1, command: NET }));
+    for (let i = 0; i < 20; i++) await pump();
+    const { index } = await a;
+    expect(leader.replica.status().commit).toBe(index);
+    // Sent at once, the new commit index would have woken both followers to write it and answer.
+    for (let i = 0; i < 10; i++) await pump();
+    expect(c.network.pending()).toEqual([]);
+    for (const f of followers) expect(f.replica.status().commit).toBeLessThan(index);
+    leader.replica.tick();
+    for (let i = 0; i < 10; i++) await pump();
+    for (const f of followers) expect(f.replica.status()).toMatchObject({ commit: index, applied: index });
+  });
+
+  it('the next append carries a held commit index: one frame per follower, not two', async () => {
+    const { voters, c, leader } = await manualWritesCluster(true);
+    const followers = [...c.nodes.values()].filter((n) => n !== leader);
+    // B is proposed the moment A is answered, as a client's next request would be.
+    let b: ReturnType<LocalNode['replica']['propose']> | undefined;
+    const a = leader.replica.propose(encodeEntry({ id: 1, command: NET })).then((r) => {
+      b = leader.replica.propose(encodeEntry({ id: 2, command: { type: 'assignSlice', network: 'pods', nodeId: 'w1' } }));
+      return r;
+    });
+    const fromLeader: string[] = [];
+    for (let i = 0; i < 20 && !b; i++) {
+      for (const n of c.nodes.values()) n.storage.completeWrite();
+      await c.turn();
+    }
+    const { index } = await a;
+    // From A's answer on: B's append is the only frame to each follower until B is answered, and it tells
+    // them A's commit (they apply A while they write B, with no tick).
+    for (let i = 0; i < 20; i++) {
+      for (const n of c.nodes.values()) n.storage.completeWrite();
+      fromLeader.push(...(await c.turn()).delivered.filter((m) => m.from === leader.id).map((m) => m.to));
+      if (i === 3) for (const f of followers) expect(f.replica.status().applied).toBeGreaterThanOrEqual(index);
+    }
+    expect(fromLeader.sort()).toEqual(voters.filter((id) => id !== leader.id));
+    expect((await (b as NonNullable<typeof b>)).result.ok).toBe(true);
+  });
+
   it('a proposal refused before it was appended (a leader removing itself) is NoLeader, never the ambiguous ProposalDropped', async () => {
     const c = await cluster3();
     const leader = await c.elect();

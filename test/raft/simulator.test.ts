@@ -38,7 +38,9 @@ describe('deterministic simulator', () => {
 
   it('exercises what it claims to: crashes, snapshots sent, membership changes, reads and storage faults happen', async () => {
     const totals = { crashes: 0, snapshotsSent: 0, restoreSteps: 0, confChanges: 0, readsServed: 0, elections: 0, writeFailures: 0, lostWrites: 0, corruptRefused: 0, inboxDropped: 0 };
-    for (let seed = 1; seed <= 30; seed++) {
+    // 60 seeds: membership changes come in about every other run, so 30 seeds left their count within a
+    // few of the floor, and any change to the driver's timing (which remaps what each seed does) moved it.
+    for (let seed = 1; seed <= 60; seed++) {
       const s = (await simulate({ seed, steps: 3000 })).stats;
       for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += s[k];
     }
