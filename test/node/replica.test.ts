@@ -214,7 +214,7 @@ describe('replica driver: the production Ready loop', () => {
     for (const f of followers) expect(f.replica.status()).toMatchObject({ commit: index, applied: index });
   });
 
-  it('the next append carries a held commit index: one frame per follower, not two', async () => {
+  it('the next append carries a held commit index: one frame per follower where there were three', async () => {
     const { voters, c, leader } = await manualWritesCluster(true);
     const followers = [...c.nodes.values()].filter((n) => n !== leader);
     // B is proposed the moment A is answered, as a client's next request would be.
