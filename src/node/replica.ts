@@ -536,8 +536,8 @@ export class Replica<Out> {
     const applied = this.applyPersisted(rd);
     // The write is handed to storage on the next turn, not before the answers: the promise callbacks that
     // write the callers' replies run when this turn ends, and storage's own callbacks queued ahead of them
-    // (building the LevelDB batch) delayed every reply by ≈ 55 µs at one client (traced). The core stays busy until
-    // then, so no later write can overtake this one.
+    // (building the LevelDB batch) delayed every reply by ≈ 55 µs at one client (traced). The core stays
+    // busy until then, so no later write can overtake this one.
     this.scheduler.soon(() => {
       if (this.stopped) return;
       const written = this.storage.persist({ hardState: rd.hardState, entries: rd.entries });
